@@ -1,0 +1,123 @@
+"""`semsearch ingest`: a thin command over the ingest pipeline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ingest.loaders import TableOptions
+from ingest.pipeline import IngestReport, ingest_files
+from ingest.sinks import ApiSink, EngineSink, Sink
+from ingest.sources import MissingPath, discover
+from semsearch.console import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    ApiOption,
+    CollectionOption,
+    MilvusUriOption,
+    ModelOption,
+    cli_errors,
+    fail,
+    load_settings,
+)
+from semsearch.engine import Engine
+
+
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Files, directories (recursive) and globs to ingest.")],
+    text_column: Annotated[str | None, typer.Option(help="Table column holding the text (default: guessed).")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Table column holding a stable row id.")] = None,
+    metadata_columns: Annotated[
+        str | None, typer.Option(help="Comma-separated table columns to keep as metadata (default: all others).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    api: ApiOption = None,
+    milvus_uri: MilvusUriOption = None,
+    collection: CollectionOption = None,
+    model: ModelOption = None,
+    batch_size: Annotated[int | None, typer.Option(help="Texts per model batch.")] = None,
+    chunk_tokens: Annotated[int | None, typer.Option(help="Max tokens per chunk.")] = None,
+    chunk_overlap: Annotated[int | None, typer.Option(help="Tokens shared by neighbouring chunks.")] = None,
+) -> None:
+    """Read files and tables, chunk and embed them, and upsert them into Milvus. Unchanged input is skipped."""
+    settings = load_settings(
+        milvus_uri=milvus_uri,
+        collection=collection,
+        model=model,
+        batch_size=batch_size,
+        chunk_tokens=chunk_tokens,
+        chunk_overlap=chunk_overlap,
+    )
+    try:
+        selection = discover(paths)
+    except MissingPath as exc:
+        fail(str(exc), EXIT_USAGE)
+    table = TableOptions(
+        text_column=text_column,
+        id_column=id_column,
+        metadata_columns=tuple(c.strip() for c in metadata_columns.split(",") if c.strip())
+        if metadata_columns is not None
+        else None,
+    )
+    console = Console(stderr=True)
+    with cli_errors():
+        engine = None
+        if api:
+            sink: Sink = ApiSink(api)
+        else:
+            engine = Engine.open(settings, create=True)
+            sink = EngineSink(engine)
+        try:
+            report = _run(selection.files, sink, table, console, show_progress=not as_json)
+        finally:
+            if engine:
+                engine.close()
+    report.files += len(selection.rejected)
+    report.failures[:0] = [(str(path), reason) for path, reason in selection.rejected]
+    if as_json:
+        typer.echo(json.dumps(report.to_dict()))
+    else:
+        Console().print(_summary_table(report))
+    raise typer.Exit(EXIT_PARTIAL if report.failures else EXIT_OK)
+
+
+def _run(files: list[Path], sink: Sink, table: TableOptions, console: Console, show_progress: bool) -> IngestReport:
+    progress = Progress(
+        TextColumn("[bold]ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not show_progress,
+    )
+    with progress:
+        task = progress.add_task("ingest", total=len(files), status="")
+
+        def on_file(path: Path, report: IngestReport) -> None:
+            status = f"{report.stats.documents} docs, {report.stats.embedded} embedded, {len(report.failures)} failed"
+            progress.update(task, advance=1, status=status)
+
+        return ingest_files(files, sink, table, on_file=on_file)
+
+
+def _summary_table(report: IngestReport) -> Table:
+    summary = report.to_dict()
+    table = Table(title="ingest summary", show_header=True)
+    table.add_column("files", justify="right")
+    for key in ("documents", "chunks", "embedded", "unchanged", "deleted", "failed"):
+        table.add_column(key if key != "unchanged" else "unchanged (skipped)", justify="right")
+    table.add_row(
+        *(str(summary[k]) for k in ("files", "documents", "chunks", "embedded", "unchanged", "deleted", "failed"))
+    )
+    if report.failures:
+        table.caption = "\n".join(f"failed: {path}: {reason}" for path, reason in report.failures)
+        table.caption_justify = "left"
+    return table

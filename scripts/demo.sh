@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The main job on the embedded default: ingest sample_data/ into Milvus Lite, start the API, answer searches.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PORT="${PORT:-8765}"
+API="http://127.0.0.1:${PORT}"
+
+echo "== ingest sample_data/ into ${SEMSEARCH_MILVUS_URI:-./data/milvus.db}"
+semsearch ingest sample_data/
+
+echo "== start the API on ${API}"
+semsearch serve --port "${PORT}" --log-level warning &
+SERVER=$!
+trap 'kill ${SERVER} 2>/dev/null; wait ${SERVER} 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do
+    if curl -fs "${API}/ready" >/dev/null 2>&1; then break; fi
+    if ! kill -0 "${SERVER}" 2>/dev/null; then echo "the API did not start" >&2; exit 1; fi
+    sleep 0.5
+done
+curl -fs "${API}/ready"; echo
+
+for QUERY in \
+    "how do I make a copy of an object that does not share nested lists" \
+    "run several things at the same time without waiting for each one"; do
+    echo "== POST /search: ${QUERY}"
+    semsearch search "${QUERY}" -k 3 --api "${API}"
+done

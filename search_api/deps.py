@@ -1,0 +1,27 @@
+"""Typed dependencies, declared once: routes take the engine's parts as parameters."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from semsearch.engine import Engine
+from semsearch.errors import BackendUnavailable
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine | None = getattr(request.app.state, "engine", None)
+    if engine is None:
+        raise BackendUnavailable("the search engine is not loaded yet")
+    return engine
+
+
+def get_write_lock(request: Request) -> threading.Lock:
+    """One writer at a time: concurrent updates of one document must not interleave their chunk writes."""
+    return request.app.state.write_lock
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+WriteLockDep = Annotated[threading.Lock, Depends(get_write_lock)]

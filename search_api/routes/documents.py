@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, HTTPException, Path
+
+from search_api.deps import EngineDep, WriteLockDep
+from search_api.models import DeleteResponse, DocumentsRequest, IndexResponse
+from semsearch.indexer import Document
+
+router = APIRouter(tags=["documents"])
+
+
+@router.post("/documents", response_model=IndexResponse)
+def upsert_documents(request: DocumentsRequest, engine: EngineDep, lock: WriteLockDep) -> IndexResponse:
+    """Chunk, embed and upsert documents through the same pipeline as `semsearch ingest`; unchanged ones are skipped.
+
+    This is how to ingest while the API holds a Milvus Lite `.db` (one process per file): `semsearch ingest --api URL`.
+    """
+    started = time.perf_counter()
+    docs = [Document(id=d.id, text=d.text, source=d.source, metadata=d.metadata) for d in request.documents]
+    with lock:
+        stats = engine.indexer.index(docs)
+    return IndexResponse(
+        documents=stats.documents,
+        chunks=stats.chunks,
+        embedded=stats.embedded,
+        unchanged=stats.unchanged,
+        deleted=stats.deleted,
+        took_ms=round((time.perf_counter() - started) * 1000, 3),
+    )
+
+
+@router.delete(
+    "/documents/{doc_id:path}", response_model=DeleteResponse, responses={404: {"description": "No such document"}}
+)
+def delete_document(
+    engine: EngineDep, lock: WriteLockDep, doc_id: str = Path(..., min_length=1, max_length=1000)
+) -> DeleteResponse:
+    """Remove every chunk of one document."""
+    with lock:
+        deleted = engine.indexer.delete_documents([doc_id])
+    if not deleted:
+        raise HTTPException(status_code=404, detail=f"no document with id {doc_id!r}")
+    return DeleteResponse(doc_id=doc_id, deleted=deleted)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from search_api.models import HealthResponse, ReadyResponse
+from semsearch.errors import SemsearchError
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=HealthResponse)
+def health() -> HealthResponse:
+    """The process is alive (says nothing about Milvus or the model: see /ready)."""
+    return HealthResponse(status="ok")
+
+
+@router.get("/ready", response_model=ReadyResponse, responses={503: {"description": "Not ready, with the reason"}})
+def ready(request: Request) -> ReadyResponse | JSONResponse:
+    """Milvus reachable, collection present and model loaded; 503 with the reason otherwise."""
+    engine = getattr(request.app.state, "engine", None)
+    if engine is None:
+        return JSONResponse(status_code=503, content={"detail": "the model and Milvus are not loaded yet"})
+    try:
+        if not engine.store.exists():
+            return JSONResponse(
+                status_code=503, content={"detail": f"collection {engine.store.collection!r} is missing"}
+            )
+        chunks = engine.store.count()
+    except SemsearchError as exc:
+        return JSONResponse(status_code=503, content={"detail": str(exc)})
+    return ReadyResponse(
+        status="ready",
+        collection=engine.store.collection,
+        chunks=chunks,
+        model=engine.embedder.model_id,
+        dim=engine.embedder.dim,
+        capabilities=engine.store.capabilities.as_dict(),
+    )

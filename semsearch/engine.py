@@ -1,0 +1,41 @@
+"""The engine as the doors see it: one model, one store, and the indexer and searcher built on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from semsearch.embedder import Embedder
+from semsearch.indexer import Indexer
+from semsearch.searcher import Searcher
+from semsearch.settings import Settings
+from semsearch.store import MilvusStore
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    embedder: Embedder
+    store: MilvusStore
+
+    @classmethod
+    def open(cls, settings: Settings, *, create: bool, embedder: Embedder | None = None) -> Engine:
+        """Connect to Milvus first (fails fast, before the slow model load), then load and check the model."""
+        store = MilvusStore.connect(settings)
+        try:
+            embedder = embedder or Embedder.load(settings)
+            store.open(embedder.model_id, embedder.dim, create=create)
+        except BaseException:
+            store.close()
+            raise
+        return cls(settings=settings, embedder=embedder, store=store)
+
+    @property
+    def indexer(self) -> Indexer:
+        return Indexer(self.store, self.embedder, self.settings)
+
+    @property
+    def searcher(self) -> Searcher:
+        return Searcher(self.store, self.embedder)
+
+    def close(self) -> None:
+        self.store.close()

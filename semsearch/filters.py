@@ -1,0 +1,91 @@
+"""The one filter compiler: structured filters in, a Milvus boolean expression out.
+
+A filter is `{"field": value}` or `{"field": {"$op": value}}`, several fields joined with AND. Fields are either
+the chunk's own columns (`doc_id`, `source`, `chunk_index`) or metadata keys seen at ingest. Every value is
+type-checked and written as a literal with all quotes and backslashes escaped, so a value can never change the
+shape of the expression (no injection, no widening of the result set).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from semsearch.errors import InvalidFilter
+
+#: Columns of the chunk schema that can be filtered on, with the Python types their values must have.
+COLUMN_TYPES: dict[str, tuple[type, ...]] = {"doc_id": (str,), "source": (str,), "chunk_index": (int,)}
+
+_COMPARE = {"$eq": "==", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+_MEMBER = {"$in": "in", "$nin": "not in"}
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
+Scalar = str | int | float | bool
+
+
+def compile_filter(spec: Mapping[str, Any] | None, metadata_keys: Collection[str]) -> str:
+    """Return a Milvus expression ('' for no filter); raise InvalidFilter naming the offending field."""
+    if not spec:
+        return ""
+    clauses = []
+    for field, condition in spec.items():
+        target, types = _resolve_field(field, metadata_keys)
+        ops = condition if isinstance(condition, Mapping) else {"$eq": condition}
+        if not ops:
+            raise InvalidFilter(field, "empty condition; use a value or {'$op': value}")
+        clauses.extend(_clause(field, target, types, op, value) for op, value in ops.items())
+    return " and ".join(clauses)
+
+
+def _resolve_field(field: str, metadata_keys: Collection[str]) -> tuple[str, tuple[type, ...]]:
+    if field in COLUMN_TYPES:
+        return field, COLUMN_TYPES[field]
+    key = field.removeprefix("metadata.")
+    if _KEY.match(key) and key in metadata_keys:
+        return f'metadata["{key}"]', (str, int, float, bool)
+    known = sorted([*COLUMN_TYPES, *metadata_keys])
+    raise InvalidFilter(field, f"unknown field; filterable fields are: {', '.join(known)}")
+
+
+def _clause(field: str, target: str, types: tuple[type, ...], op: str, value: Any) -> str:
+    if op in _COMPARE:
+        if op not in ("$eq", "$ne") and isinstance(value, bool):
+            raise InvalidFilter(field, f"{op} needs a number or string, got a boolean")
+        return f"{target} {_COMPARE[op]} {_literal(field, value, types)}"
+    if op in _MEMBER:
+        if not isinstance(value, list) or not value:
+            raise InvalidFilter(field, f"{op} needs a non-empty list of values, got {_type_name(value)}")
+        if len(value) > 1000:
+            raise InvalidFilter(field, f"{op} accepts at most 1000 values, got {len(value)}")
+        items = ", ".join(_literal(field, item, types) for item in value)
+        return f"{target} {_MEMBER[op]} [{items}]"
+    raise InvalidFilter(field, f"unknown operator {op!r}; use one of {', '.join([*_COMPARE, *_MEMBER])}")
+
+
+def _literal(field: str, value: Any, types: tuple[type, ...]) -> str:
+    """Write one value as an expression literal; strings are JSON-escaped, which Milvus's parser reads back."""
+    if isinstance(value, bool):
+        if bool not in types:
+            raise InvalidFilter(field, f"expected {_expected(types)}, got a boolean")
+        return "true" if value else "false"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not any(t in types for t in (int, float)) or (float not in types and isinstance(value, float)):
+            raise InvalidFilter(field, f"expected {_expected(types)}, got {_type_name(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidFilter(field, "numbers must be finite")
+        return repr(value)
+    if isinstance(value, str):
+        if str not in types:
+            raise InvalidFilter(field, f"expected {_expected(types)}, got a string")
+        return json.dumps(value, ensure_ascii=False)
+    raise InvalidFilter(field, f"expected {_expected(types)}, got {_type_name(value)}")
+
+
+def _expected(types: tuple[type, ...]) -> str:
+    return " or ".join(sorted({t.__name__ for t in types if t is not bool} | ({"bool"} if bool in types else set())))
+
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__

@@ -1,0 +1,134 @@
+"""Documents in, chunks in Milvus out: the one indexing path used by the ingest CLI and `POST /documents`.
+
+Like `llm`'s `embed_multi`, it skips work whose content hash is unchanged: re-indexing the same documents embeds
+nothing and writes nothing; a changed document gets its chunks replaced and the ones it no longer has deleted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from semsearch.chunking import Chunk, content_hash, split_document
+from semsearch.embedder import Embedder
+from semsearch.errors import DocumentRejected
+from semsearch.schema import ID_MAX, SOURCE_MAX, TEXT_MAX_BYTES
+from semsearch.settings import Settings
+from semsearch.store import MilvusStore
+
+_METADATA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
+
+
+@dataclass
+class Document:
+    """A unit of source text with a stable id; `source` is where it came from (a path, or 'api')."""
+
+    id: str
+    text: str
+    source: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class IndexStats:
+    """What one indexing call did, in chunks unless named otherwise."""
+
+    documents: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+    def add(self, other: IndexStats) -> None:
+        for name in ("documents", "chunks", "embedded", "unchanged", "deleted"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def validate_document(doc: Document) -> None:
+    """Raise DocumentRejected if the document cannot be stored as given."""
+    if not doc.id or len(doc.id.encode()) > ID_MAX - 16:
+        raise DocumentRejected(f"document id must be 1..{ID_MAX - 16} bytes, got {len(doc.id.encode())}")
+    if not doc.text.strip():
+        raise DocumentRejected(f"document {doc.id!r} has no text")
+    if len(doc.source.encode()) > SOURCE_MAX:
+        raise DocumentRejected(f"document {doc.id!r}: source is longer than {SOURCE_MAX} bytes")
+    for key in doc.metadata:
+        if not _METADATA_KEY.match(key):
+            raise DocumentRejected(
+                f"document {doc.id!r}: metadata key {key!r} must be a letter or '_' followed by up to 63 "
+                "letters, digits, '_' or '-'"
+            )
+
+
+class Indexer:
+    """Chunks, embeds and upserts documents into one store with one model."""
+
+    def __init__(self, store: MilvusStore, embedder: Embedder, settings: Settings) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.max_tokens = min(settings.chunk_tokens, embedder.max_seq_length - embedder.special_tokens)
+        self.overlap = min(settings.chunk_overlap, self.max_tokens // 2)
+
+    def chunk(self, doc: Document) -> list[Chunk]:
+        return split_document(doc.id, doc.text, self.embedder.tokenizer, self.max_tokens, self.overlap)
+
+    def index(self, docs: list[Document]) -> IndexStats:
+        """Bring these documents' chunks in Milvus up to date; duplicate ids in one call are refused."""
+        seen: set[str] = set()
+        for doc in docs:
+            validate_document(doc)
+            if doc.id in seen:
+                raise DocumentRejected(f"document id {doc.id!r} appears more than once in one batch")
+            seen.add(doc.id)
+        chunks_by_doc = {doc.id: self.chunk(doc) for doc in docs}
+        rows = [_row(doc, c, self.embedder.model_id) for doc in docs for c in chunks_by_doc[doc.id]]
+        stored = self.store.existing_chunks([doc.id for doc in docs])
+
+        to_embed = [r for r in rows if stored.get(r["id"], {}).get("content_hash") != r["content_hash"]]
+        embed_ids = {r["id"] for r in to_embed}
+        moved = [r for r in rows if r["id"] not in embed_ids and r["id"] in stored and _changed(r, stored[r["id"]])]
+        if moved:  # same text, new position or metadata: keep the stored vector, rewrite the rest
+            vectors = self.store.vectors([r["id"] for r in moved])
+            for r in moved:
+                r["embedding"] = vectors[r["id"]]
+        if to_embed:
+            vectors = self.embedder.embed_documents([r["text"] for r in to_embed])
+            for r, vector in zip(to_embed, vectors, strict=True):
+                r["embedding"] = vector.tolist()
+        self.store.upsert_chunks(to_embed + moved)
+
+        current = {r["id"] for r in rows}
+        stale = [chunk_id for chunk_id in stored if chunk_id not in current]
+        self.store.delete_ids(stale)
+        return IndexStats(
+            documents=len(docs),
+            chunks=len(rows),
+            embedded=len(to_embed),
+            unchanged=len(rows) - len(to_embed) - len(moved),
+            deleted=len(stale),
+        )
+
+    def delete_documents(self, doc_ids: Iterable[str]) -> int:
+        return self.store.delete_documents(list(doc_ids))
+
+
+def _row(doc: Document, chunk: Chunk, model_id: str) -> dict[str, Any]:
+    if len(chunk.text.encode()) > TEXT_MAX_BYTES:
+        raise DocumentRejected(f"document {doc.id!r}: chunk {chunk.chunk_index} exceeds {TEXT_MAX_BYTES} bytes")
+    return {
+        "id": chunk.id,
+        "doc_id": doc.id,
+        "chunk_index": chunk.chunk_index,
+        "text": chunk.text,
+        "source": doc.source,
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+        "content_hash": content_hash(chunk.text, model_id),
+        "metadata": doc.metadata,
+    }
+
+
+def _changed(row: dict[str, Any], stored: dict[str, Any]) -> bool:
+    return any(row[name] != stored.get(name) for name in ("source", "char_start", "char_end", "metadata"))

@@ -1,0 +1,85 @@
+"""The chunk collection's schema: one row per chunk, plus a record of the model that made its vectors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from pymilvus import DataType, Function, FunctionType, MilvusClient
+from pymilvus.milvus_client.index import IndexParams
+
+ID_MAX = 1024
+SOURCE_MAX = 2048
+TEXT_MAX_BYTES = 65_535
+VECTOR_FIELD = "embedding"
+SPARSE_FIELD = "sparse"
+#: Scalar fields returned with every hit.
+OUTPUT_FIELDS = ["id", "doc_id", "chunk_index", "text", "source", "char_start", "char_end", "metadata"]
+#: What ingest compares to decide whether a stored chunk is already up to date.
+STATE_FIELDS = ["id", "doc_id", "content_hash", "source", "char_start", "char_end", "metadata"]
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """Stored in the collection description: which model made the vectors, and their size."""
+
+    model: str
+    dim: int
+
+    def to_description(self) -> str:
+        return json.dumps({"semsearch": 1, "model": self.model, "dim": self.dim})
+
+    @classmethod
+    def from_description(cls, description: str) -> ModelRecord | None:
+        try:
+            data = json.loads(description)
+            return cls(model=str(data["model"]), dim=int(data["dim"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def build_schema(dim: int, record: ModelRecord, bm25: bool):
+    """Schema for chunks; with `bm25`, Milvus also fills a sparse BM25 vector from `text` for keyword search."""
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False, description=record.to_description())
+    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=ID_MAX)
+    schema.add_field("doc_id", DataType.VARCHAR, max_length=ID_MAX)
+    schema.add_field("chunk_index", DataType.INT64)
+    text_options = {"enable_analyzer": True} if bm25 else {}
+    schema.add_field("text", DataType.VARCHAR, max_length=TEXT_MAX_BYTES, **text_options)
+    schema.add_field("source", DataType.VARCHAR, max_length=SOURCE_MAX)
+    schema.add_field("char_start", DataType.INT64)
+    schema.add_field("char_end", DataType.INT64)
+    schema.add_field("content_hash", DataType.VARCHAR, max_length=64)
+    schema.add_field("metadata", DataType.JSON)
+    schema.add_field(VECTOR_FIELD, DataType.FLOAT_VECTOR, dim=dim)
+    if bm25:
+        schema.add_field(SPARSE_FIELD, DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_function(
+            Function(
+                name="text_bm25",
+                function_type=FunctionType.BM25,
+                input_field_names=["text"],
+                output_field_names=[SPARSE_FIELD],
+            )
+        )
+    return schema
+
+
+def build_index_params(client: MilvusClient, dense_index: str, bm25: bool) -> IndexParams:
+    params = client.prepare_index_params()
+    params.add_index(field_name=VECTOR_FIELD, index_type=dense_index, metric_type="COSINE")
+    if bm25:
+        params.add_index(field_name=SPARSE_FIELD, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    return params
+
+
+def keys_collection(collection: str) -> str:
+    """Companion collection listing the metadata keys seen at ingest, so filters can reject unknown fields."""
+    return f"{collection}__keys"
+
+
+def build_keys_schema():
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=256)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=2)  # Milvus needs one vector field per collection
+    return schema

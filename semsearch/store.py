@@ -1,0 +1,293 @@
+"""The Milvus store: the only module that talks to pymilvus.
+
+It presents a few verbs (`open`, `existing_chunks`, `upsert_chunks`, `delete_*`, `search`, `count`) over one chunk
+collection, so the same code runs on Milvus Lite (a local `.db`) and on a Milvus server (a URI).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+with warnings.catch_warnings():  # milvus-lite 2.5 imports the deprecated pkg_resources
+    warnings.simplefilter("ignore", UserWarning)
+    from pymilvus import MilvusClient, MilvusException
+
+from semsearch.errors import BackendUnavailable, CollectionMissing, CollectionModelMismatch, DatabaseLocked
+from semsearch.schema import (
+    OUTPUT_FIELDS,
+    STATE_FIELDS,
+    VECTOR_FIELD,
+    ModelRecord,
+    build_index_params,
+    build_keys_schema,
+    build_schema,
+    keys_collection,
+)
+from semsearch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Rows per upsert/delete request: well under Milvus's 64 MB gRPC message limit at 384-d.
+WRITE_BATCH = 500
+#: doc_ids per `in [...]` expression when reading back state.
+READ_BATCH = 200
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the connected Milvus can do; the doors refuse what it cannot, with the version it would need."""
+
+    backend: str  # "milvus-lite" or "milvus-server"
+    version: str
+    bm25: bool
+    dense_index: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"backend": self.backend, "version": self.version, "bm25": self.bm25, "dense_index": self.dense_index}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: a chunk and its cosine similarity to the query (-1..1, higher is better)."""
+
+    id: str
+    doc_id: str
+    chunk_index: int
+    score: float
+    text: str
+    source: str
+    char_start: int
+    char_end: int
+    metadata: dict[str, Any]
+
+
+@dataclass
+class MilvusStore:
+    """One chunk collection in one Milvus. Build with `MilvusStore.connect`, then `open` or `create`."""
+
+    client: MilvusClient
+    collection: str
+    capabilities: Capabilities
+    metadata_keys: set[str] = field(default_factory=set)
+
+    @classmethod
+    def connect(cls, settings: Settings) -> MilvusStore:
+        """Connect to the configured Milvus; raise BackendUnavailable / DatabaseLocked with a clear message."""
+        uri = settings.milvus_uri
+        if settings.is_lite:
+            Path(uri).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                client = MilvusClient(uri=uri, token=settings.milvus_token or "", timeout=10)
+        except MilvusException as exc:
+            if settings.is_lite and _lite_file_locked(Path(uri)):
+                raise DatabaseLocked(
+                    f"the Milvus Lite database {uri} is open in another process (a running `semsearch serve`?); "
+                    "Milvus Lite allows one process per .db file. Stop that process, or send the documents "
+                    "to it: semsearch ingest --api http://127.0.0.1:8000 PATH..."
+                ) from exc
+            raise BackendUnavailable(f"cannot open Milvus at {uri}: {exc}") from exc
+        return cls(client=client, collection=settings.collection, capabilities=_detect(client, settings))
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- collection lifecycle -------------------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return bool(self._call(self.client.has_collection, self.collection))
+
+    def model_record(self) -> ModelRecord | None:
+        info = self._call(self.client.describe_collection, self.collection)
+        return ModelRecord.from_description(info.get("description", ""))
+
+    def open(self, model_id: str, dim: int, create: bool) -> None:
+        """Check the collection was built with this model (or create it); load it for search."""
+        if not self.exists():
+            if not create:
+                raise CollectionMissing(
+                    f"collection {self.collection!r} does not exist yet: ingest some documents first"
+                )
+            self._create(ModelRecord(model_id, dim))
+        record = self.model_record()
+        if record is not None and (record.model != model_id or record.dim != dim):
+            raise CollectionModelMismatch(
+                f"collection {self.collection!r} was built with model {record.model!r} ({record.dim}-d vectors), "
+                f"but the configured model is {model_id!r} ({dim}-d). Use the model it was built with "
+                "(SEMSEARCH_MODEL), or another collection (SEMSEARCH_COLLECTION)."
+            )
+        self._call(self.client.load_collection, self.collection)
+        self.refresh_metadata_keys()
+
+    def _create(self, record: ModelRecord) -> None:
+        bm25 = self.capabilities.bm25
+        self._call(
+            self.client.create_collection,
+            self.collection,
+            schema=build_schema(record.dim, record, bm25=bm25),
+            index_params=build_index_params(self.client, self.capabilities.dense_index, bm25=bm25),
+        )
+        keys = keys_collection(self.collection)
+        if not self._call(self.client.has_collection, keys):
+            self._call(self.client.create_collection, keys, schema=build_keys_schema(), index_params=_keys_index(self))
+
+    # -- reads ----------------------------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        rows = self._call(self.client.query, self.collection, filter="", output_fields=["count(*)"])
+        return int(rows[0]["count(*)"])
+
+    def existing_chunks(self, doc_ids: Sequence[str], with_vectors: bool = False) -> dict[str, dict[str, Any]]:
+        """Stored state of every chunk of these documents, by chunk id."""
+        fields = [*STATE_FIELDS, VECTOR_FIELD] if with_vectors else STATE_FIELDS
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(doc_ids), READ_BATCH):
+            expr = _in_expr("doc_id", doc_ids[start : start + READ_BATCH])
+            for row in self._iterate(expr, fields):
+                found[row["id"]] = row
+        return found
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        found: dict[str, list[float]] = {}
+        for start in range(0, len(ids), READ_BATCH):
+            rows = self._call(
+                self.client.get,
+                self.collection,
+                ids=list(ids[start : start + READ_BATCH]),
+                output_fields=["id", VECTOR_FIELD],
+            )
+            found.update({row["id"]: row[VECTOR_FIELD] for row in rows})
+        return found
+
+    def doc_ids_for_source(self, source: str) -> set[str]:
+        return {row["doc_id"] for row in self._iterate(_in_expr("source", [source]), ["id", "doc_id"])}
+
+    def search(self, vector: np.ndarray, top_k: int, expr: str = "") -> list[Hit]:
+        result = self._call(
+            self.client.search,
+            self.collection,
+            data=[vector.tolist()],
+            anns_field=VECTOR_FIELD,
+            limit=top_k,
+            filter=expr,
+            output_fields=OUTPUT_FIELDS,
+            search_params={"metric_type": "COSINE"},
+        )
+        return [_to_hit(raw) for raw in result[0]]
+
+    def refresh_metadata_keys(self) -> set[str]:
+        keys = keys_collection(self.collection)
+        if self._call(self.client.has_collection, keys):
+            rows = self._call(self.client.query, keys, filter='key != ""', output_fields=["key"], limit=16_384)
+            self.metadata_keys = {row["key"] for row in rows}
+        return self.metadata_keys
+
+    # -- writes ---------------------------------------------------------------------------------------------------
+
+    def upsert_chunks(self, rows: list[dict[str, Any]]) -> None:
+        for start in range(0, len(rows), WRITE_BATCH):
+            self._call(self.client.upsert, self.collection, data=rows[start : start + WRITE_BATCH])
+        self._register_keys(rows)
+
+    def delete_ids(self, ids: Sequence[str]) -> int:
+        for start in range(0, len(ids), WRITE_BATCH):
+            self._call(self.client.delete, self.collection, ids=list(ids[start : start + WRITE_BATCH]))
+        return len(ids)
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> int:
+        """Delete every chunk of these documents; returns how many chunks there were."""
+        ids = list(self.existing_chunks(doc_ids))
+        return self.delete_ids(ids)
+
+    def _register_keys(self, rows: Iterable[dict[str, Any]]) -> None:
+        new = {key for row in rows for key in row["metadata"]} - self.metadata_keys
+        if new:
+            data = [{"key": key, "vector": [0.0, 0.0]} for key in sorted(new)]
+            self._call(self.client.upsert, keys_collection(self.collection), data=data)
+            self.metadata_keys |= new
+
+    # -- plumbing -------------------------------------------------------------------------------------------------
+
+    def _iterate(self, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        iterator = self._call(
+            self.client.query_iterator, self.collection, filter=expr, output_fields=fields, batch_size=1000
+        )
+        try:
+            while batch := self._call(iterator.next):
+                yield from batch
+        finally:
+            iterator.close()
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run one pymilvus call, turning connection failures into BackendUnavailable."""
+        try:
+            return fn(*args, **kwargs)
+        except MilvusException as exc:
+            if _is_connection_error(exc):
+                raise BackendUnavailable(f"Milvus is not reachable: {exc.message}") from exc
+            raise
+
+
+def _detect(client: MilvusClient, settings: Settings) -> Capabilities:
+    if settings.is_lite:
+        from importlib.metadata import version
+
+        return Capabilities(backend="milvus-lite", version=version("milvus-lite"), bm25=True, dense_index="AUTOINDEX")
+    server_version = client.get_server_version()
+    numbers = tuple(int(part) for part in server_version.lstrip("v").split(".")[:2] if part.isdigit())
+    return Capabilities(backend="milvus-server", version=server_version, bm25=numbers >= (2, 5), dense_index="HNSW")
+
+
+def _keys_index(store: MilvusStore):
+    params = store.client.prepare_index_params()
+    params.add_index(field_name="vector", index_type="FLAT", metric_type="L2")
+    return params
+
+
+def _in_expr(field_name: str, values: Sequence[str]) -> str:
+    import json
+
+    return f"{field_name} in [{', '.join(json.dumps(v, ensure_ascii=False) for v in values)}]"
+
+
+def _to_hit(raw: dict[str, Any]) -> Hit:
+    entity = raw["entity"]
+    return Hit(
+        id=entity["id"],
+        doc_id=entity["doc_id"],
+        chunk_index=int(entity["chunk_index"]),
+        score=float(raw["distance"]),
+        text=entity["text"],
+        source=entity["source"],
+        char_start=int(entity["char_start"]),
+        char_end=int(entity["char_end"]),
+        metadata=entity.get("metadata") or {},
+    )
+
+
+def _lite_file_locked(db: Path) -> bool:
+    """True if another process holds milvus-lite's lock file for this `.db`."""
+    lock = db.expanduser().resolve().parent / f".{db.name}.lock"
+    if not lock.exists():
+        return False
+    with open(lock, "a") as handle:
+        try:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.lockf(handle, fcntl.LOCK_UN)
+    return False
+
+
+def _is_connection_error(exc: MilvusException) -> bool:
+    text = f"{exc.message}".lower()
+    return any(word in text for word in ("unavailable", "connect", "deadline", "closed channel", "fail connecting"))
