@@ -7,7 +7,9 @@ collection, so the same code runs on Milvus Lite (a local `.db`) and on a Milvus
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
+import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -84,18 +86,18 @@ class MilvusStore:
         uri = settings.milvus_uri
         if settings.is_lite:
             Path(uri).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+            if _lite_file_locked(Path(uri)):
+                raise DatabaseLocked(
+                    f"the Milvus Lite database {uri} is open in another process (a running `semsearch serve`?); "
+                    "Milvus Lite allows one process per .db file. Stop that process, or send the documents "
+                    "to it: semsearch ingest --api http://127.0.0.1:8000 PATH..."
+                )
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 client = MilvusClient(uri=uri, token=settings.milvus_token or "", timeout=10)
         except MilvusException as exc:
-            if settings.is_lite and _lite_file_locked(Path(uri)):
-                raise DatabaseLocked(
-                    f"the Milvus Lite database {uri} is open in another process (a running `semsearch serve`?); "
-                    "Milvus Lite allows one process per .db file. Stop that process, or send the documents "
-                    "to it: semsearch ingest --api http://127.0.0.1:8000 PATH..."
-                ) from exc
-            raise BackendUnavailable(f"cannot open Milvus at {uri}: {exc}") from exc
+            raise BackendUnavailable(f"cannot open Milvus at {uri}: {exc.message}") from exc
         return cls(client=client, collection=settings.collection, capabilities=_detect(client, settings))
 
     def close(self) -> None:
@@ -254,8 +256,6 @@ def _keys_index(store: MilvusStore):
 
 
 def _in_expr(field_name: str, values: Sequence[str]) -> str:
-    import json
-
     return f"{field_name} in [{', '.join(json.dumps(v, ensure_ascii=False) for v in values)}]"
 
 
@@ -275,9 +275,22 @@ def _to_hit(raw: dict[str, Any]) -> Hit:
 
 
 def _lite_file_locked(db: Path) -> bool:
-    """True if another process holds milvus-lite's lock file for this `.db`."""
+    """True if another process holds milvus-lite's lock on this `.db` (its `.NAME.db.lock` beside it).
+
+    Checked before connecting, because milvus-lite itself, on failing to lock, deletes the holder's lock file.
+    On Linux /proc/locks is read, which takes no lock: taking and releasing one from this process would drop a
+    lock that this process's own milvus-lite server holds on the same file.
+    """
     lock = db.expanduser().resolve().parent / f".{db.name}.lock"
     if not lock.exists():
+        return False
+    locks = Path("/proc/locks")
+    if locks.exists():
+        inode = lock.stat().st_ino
+        for line in locks.read_text().splitlines():
+            fields = line.split()
+            if len(fields) > 5 and fields[1] == "POSIX" and fields[5].split(":")[-1] == str(inode):
+                return int(fields[4]) != os.getpid()
         return False
     with open(lock, "a") as handle:
         try:

@@ -1,0 +1,110 @@
+"""The real `semsearch` command in subprocesses: exit codes, summaries and messages a user sees."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ROOT, SAMPLE_DATA, run_cli
+
+SMALL_SET = ["library/copy.txt", "library/decimal.md", "library/calendar.html", "howto/unicode.pdf", "modules.csv"]
+
+
+def _small_corpus(folder: Path) -> Path:
+    corpus = folder / "corpus"
+    for name in SMALL_SET:
+        target = corpus / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SAMPLE_DATA / name, target)
+    return corpus
+
+
+def _summary(result: subprocess.CompletedProcess) -> dict:
+    assert result.stdout.strip(), result.stderr
+    return json.loads(result.stdout)
+
+
+def test_ingest_twice_embeds_nothing_the_second_time_and_bad_files_are_reported(tmp_path: Path) -> None:
+    corpus = _small_corpus(tmp_path)
+    first = run_cli("ingest", "corpus", "--json", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    summary = _summary(first)
+    assert summary["files"] == 5 and summary["failed"] == 0
+    assert summary["documents"] == 4 + 69  # four files plus one document per CSV row
+    assert summary["embedded"] == summary["chunks"] > 0
+
+    second = _summary(run_cli("ingest", "corpus", "--json", cwd=tmp_path))
+    assert second["embedded"] == 0 and second["deleted"] == 0
+    assert second["unchanged"] == summary["chunks"]
+
+    (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (corpus / "latin1.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
+    (corpus / "new.md").write_text("# Otters\n\nOtters hold hands while they sleep on the water.\n")
+    third = run_cli("ingest", "corpus", "--json", cwd=tmp_path)
+    assert third.returncode == 1
+    report = _summary(third)
+    reasons = {Path(f["path"]).name: f["reason"] for f in report["failures"]}
+    assert set(reasons) == {"broken.pdf", "latin1.txt"}
+    assert "PDF" in reasons["broken.pdf"] and "UTF-8" in reasons["latin1.txt"]
+    assert report["embedded"] == 1  # only the new file
+
+    found = run_cli("search", "animals sleeping while floating", "-k", "1", "--json", cwd=tmp_path)
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["results"][0]["doc_id"] == "corpus/new.md"
+
+
+def test_ingest_prints_a_summary_table_by_default(tmp_path: Path) -> None:
+    (tmp_path / "one.txt").write_text("A single small document about lighthouses.")
+    result = run_cli("ingest", "one.txt", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for column in ("files", "documents", "chunks", "embedded", "unchanged", "deleted", "failed"):
+        assert column in result.stdout
+
+
+def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli("ingest", "does-not-exist", "*.nothing", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "does-not-exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_search_before_any_ingest_says_so(tmp_path: Path) -> None:
+    result = run_cli("search", "anything", cwd=tmp_path)
+    assert result.returncode == 3
+    assert "ingest some documents first" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_second_process_on_a_served_lite_db_is_told_to_use_the_api(
+    running_server: tuple[str, Path], tmp_path: Path
+) -> None:
+    base, db = running_server
+    doc = tmp_path / "note.md"
+    doc.write_text("# Tides\n\nThe moon's gravity pulls the oceans, raising and lowering sea level twice a day.\n")
+
+    blocked = run_cli("ingest", str(doc), "--milvus-uri", str(db), "--collection", "served", cwd=tmp_path)
+    assert blocked.returncode == 3
+    assert "open in another process" in blocked.stderr and "--api" in blocked.stderr
+    assert "Traceback" not in blocked.stderr and "MilvusException" not in blocked.stderr
+
+    through_api = run_cli("ingest", str(doc), "--api", base, "--json", cwd=tmp_path)
+    assert through_api.returncode == 0, through_api.stderr
+    assert _summary(through_api)["embedded"] == 1
+
+    hits = httpx.post(f"{base}/search", json={"query": "why does the sea rise and fall", "top_k": 1}).json()["results"]
+    assert hits[0]["doc_id"] == "note.md" and hits[0]["metadata"]["title"] == "Tides"
+
+    cli_hits = run_cli("search", "sea level and the moon", "--api", base, "--json", cwd=tmp_path)
+    assert json.loads(cli_hits.stdout)["results"][0]["doc_id"] == "note.md"
+
+
+def test_module_entry_points_run() -> None:
+    for module in ("ingest", "search_api", "semsearch_cli"):
+        result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert "Usage" in result.stdout

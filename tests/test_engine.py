@@ -1,0 +1,76 @@
+"""Engine contracts that hold whatever door is used: model records, settings, capabilities."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.modules import Dense
+
+from semsearch.embedder import Embedder
+from semsearch.engine import Engine
+from semsearch.errors import CollectionModelMismatch
+from semsearch.indexer import Document
+from semsearch.settings import DEFAULT_MODEL, Settings
+
+
+@pytest.fixture(scope="module")
+def other_model_path(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> str:
+    """A genuinely different local model (128-d head on the same encoder), saved to disk like a user's own."""
+    base = embedder.model
+    dense = Dense(in_features=embedder.dim, out_features=128)
+    path = tmp_path_factory.mktemp("models") / "minilm-128"
+    SentenceTransformer(modules=[base[0], base[1], dense]).save(str(path))
+    return str(path)
+
+
+def test_opening_a_collection_with_another_model_is_refused_naming_both(
+    engine: Engine, settings: Settings, other_model_path: str
+) -> None:
+    engine.indexer.index([Document(id="d", text="some text", source="t")])
+    engine.close()
+    other = settings.model_copy(update={"model": other_model_path})
+    with pytest.raises(CollectionModelMismatch) as caught:
+        Engine.open(other, create=True)
+    message = str(caught.value)
+    assert DEFAULT_MODEL in message and other_model_path in message
+    assert "384" in message and "128" in message
+
+
+def test_any_local_sentence_transformers_model_works_through_settings(tmp_path: Path, other_model_path: str) -> None:
+    settings = Settings(milvus_uri=str(tmp_path / "m.db"), model=other_model_path, _env_file=None)
+    engine = Engine.open(settings, create=True)
+    try:
+        assert engine.embedder.dim == 128
+        engine.indexer.index([Document(id="x", text="whales sing long songs", source="t")])
+        assert engine.searcher.search("ocean mammal music", 1)[0].doc_id == "x"
+    finally:
+        engine.close()
+
+
+def test_settings_come_from_env_then_dotenv_and_explicit_values_win(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("SEMSEARCH_COLLECTION=from_dotenv\nSEMSEARCH_CHUNK_TOKENS=128\n")
+    assert Settings().collection == "from_dotenv"
+    monkeypatch.setenv("SEMSEARCH_COLLECTION", "from_env")
+    assert Settings().collection == "from_env"
+    assert Settings(collection="from_cli").collection == "from_cli"
+    assert Settings().chunk_tokens == 128
+    assert Settings().milvus_uri == "./data/milvus.db"
+
+
+def test_overlap_must_be_smaller_than_chunk(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="chunk_overlap"):
+        Settings(chunk_tokens=64, chunk_overlap=64, _env_file=None)
+
+
+def test_chunk_tokens_are_capped_at_the_model_limit(settings: Settings, embedder: Embedder) -> None:
+    big = settings.model_copy(update={"chunk_tokens": 10_000})
+    engine = Engine.open(big, create=True, embedder=embedder)
+    try:
+        assert engine.indexer.max_tokens == embedder.max_seq_length - embedder.special_tokens
+    finally:
+        engine.close()
