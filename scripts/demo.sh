@@ -20,8 +20,9 @@ done
 curl -fs "${API}/ready"; echo
 
 for QUERY in \
-    "how do I make a copy of an object that does not share nested lists" \
-    "run several things at the same time without waiting for each one"; do
+    "calculate money amounts without losing cents to rounding errors" \
+    "roll dice and flip coins in a simulation" \
+    "postpone a job until a chosen moment"; do
     echo "== POST /search: ${QUERY}"
     semsearch search "${QUERY}" -k 3 --api "${API}"
 done

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,10 @@ log = logging.getLogger(__name__)
 WRITE_BATCH = 500
 #: doc_ids per `in [...]` expression when reading back state.
 READ_BATCH = 200
+
+
+#: Open stores per Milvus Lite `.db` in this process: the embedded server stops when the last one closes.
+_lite_users: Counter[str] = Counter()
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,8 @@ class MilvusStore:
     collection: str
     capabilities: Capabilities
     metadata_keys: set[str] = field(default_factory=set)
+    #: Resolved `.db` path when this store runs on Milvus Lite (embedded in this process).
+    lite_path: str | None = None
 
     @classmethod
     def connect(cls, settings: Settings) -> MilvusStore:
@@ -98,10 +105,24 @@ class MilvusStore:
                 client = MilvusClient(uri=uri, token=settings.milvus_token or "", timeout=10)
         except MilvusException as exc:
             raise BackendUnavailable(f"cannot open Milvus at {uri}: {exc.message}") from exc
-        return cls(client=client, collection=settings.collection, capabilities=_detect(client, settings))
+        lite_path = str(Path(uri).expanduser().resolve()) if settings.is_lite else None
+        if lite_path:
+            _lite_users[lite_path] += 1
+        return cls(
+            client=client, collection=settings.collection, capabilities=_detect(client, settings), lite_path=lite_path
+        )
 
     def close(self) -> None:
+        """Close the connection; the last store on a Lite `.db` in this process also stops its embedded server,
+        so that another process (e.g. `semsearch serve` after an ingest) can open the file."""
         self.client.close()
+        if self.lite_path is not None:
+            _lite_users[self.lite_path] -= 1
+            if _lite_users[self.lite_path] <= 0:
+                del _lite_users[self.lite_path]
+                from milvus_lite.server_manager import server_manager_instance
+
+                server_manager_instance.release_server(self.lite_path)
 
     # -- collection lifecycle -------------------------------------------------------------------------------------
 
@@ -154,7 +175,7 @@ class MilvusStore:
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(doc_ids), READ_BATCH):
             expr = _in_expr("doc_id", doc_ids[start : start + READ_BATCH])
-            for row in self._iterate(expr, fields):
+            for row in self.scan(expr, fields):
                 found[row["id"]] = row
         return found
 
@@ -171,7 +192,7 @@ class MilvusStore:
         return found
 
     def doc_ids_for_source(self, source: str) -> set[str]:
-        return {row["doc_id"] for row in self._iterate(_in_expr("source", [source]), ["id", "doc_id"])}
+        return {row["doc_id"] for row in self.scan(_in_expr("source", [source]), ["id", "doc_id"])}
 
     def search(self, vector: np.ndarray, top_k: int, expr: str = "") -> list[Hit]:
         result = self._call(
@@ -219,7 +240,7 @@ class MilvusStore:
 
     # -- plumbing -------------------------------------------------------------------------------------------------
 
-    def _iterate(self, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+    def scan(self, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
         iterator = self._call(
             self.client.query_iterator, self.collection, filter=expr, output_fields=fields, batch_size=1000
         )

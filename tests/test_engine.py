@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,23 @@ def test_chunk_tokens_are_capped_at_the_model_limit(settings: Settings, embedder
         assert engine.indexer.max_tokens == embedder.max_seq_length - embedder.special_tokens
     finally:
         engine.close()
+
+
+def _locked_for_others(db: str) -> bool:
+    probe = "import sys; from pathlib import Path; from semsearch.store import _lite_file_locked as f; "
+    probe += "print(f(Path(sys.argv[1])))"
+    result = subprocess.run([sys.executable, "-c", probe, db], capture_output=True, text=True, check=True)
+    return result.stdout.strip() == "True"
+
+
+def test_closing_the_last_store_releases_the_lite_db_for_other_processes(
+    settings: Settings, embedder: Embedder
+) -> None:
+    first = Engine.open(settings, create=True, embedder=embedder)
+    second = Engine.open(settings, create=True, embedder=embedder)
+    assert _locked_for_others(settings.milvus_uri)
+    first.close()
+    assert _locked_for_others(settings.milvus_uri), "another store in this process still uses the file"
+    assert second.store.count() == 0
+    second.close()
+    assert not _locked_for_others(settings.milvus_uri)
