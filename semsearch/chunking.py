@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 #: offsets in memory at once. Segments are cut at paragraph or line breaks where possible.
 SEGMENT_CHARS = 100_000
 
+#: Longest chunk in characters: 4 UTF-8 bytes each still fit Milvus's 65,535-byte VARCHAR.
+MAX_CHUNK_CHARS = 16_000
+
 _SENTENCE_END = (".", "!", "?", ";", ":")
 
 
@@ -51,78 +54,134 @@ def split_document(
     doc_id: str, text: str, tokenizer: PreTrainedTokenizerBase, max_tokens: int, overlap: int
 ) -> list[Chunk]:
     """Split `text` into chunks of at most `max_tokens` tokens (special tokens not counted)."""
-    spans = [
-        span for segment in _segments(text) for span in _token_windows(text, segment, tokenizer, max_tokens, overlap)
-    ]
     return [
         Chunk(doc_id=doc_id, chunk_index=i, text=text[start:end], char_start=start, char_end=end)
-        for i, (start, end) in enumerate(spans)
+        for i, (start, end) in enumerate(_spans(text, tokenizer, max_tokens, overlap))
     ]
 
 
-def _segments(text: str) -> Iterator[tuple[int, int]]:
-    """Yield (start, end) character ranges of at most ~SEGMENT_CHARS, cut at the latest paragraph/line break."""
-    start = 0
-    while start < len(text):
-        end = min(start + SEGMENT_CHARS, len(text))
-        if end < len(text):
-            floor = start + SEGMENT_CHARS // 2
-            for sep in ("\n\n", "\n", " "):
-                cut = text.rfind(sep, floor, end)
-                if cut > 0:
-                    end = cut + len(sep)
-                    break
-        yield start, end
-        start = end
+@dataclass
+class _Tokens:
+    """Token offsets of one segment of the text, in document coordinates, and where words start."""
+
+    offsets: list[tuple[int, int]]
+    word_starts: list[bool]
+    segment_end: int
+
+    def end_char(self, text: str, i: int) -> int:
+        """Exclusive end of a chunk whose last token is i-1: up to the next token, minus trailing whitespace, so
+        characters the tokenizer drops (combining accents, variation selectors) stay with their base character."""
+        stop = self.offsets[i][0] if i < len(self.offsets) else self.segment_end
+        end = stop
+        while end > self.offsets[i - 1][1] and text[end - 1].isspace():
+            end -= 1
+        return end
 
 
-def _token_windows(
-    text: str, segment: tuple[int, int], tokenizer: PreTrainedTokenizerBase, max_tokens: int, overlap: int
-) -> Iterator[tuple[int, int]]:
-    base, stop = segment
+def _spans(text: str, tokenizer: PreTrainedTokenizerBase, max_tokens: int, overlap: int) -> Iterator[tuple[int, int]]:
+    """Character spans of the chunks. The text is tokenised a segment at a time; a segment's last, incomplete
+    window is not emitted but re-read at the start of the next segment, so overlap holds across segments."""
+    position = 0
+    while position < len(text):
+        segment_end = _segment_end(text, position)
+        tokens = _tokenize(text, position, segment_end, tokenizer)
+        last_segment = segment_end >= len(text)
+        n = len(tokens.offsets)
+        start = 0
+        while start < n:
+            end = min(start + max_tokens, n)
+            if end == n and not last_segment and start > 0:
+                break  # finish this window in the next segment, with the text that follows it
+            if end < n:
+                end = _best_cut(text, tokens, start, end)
+            end = _fit(text, tokens, start, end, tokenizer, max_tokens)
+            yield from _char_limited(tokens.offsets[start][0], tokens.end_char(text, end))
+            if end >= n:
+                start = n
+                break
+            start = _next_start(tokens, start, end, overlap)
+        if last_segment or n == 0:
+            return
+        position = tokens.offsets[start][0] if start < n else segment_end
+
+
+def _segment_end(text: str, start: int) -> int:
+    """End of a segment of at most ~SEGMENT_CHARS, cut at the latest paragraph, line or word break."""
+    end = min(start + SEGMENT_CHARS, len(text))
+    if end < len(text):
+        floor = start + SEGMENT_CHARS // 2
+        for sep in ("\n\n", "\n", " "):
+            cut = text.rfind(sep, floor, end)
+            if cut > 0:
+                return cut + len(sep)
+    return end
+
+
+def _tokenize(text: str, start: int, stop: int, tokenizer: PreTrainedTokenizerBase) -> _Tokens:
     encoding = tokenizer(
-        text[base:stop], add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
+        text[start:stop], add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
     )
-    offsets = [(s + base, e + base) for s, e in encoding["offset_mapping"] if e > s]
-    n = len(offsets)
-    start = 0
-    while start < n:
-        end = min(start + max_tokens, n)
-        if end < n:
-            end = _best_cut(text, offsets, start, end)
-        yield offsets[start][0], offsets[end - 1][1]
-        if end >= n:
-            break
-        start = _next_start(text, offsets, start, end, overlap)
+    kept = [i for i, (s, e) in enumerate(encoding["offset_mapping"]) if e > s]
+    offsets = [(encoding["offset_mapping"][i][0] + start, encoding["offset_mapping"][i][1] + start) for i in kept]
+    try:
+        words = encoding.word_ids()
+    except (ValueError, AttributeError):  # slow tokenizers do not know words: fall back to the characters
+        words = None
+    if words is not None:
+        kept_words = [words[i] for i in kept]
+        word_starts = [i == 0 or kept_words[i] != kept_words[i - 1] for i in range(len(kept))]
+    else:
+        word_starts = [_looks_like_word_start(text, offsets, i) for i in range(len(offsets))]
+    return _Tokens(offsets=offsets, word_starts=word_starts, segment_end=stop)
 
 
-def _is_word_start(text: str, offsets: list[tuple[int, int]], i: int) -> bool:
-    """True if token i starts a word (cutting before it never splits a word into pieces)."""
+def _looks_like_word_start(text: str, offsets: list[tuple[int, int]], i: int) -> bool:
     if i == 0:
         return True
     prev_end, start = offsets[i - 1][1], offsets[i][0]
     return prev_end < start or not (text[prev_end - 1].isalnum() and text[start].isalnum())
 
 
-def _is_sentence_start(text: str, offsets: list[tuple[int, int]], i: int) -> bool:
-    prev_end = offsets[i - 1][1]
-    gap = text[prev_end : offsets[i][0]]
-    return "\n" in gap or (bool(gap) and text[prev_end - 1] in _SENTENCE_END)
+def _is_sentence_start(text: str, tokens: _Tokens, i: int) -> bool:
+    prev_end = tokens.offsets[i - 1][1]
+    gap = text[prev_end : tokens.offsets[i][0]]
+    return tokens.word_starts[i] and ("\n" in gap or (bool(gap) and text[prev_end - 1] in _SENTENCE_END))
 
 
-def _best_cut(text: str, offsets: list[tuple[int, int]], start: int, end: int) -> int:
+def _best_cut(text: str, tokens: _Tokens, start: int, end: int) -> int:
     """Pick the exclusive end token: a sentence start in the window's second half, else a word start."""
     floor = start + max(1, (end - start) // 2)
-    for test in (_is_sentence_start, _is_word_start):
-        for i in range(end, floor - 1, -1):
-            if test(text, offsets, i):
-                return i
+    for i in range(end, floor - 1, -1):
+        if _is_sentence_start(text, tokens, i):
+            return i
+    for i in range(end, floor - 1, -1):
+        if tokens.word_starts[i]:
+            return i
     return end  # one word longer than half a window: cut inside it rather than exceed the limit
 
 
-def _next_start(text: str, offsets: list[tuple[int, int]], start: int, end: int, overlap: int) -> int:
+def _fit(text: str, tokens: _Tokens, start: int, end: int, tokenizer: PreTrainedTokenizerBase, limit: int) -> int:
+    """Shrink the window until its text, tokenised on its own, fits: the guarantee behind "never truncated"."""
+    while end - start > 1:
+        piece = text[tokens.offsets[start][0] : tokens.end_char(text, end)]
+        if len(tokenizer(piece, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]) <= limit:
+            break
+        earlier = [i for i in range(end - 1, start, -1) if tokens.word_starts[i]]
+        end = earlier[0] if earlier else end - 1
+    return end
+
+
+def _char_limited(start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Split a span longer than MAX_CHUNK_CHARS (one giant unknown "word") so every chunk fits the text field."""
+    while end - start > MAX_CHUNK_CHARS:
+        yield start, start + MAX_CHUNK_CHARS
+        start += MAX_CHUNK_CHARS
+    yield start, end
+
+
+def _next_start(tokens: _Tokens, start: int, end: int, overlap: int) -> int:
     """Step back `overlap` tokens from `end`, then forward to a word start, always moving past `start`."""
     candidate = max(end - overlap, start + 1)
-    while candidate < end and not _is_word_start(text, offsets, candidate):
+    while candidate < end and not tokens.word_starts[candidate]:
         candidate += 1
     return candidate

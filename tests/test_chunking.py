@@ -68,12 +68,7 @@ LONG_TEXTS: dict[str, Callable[[], str]] = {
     "decomposed-accents": lambda: "re\u0301sume\u0301 cafe\u0301s nai\u0308vete\u0301 " * 600,
 }
 
-#: Texts on which the limit is known to be broken (see the xfail reason): kept here so a fix flips them.
-SOFT_HYPHEN_REASON = (
-    "BUG semsearch/chunking.py:_is_word_start (line 104): a gap of characters the tokenizer drops without "
-    "breaking the word (soft hyphen U+00AD, zero-width space U+200B) counts as a word start, so a chunk can begin "
-    "on a '##' continuation piece that re-tokenises alone into more pieces: 257 tokens > max_seq_length 256"
-)
+#: Texts whose invisible characters (soft hyphens, zero-width spaces) once let a chunk start mid-word.
 OVER_LIMIT_TEXTS: dict[str, Callable[[], str]] = {
     "soft-hyphens": lambda: " ".join(itertools.islice(itertools.cycle(SOFT_HYPHENATED), 3_000)),
     "zero-width-spaces": lambda: " ".join(
@@ -81,19 +76,7 @@ OVER_LIMIT_TEXTS: dict[str, Callable[[], str]] = {
     ),
 }
 
-TRAILING_MARK_REASON = (
-    "BUG semsearch/chunking.py:_token_windows (line 93): a chunk ends at its last token's end offset, and the "
-    "tokenizer gives no token to a combining mark (U+0301) or variation selector (U+FE0F) that it strips, so "
-    "'Il est allé au cafe\u0301' is stored as the chunk 'Il est allé au cafe'; the mark belongs to no chunk "
-    "(at the end of a document, and mid-document at every chunk end when overlap is 0)"
-)
-LIMIT_CASES = [
-    *(pytest.param(build, id=name) for name, build in LONG_TEXTS.items()),
-    *(
-        pytest.param(build, id=name, marks=pytest.mark.xfail(reason=SOFT_HYPHEN_REASON, strict=True))
-        for name, build in OVER_LIMIT_TEXTS.items()
-    ),
-]
+LIMIT_CASES = [pytest.param(build, id=name) for name, build in {**LONG_TEXTS, **OVER_LIMIT_TEXTS}.items()]
 
 
 @pytest.fixture(scope="module")
@@ -153,14 +136,7 @@ def test_every_chunk_is_exactly_its_character_span_of_the_source(
 @pytest.mark.parametrize("overlap", [0, 32])
 @pytest.mark.parametrize(
     "build",
-    [
-        pytest.param(
-            build,
-            id=name,
-            marks=[pytest.mark.xfail(reason=TRAILING_MARK_REASON, strict=True)] if name == "decomposed-accents" else [],
-        )
-        for name, build in LONG_TEXTS.items()
-    ],
+    [pytest.param(build, id=name) for name, build in LONG_TEXTS.items()],
 )
 def test_chunks_cover_every_non_whitespace_character(
     embedder: Embedder, max_tokens: int, build: Callable[[], str], overlap: int
@@ -176,7 +152,6 @@ def test_chunks_cover_every_non_whitespace_character(
         pytest.param("I \u2764\ufe0f", id="emoji-variation-selector-at-the-end"),
     ],
 )
-@pytest.mark.xfail(reason=TRAILING_MARK_REASON, strict=True)
 def test_a_trailing_combining_mark_stays_with_its_character(embedder: Embedder, max_tokens: int, text: str) -> None:
     assert uncovered_characters(text, split(embedder, text, max_tokens)) == []
 
@@ -213,12 +188,6 @@ def test_a_larger_overlap_shares_more_text_between_neighbours(embedder: Embedder
     assert 0 < mean_shared_chars(16) < mean_shared_chars(64)
 
 
-@pytest.mark.xfail(
-    reason="BUG semsearch/chunking.py:split_document/_segments (lines 50-76): texts over SEGMENT_CHARS are "
-    "tokenised in independent ~100 kB segments and each segment's windows start afresh, so the chunks either side "
-    "of a segment cut share nothing even with overlap > 0",
-    strict=True,
-)
 def test_overlap_is_kept_across_the_internal_tokenisation_segments(embedder: Embedder, max_tokens: int) -> None:
     text = _sentences(3 * SEGMENT_CHARS)
     chunks = split(embedder, text, max_tokens, overlap=32)
@@ -226,12 +195,6 @@ def test_overlap_is_kept_across_the_internal_tokenisation_segments(embedder: Emb
     assert not_overlapping == []
 
 
-@pytest.mark.xfail(
-    reason="BUG semsearch/chunking.py:_is_word_start (line 104): two adjacent CJK ideographs count as one word "
-    "(both isalnum), although the tokenizer treats each ideograph as a word; in CJK text without punctuation "
-    "_next_start finds no word start inside the overlap and every chunk starts where the previous one ended",
-    strict=True,
-)
 def test_cjk_text_without_punctuation_still_overlaps(embedder: Embedder, max_tokens: int) -> None:
     chunks = split(embedder, "漢字検索" * 2_000, max_tokens, overlap=32)
     assert len(chunks) > 1
