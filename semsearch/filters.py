@@ -8,7 +8,6 @@ shape of the expression (no injection, no widening of the result set).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Collection, Mapping
@@ -79,8 +78,24 @@ def _literal(field: str, value: Any, types: tuple[type, ...]) -> str:
     if isinstance(value, str):
         if str not in types:
             raise InvalidFilter(field, f"expected {_expected(types)}, got a string")
-        return json.dumps(value, ensure_ascii=False)
+        try:
+            return string_literal(value)
+        except ValueError as exc:
+            raise InvalidFilter(field, str(exc)) from exc
     raise InvalidFilter(field, f"expected {_expected(types)}, got {_type_name(value)}")
+
+
+def string_literal(value: str) -> str:
+    """A Milvus string literal: only `\\` and `"` are escaped, as Milvus's parser unescapes nothing else (it
+    would read `\\t` as two characters). Line breaks cannot be written in a literal at all, so they are refused,
+    as are strings that are not valid Unicode (lone surrogates)."""
+    if "\n" in value or "\r" in value:
+        raise ValueError("line breaks cannot be matched in a filter value")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("the value is not valid Unicode text") from exc
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _expected(types: tuple[type, ...]) -> str:

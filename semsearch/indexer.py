@@ -48,8 +48,15 @@ class IndexStats:
 
 def validate_document(doc: Document) -> None:
     """Raise DocumentRejected if the document cannot be stored as given."""
+    for name, value in (("id", doc.id), ("text", doc.text), ("source", doc.source)):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise DocumentRejected(f"document {name} is not valid Unicode text (lone surrogate)") from exc
     if not doc.id or len(doc.id.encode()) > ID_MAX - 16:
         raise DocumentRejected(f"document id must be 1..{ID_MAX - 16} bytes, got {len(doc.id.encode())}")
+    if "\n" in doc.id or "\r" in doc.id:
+        raise DocumentRejected(f"document id {doc.id!r} contains a line break")
     if not doc.text.strip():
         raise DocumentRejected(f"document {doc.id!r} has no text")
     if len(doc.source.encode()) > SOURCE_MAX:

@@ -7,7 +7,6 @@ collection, so the same code runs on Milvus Lite (a local `.db`) and on a Milvus
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import warnings
@@ -24,6 +23,7 @@ with warnings.catch_warnings():  # milvus-lite 2.5 imports the deprecated pkg_re
     from pymilvus import MilvusClient, MilvusException
 
 from semsearch.errors import BackendUnavailable, CollectionMissing, CollectionModelMismatch, DatabaseLocked
+from semsearch.filters import string_literal
 from semsearch.schema import (
     OUTPUT_FIELDS,
     STATE_FIELDS,
@@ -277,7 +277,7 @@ def _keys_index(store: MilvusStore):
 
 
 def _in_expr(field_name: str, values: Sequence[str]) -> str:
-    return f"{field_name} in [{', '.join(json.dumps(v, ensure_ascii=False) for v in values)}]"
+    return f"{field_name} in [{', '.join(string_literal(v) for v in values)}]"
 
 
 def _to_hit(raw: dict[str, Any]) -> Hit:
