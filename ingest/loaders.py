@@ -65,7 +65,7 @@ def _read_plain(path: Path) -> tuple[str, dict[str, Any]]:
 
 def _read_markdown(path: Path) -> tuple[str, dict[str, Any]]:
     text = read_text_file(path)
-    heading = re.search(r"^#\s+(.+?)\s*#*\s*$", text, flags=re.MULTILINE)
+    heading = re.search(r"^#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", text, flags=re.MULTILINE)
     return text, {"format": "md", "title": heading.group(1) if heading else path.stem}
 
 
@@ -73,10 +73,10 @@ def _read_html(path: Path) -> tuple[str, dict[str, Any]]:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(read_text_file(path), "html.parser")
+    candidates = (" ".join(tag.get_text(" ").split()) for tag in (soup.title, soup.find("h1")) if tag)
+    title = next((c for c in candidates if c), path.stem)
     for tag in soup(["script", "style", "noscript", "template", "nav", "footer", "header"]):
         tag.decompose()
-    title_tag = soup.title or soup.find("h1")
-    title = title_tag.get_text(" ", strip=True) if title_tag else path.stem
     body = soup.body or soup
     lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in body.get_text("\n").splitlines())
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
@@ -101,8 +101,7 @@ def _read_pdf(path: Path) -> tuple[str, dict[str, Any]]:
 
 def load_table(path: Path, options: TableOptions) -> list[Document]:
     """One document per row. The text column is required; every other chosen column becomes metadata."""
-    frame = _read_frame(path)
-    columns = [str(c) for c in frame.columns]
+    rows, columns = _read_rows(path)
     text_col = _pick(options.text_column, TEXT_COLUMN_GUESSES, columns, path, "text")
     id_col = _pick(options.id_column, ID_COLUMN_GUESSES, columns, path, "id", required=False)
     title_col = _pick(options.title_column, TITLE_COLUMN_GUESSES, columns, path, "title", required=False)
@@ -116,7 +115,7 @@ def load_table(path: Path, options: TableOptions) -> list[Document]:
     file_id = source_id(path)
     docs: list[Document] = []
     seen: set[str] = set()
-    for position, row in enumerate(frame.to_dict(orient="records")):
+    for position, row in enumerate(rows):
         text = _cell_text(row.get(text_col))
         title = _cell_text(row.get(title_col)) if title_col else ""
         if title and title_col != text_col and not text.startswith(title):
@@ -138,27 +137,34 @@ def load_table(path: Path, options: TableOptions) -> list[Document]:
     return docs
 
 
-def _read_frame(path: Path):
+def _read_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows as dicts and the column names in first-seen order. JSONL is parsed line by line (so errors name the
+    line and integers stay integers); CSV is read as strings; Parquet keeps its types."""
+    if path.suffix.lower() == ".jsonl":
+        rows = []
+        for number, line in enumerate(read_text_file(path).splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise LoadError(f"invalid JSON on line {number}: {exc.msg}") from exc
+            if not isinstance(record, dict):
+                raise LoadError(f"every JSONL line must be a JSON object; line {number} is not")
+            rows.append(record)
+        return rows, list(dict.fromkeys(str(key) for row in rows for key in row))
     import pandas as pd
 
-    suffix = path.suffix.lower()
     try:
-        if suffix == ".csv":
-            return pd.read_csv(path, encoding="utf-8", dtype=str, keep_default_na=False)
-        if suffix == ".jsonl":
-            records = [json.loads(line) for line in read_text_file(path).splitlines() if line.strip()]
-            if not all(isinstance(r, dict) for r in records):
-                raise LoadError("every JSONL line must be a JSON object")
-            return pd.DataFrame.from_records(records)
-        return pd.read_parquet(path)
+        if path.suffix.lower() == ".csv":
+            frame = pd.read_csv(path, encoding="utf-8", dtype=str, keep_default_na=False)
+        else:
+            frame = pd.read_parquet(path)
     except UnicodeDecodeError as exc:
         raise LoadError(f"not valid UTF-8: {exc.reason} at byte {exc.start}") from exc
-    except json.JSONDecodeError as exc:
-        raise LoadError(f"invalid JSON on line {exc.lineno}: {exc.msg}") from exc
-    except LoadError:
-        raise
     except Exception as exc:  # pandas/pyarrow raise many types for malformed tables
         raise LoadError(f"cannot read table: {exc}") from exc
+    return frame.to_dict(orient="records"), [str(c) for c in frame.columns]
 
 
 def _pick(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,9 +44,9 @@ def ingest_files(
     table: TableOptions,
     on_file: Callable[[Path, IngestReport], None] | None = None,
 ) -> IngestReport:
-    """Load every file and index its documents; a file that cannot be read is reported and skipped."""
+    """Load every file and index its documents; a file that cannot be read or stored is reported and skipped."""
     report = IngestReport(files=len(files))
-    pending: list[Document] = []
+    pending: list[tuple[Path, list[Document]]] = []
     for path in files:
         try:
             docs = load_file(path, table)
@@ -54,22 +55,31 @@ def ingest_files(
         except (LoadError, DocumentRejected, OSError) as exc:
             report.failures.append((str(path), str(exc)))
         else:
-            if path.suffix.lower() in TABLE_SUFFIXES:
+            pending.append((path, docs))
+            if path.suffix.lower() in TABLE_SUFFIXES or sum(len(d) for _, d in pending) >= DOC_BATCH:
                 _flush(pending, sink, report)
-                for start in range(0, len(docs), DOC_BATCH):
-                    report.stats.add(sink.index(docs[start : start + DOC_BATCH]))
-                report.stats.deleted += sink.prune_source(source_id(path), {d.id for d in docs})
-            else:
-                pending.extend(docs)
-                if len(pending) >= DOC_BATCH:
-                    _flush(pending, sink, report)
         if on_file:
             on_file(path, report)
     _flush(pending, sink, report)
     return report
 
 
-def _flush(pending: list[Document], sink: Sink, report: IngestReport) -> None:
-    if pending:
-        report.stats.add(sink.index(pending))
-        pending.clear()
+def _flush(pending: list[tuple[Path, list[Document]]], sink: Sink, report: IngestReport) -> None:
+    """Index the pending files' documents in batches; if the indexer refuses a batch, retry file by file so only
+    the offending file is reported. Tables also lose the rows that are gone from the file."""
+    docs = [doc for _, file_docs in pending for doc in file_docs]
+    try:
+        for start in range(0, len(docs), DOC_BATCH):
+            report.stats.add(sink.index(docs[start : start + DOC_BATCH]))
+    except DocumentRejected:
+        if len(pending) == 1:
+            path = pending[0][0]
+            report.failures.append((str(path), f"refused by the indexer: {sys.exc_info()[1]}"))
+            pending.clear()
+            return
+        for item in list(pending):
+            _flush([item], sink, report)
+    for path, file_docs in pending:
+        if path.suffix.lower() in TABLE_SUFFIXES:
+            report.stats.deleted += sink.prune_source(source_id(path), {d.id for d in file_docs})
+    pending.clear()

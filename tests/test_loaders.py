@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from collections.abc import Callable
@@ -97,12 +98,6 @@ def test_a_utf8_byte_order_mark_is_dropped(tmp_path: Path) -> None:
             "# Using C#\n\nTips.",
             "Using C#",
             id="hash-inside-title",
-            marks=pytest.mark.xfail(
-                reason="BUG ingest/loaders.py:_read_markdown (line 68): the closing-sequence part of the regex "
-                r"r'^#\s+(.+?)\s*#*\s*$' eats a '#' that ends the title without a space before it, so "
-                "'# Using C#' gives the title 'Using C' (CommonMark: a closing # sequence needs a preceding space)",
-                strict=True,
-            ),
         ),
     ],
 )
@@ -153,21 +148,11 @@ def test_html_keeps_the_readable_text_and_drops_scripts_styles_and_chrome(tmp_pa
             "<html><head><title></title></head><body><h1>Real heading</h1><p>x</p></body></html>",
             "Real heading",
             id="empty-title-tag",
-            marks=pytest.mark.xfail(
-                reason="BUG ingest/loaders.py:_read_html (lines 78-79): `soup.title or soup.find('h1')` takes an "
-                "empty <title></title> (a Tag is truthy) and the document's title becomes '' instead of the h1",
-                strict=True,
-            ),
         ),
         pytest.param(
             "<html><body><header><h1>Article heading</h1></header><p>x</p></body></html>",
             "Article heading",
             id="h1-inside-header",
-            marks=pytest.mark.xfail(
-                reason="BUG ingest/loaders.py:_read_html (lines 76-78): <header> is decomposed before the title is "
-                "looked up, so an HTML5 page whose only h1 sits in <header> gets its file name as title",
-                strict=True,
-            ),
         ),
     ],
 )
@@ -175,11 +160,6 @@ def test_html_title_comes_from_title_then_h1_then_the_file_name(tmp_path: Path, 
     assert load_one(write(tmp_path / "page.html", html)).metadata["title"] == title
 
 
-@pytest.mark.xfail(
-    reason="BUG ingest/loaders.py:_read_html (line 79): get_text(' ', strip=True) trims the ends only, so a <title> "
-    "wrapped over two lines in the source keeps its newline and indentation: 'Python\\n    documentation'",
-    strict=True,
-)
 def test_an_html_title_wrapped_in_the_source_reads_as_one_line(tmp_path: Path) -> None:
     html = "<html><head><title>\n  Python\n    documentation\n</title></head><body><p>x</p></body></html>"
     assert load_one(write(tmp_path / "page.html", html)).metadata["title"] == "Python documentation"
@@ -377,11 +357,6 @@ def test_missing_metadata_values_are_dropped_not_stored_as_nan(tmp_path: Path, s
     ]
 
 
-@pytest.mark.xfail(
-    reason="BUG ingest/loaders.py:_read_frame (line 152): pandas turns an integer JSONL field that some rows lack "
-    "into float64, so metadata {'year': 2020} is stored as {'year': 2020.0}",
-    strict=True,
-)
 def test_jsonl_integers_stay_integers_when_other_rows_lack_the_key(tmp_path: Path) -> None:
     path = write(tmp_path / "t.jsonl", '{"id": "a", "text": "one", "year": 2020}\n{"id": "b", "text": "two"}\n')
     value = load_file(path, DEFAULTS)[0].metadata["year"]
@@ -459,11 +434,6 @@ def test_csv_ids_keep_their_leading_zeros(tmp_path: Path) -> None:
             '{"id": 1, "text": "fine"}\n{"id": 2, "text": oops}\n',
             "invalid JSON on line 2",
             id="bad-json-names-its-line",
-            marks=pytest.mark.xfail(
-                reason="BUG ingest/loaders.py:_read_frame (lines 149, 156-157): each line is parsed on its own, so "
-                "JSONDecodeError.lineno is always 1 and the reason says 'line 1' for a bad line 2",
-                strict=True,
-            ),
         ),
     ],
 )
@@ -690,17 +660,15 @@ def test_removing_a_row_from_a_table_deletes_that_rows_document(engine: Engine, 
     assert engine.store.count() == total - 1
 
 
-@pytest.mark.xfail(
-    reason="BUG ingest/pipeline.py:ingest_files (lines 50-68): only load_file/validate_document are inside the try; "
-    "semsearch/indexer.py:_row (line 119) raises DocumentRejected('chunk 0 exceeds 65535 bytes') for a file whose "
-    "single [UNK] token spans > 64 KB (e.g. an 80,000-character hex/DNA run without spaces), and that escapes "
-    "_flush: the whole run aborts and the other files in the batch are not indexed",
-    strict=True,
-)
-def test_a_file_whose_chunk_is_too_large_to_store_is_reported_not_fatal(engine: Engine, tmp_path: Path) -> None:
+def test_a_file_with_one_giant_unbroken_word_is_chunked_and_stored_whole(engine: Engine, tmp_path: Path) -> None:
     root = tmp_path / "kb"
     write(root / "good.txt", "A good file about vector search.")
-    write(root / "blob.txt", "ab12" * 20_000)
+    write(root / "blob.txt", "ab12" * 20_000)  # one 80,000-character "word": more than a VARCHAR chunk can hold
     report = run(engine, root)
-    assert [Path(p).name for p, _ in report.failures] == ["blob.txt"]
+    assert report.failures == []
     assert engine.store.doc_ids_for_source(source_id(root / "good.txt")) == {source_id(root / "good.txt")}
+    blob = engine.store.existing_chunks([source_id(root / "blob.txt")])
+    assert len(blob) > 1
+    spans = sorted((row["char_start"], row["char_end"]) for row in blob.values())
+    assert spans[0][0] == 0 and spans[-1][1] == 80_000
+    assert all(a_end == b_start for (_, a_end), (b_start, _) in itertools.pairwise(spans))
