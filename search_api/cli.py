@@ -23,6 +23,8 @@ from semsearch.console import (
     load_settings,
 )
 from semsearch.engine import Engine
+from semsearch.ranking import Fusion, Mode
+from semsearch.searcher import SearchOptions
 
 
 def search(
@@ -32,28 +34,50 @@ def search(
         list[str] | None,
         typer.Option("--filter", help='JSON object (\'{"format": "md"}\') or field=value; repeatable.'),
     ] = None,
+    mode: Annotated[Mode | None, typer.Option(help="dense, keyword or hybrid (default: hybrid if supported).")] = None,
+    offset: Annotated[int, typer.Option(min=0, help="Hits to skip (paging).")] = 0,
+    min_score: Annotated[float | None, typer.Option(min=0, max=1, help="Drop hits scoring below this.")] = None,
+    group: Annotated[bool, typer.Option("--group", help="One best chunk per document.")] = False,
+    rerank: Annotated[bool, typer.Option("--rerank", help="Rerank with SEMSEARCH_RERANK_MODEL.")] = False,
+    fusion: Annotated[str, typer.Option(help="Hybrid fusion: rrf or weighted.")] = "rrf",
+    rrf_k: Annotated[int, typer.Option(min=1, help="RRF constant k.")] = 60,
+    weights: Annotated[str, typer.Option(help="Weighted fusion: dense,keyword weights.")] = "0.5,0.5",
     as_json: Annotated[bool, typer.Option("--json", help="Print the response as JSON.")] = False,
     api: ApiOption = None,
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
     model: ModelOption = None,
 ) -> None:
-    """Search the collection and print the best chunks (score = cosine similarity, higher is better)."""
+    """Search the collection and print the best chunks (score 0..1, higher is better)."""
     if not query.strip():
         fail("the query is empty", EXIT_USAGE)
-    filters = parse_filters(filter_ or [])
+    request = {
+        "query": query,
+        "top_k": top_k,
+        "offset": offset,
+        "filter": parse_filters(filter_ or []),
+        "mode": mode.value if mode else None,
+        "fusion": {"type": fusion, "k": rrf_k, "weights": _weights(weights)},
+        "min_score": min_score,
+        "group_by_document": group,
+        "rerank": rerank,
+    }
+    if fusion not in ("rrf", "weighted"):
+        fail("--fusion must be rrf or weighted", EXIT_USAGE)
     with cli_errors():
         if api:
-            hits = _search_api(api, query, top_k, filters)
+            body = _search_api(api, request)
         else:
             settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
             engine = Engine.open(settings, create=False)
             try:
-                hits = [asdict(hit) for hit in engine.searcher.search(query, top_k, filters)]
+                result = engine.searcher.search(query, _options(request))
+                body = {"query": query, "mode": result.mode.value, "results": [asdict(hit) for hit in result.hits]}
             finally:
                 engine.close()
+    hits = body["results"]
     if as_json:
-        typer.echo(json.dumps({"query": query, "results": hits}, ensure_ascii=False))
+        typer.echo(json.dumps(body, ensure_ascii=False))
         return
     table = Table(title=f"top {top_k} for: {query}", show_lines=False)
     for column in ("#", "score", "doc_id", "chunk", "text"):
@@ -106,14 +130,36 @@ def parse_filters(items: list[str]) -> dict[str, Any] | None:
     return merged or None
 
 
-def _search_api(base_url: str, query: str, top_k: int, filters: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _weights(text: str) -> list[float]:
     try:
-        response = httpx.post(
-            f"{base_url.rstrip('/')}/search", json={"query": query, "top_k": top_k, "filter": filters}, timeout=60
-        )
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 2:
+        fail("--weights must be two numbers: dense,keyword (e.g. 0.7,0.3)", EXIT_USAGE)
+    return values
+
+
+def _options(request: dict[str, Any]) -> SearchOptions:
+    fusion = request["fusion"]
+    return SearchOptions(
+        top_k=request["top_k"],
+        offset=request["offset"],
+        mode=Mode(request["mode"]) if request["mode"] else None,
+        fusion=Fusion(type=fusion["type"], k=fusion["k"], weights=tuple(fusion["weights"])),
+        filters=request["filter"],
+        min_score=request["min_score"],
+        group_by_document=request["group_by_document"],
+        rerank=request["rerank"],
+    )
+
+
+def _search_api(base_url: str, request: dict[str, Any]) -> dict[str, Any]:
+    try:
+        response = httpx.post(f"{base_url.rstrip('/')}/search", json=request, timeout=60)
     except httpx.HTTPError as exc:
         fail(f"cannot reach the API at {base_url}: {exc}", EXIT_BACKEND)
     if response.status_code != 200:
         code = EXIT_USAGE if 400 <= response.status_code < 500 else EXIT_BACKEND
         fail(f"the API answered {response.status_code}: {response.text[:500]}", code)
-    return response.json()["results"]
+    return response.json()

@@ -14,12 +14,14 @@ from semsearch.errors import (
     CollectionModelMismatch,
     DocumentRejected,
     InvalidFilter,
+    UnsupportedMode,
 )
 
 log = logging.getLogger("search_api")
 
 STATUS_BY_ERROR: dict[type[Exception], int] = {
     InvalidFilter: 400,
+    UnsupportedMode: 400,
     DocumentRejected: 422,
     CollectionMissing: 503,
     CollectionModelMismatch: 503,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
+
+from semsearch.ranking import Fusion, Mode
 
 MAX_QUERY_CHARS = 4096
 MAX_DOCUMENTS_PER_REQUEST = 1000
@@ -16,10 +19,33 @@ FILTER_DESCRIPTION = (
 )
 
 
-class SearchRequest(BaseModel):
+class FusionIn(BaseModel):
+    """Hybrid fusion: `{"type": "rrf", "k": 60}` or `{"type": "weighted", "weights": [dense, keyword]}`."""
+
+    type: Literal["rrf", "weighted"] = "rrf"
+    k: int = Field(60, ge=1, le=16_384, description="RRF constant: score = sum of 1 / (k + rank).")
+    weights: tuple[float, float] = Field((0.5, 0.5), description="Weighted fusion: (dense, keyword) weights.")
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if any(not math.isfinite(w) or w < 0 for w in value) or sum(value) <= 0:
+            raise ValueError("weights must be finite, non-negative and not both zero")
+        return value
+
+    def to_fusion(self) -> Fusion:
+        return Fusion(type=self.type, k=self.k, weights=self.weights)
+
+
+class QueryIn(BaseModel):
     query: str = Field(..., min_length=1, max_length=MAX_QUERY_CHARS, description="Natural-language query.")
-    top_k: int = Field(10, ge=1, le=100, description="Number of chunks to return.")
     filter: dict[str, Any] | None = Field(None, description=FILTER_DESCRIPTION, examples=[{"format": "md"}])
+    mode: Mode | None = Field(
+        None,
+        description="dense (embeddings), keyword (BM25) or hybrid (both, fused). Default: hybrid where the backend "
+        "supports BM25 (Milvus >= 2.5), else dense; keyword/hybrid on an older backend answer 400.",
+    )
+    fusion: FusionIn = Field(default_factory=FusionIn, description="How hybrid mode merges its two lists.")
 
     @field_validator("query")
     @classmethod
@@ -29,13 +55,29 @@ class SearchRequest(BaseModel):
         return value
 
 
+class SearchRequest(QueryIn):
+    top_k: int = Field(10, ge=1, le=100, description="Number of hits to return.")
+    offset: int = Field(0, ge=0, le=10_000, description="Hits to skip (paging), applied after fusion and grouping.")
+    min_score: float | None = Field(None, ge=0, le=1, description="Drop hits whose `score` is below this.")
+    group_by_document: bool = Field(False, description="Return only the best chunk of each document.")
+    rerank: bool = Field(False, description="Reorder the candidates with the CrossEncoder in SEMSEARCH_RERANK_MODEL.")
+
+
 class SearchHit(BaseModel):
     id: str = Field(..., description="Chunk id: `<doc_id>#<chunk_index>`.")
     doc_id: str
     chunk_index: int = Field(..., ge=0)
     score: float = Field(
         ...,
-        description="Cosine similarity between the query and the chunk embeddings, in [-1, 1]; higher is better.",
+        ge=0,
+        le=1,
+        description="Relevance in [0, 1], higher is better. dense: the cosine similarity between the query and the "
+        "chunk embeddings (clipped at 0), comparable across queries; keyword: BM25 / (BM25 + 10); hybrid: the fused "
+        "score over its maximum; with rerank: sigmoid of the cross-encoder logit.",
+    )
+    raw_score: float = Field(..., description="The score Milvus (or the reranker) returned, before normalising.")
+    ranks: dict[str, int | None] | None = Field(
+        None, description="Hybrid mode: the hit's 1-based rank in the dense and keyword lists (null where absent)."
     )
     text: str = Field(..., description="The chunk text.")
     source: str = Field(..., description="Where the document came from: a file path, or what the API caller gave.")
@@ -46,9 +88,38 @@ class SearchHit(BaseModel):
 
 class SearchResponse(BaseModel):
     query: str
-    results: list[SearchHit] = Field(..., description="Best first (descending score).")
+    mode: Mode = Field(..., description="The search mode that ran.")
+    results: list[SearchHit] = Field(..., description="Best first.")
     took_ms: float = Field(..., description="Server-side time to embed the query and search, in milliseconds.")
-    score_type: str = Field("cosine", description="What `score` measures: cosine similarity, higher is better.")
+
+
+class ContextRequest(QueryIn):
+    token_budget: int = Field(1500, ge=16, le=100_000, description="Max tokens of `context` (model's tokenizer).")
+    candidates: int = Field(30, ge=1, le=200, description="Chunks retrieved before merging and packing.")
+
+
+class Citation(BaseModel):
+    doc_id: str
+    source: str
+    char_start: int = Field(..., description="Passage start offset in the source document.")
+    char_end: int = Field(..., description="Passage end offset (exclusive) in the source document.")
+    score: float = Field(..., description="Best `score` among the passage's chunks.")
+
+
+class ContextPassage(BaseModel):
+    n: int = Field(..., description="Citation number, as `[n]` in `context`.")
+    text: str
+    citation: Citation
+
+
+class ContextResponse(BaseModel):
+    query: str
+    mode: Mode
+    context: str = Field(..., description="Numbered passages ready to paste into a prompt, each with its source.")
+    passages: list[ContextPassage] = Field(..., description="Most relevant first; no text repeated.")
+    tokens: int = Field(..., description="Tokens in `context`, never more than `token_budget`.")
+    token_budget: int
+    took_ms: float
 
 
 class DocumentIn(BaseModel):

@@ -22,6 +22,7 @@ from semsearch.errors import (
     CollectionModelMismatch,
     DocumentRejected,
     InvalidFilter,
+    UnsupportedMode,
 )
 from semsearch.settings import Settings
 
@@ -64,7 +65,7 @@ def cli_errors() -> Iterator[None]:
     quiet_libraries()
     try:
         yield
-    except (InvalidFilter, DocumentRejected) as exc:
+    except (InvalidFilter, DocumentRejected, UnsupportedMode) as exc:
         fail(str(exc), EXIT_USAGE)
     except (BackendUnavailable, CollectionMissing, CollectionModelMismatch) as exc:
         fail(str(exc), EXIT_BACKEND)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from semsearch.embedder import Embedder
 from semsearch.indexer import Indexer
+from semsearch.reranker import Reranker
 from semsearch.searcher import Searcher
 from semsearch.settings import Settings
 from semsearch.store import MilvusStore
@@ -35,7 +37,14 @@ class Engine:
 
     @property
     def searcher(self) -> Searcher:
-        return Searcher(self.store, self.embedder)
+        return Searcher(self.store, self.embedder, lambda: self.reranker, self.settings.rerank_candidates)
+
+    @functools.cached_property
+    def reranker(self) -> Reranker | None:
+        """The CrossEncoder named by SEMSEARCH_RERANK_MODEL, loaded on first use; None when not configured."""
+        if not self.settings.rerank_model:
+            return None
+        return Reranker(self.settings.rerank_model, self.settings.device)
 
     def close(self) -> None:
         self.store.close()

@@ -33,3 +33,7 @@ class InvalidFilter(SemsearchError):
 
 class DocumentRejected(SemsearchError):
     """A document cannot be indexed as given (empty text, bad id)."""
+
+
+class UnsupportedMode(SemsearchError):
+    """The backend or collection cannot run this search mode (BM25 needs Milvus >= 2.5), or no reranker is set."""

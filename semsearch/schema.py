@@ -44,7 +44,8 @@ def build_schema(dim: int, record: ModelRecord, bm25: bool):
     schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=ID_MAX)
     schema.add_field("doc_id", DataType.VARCHAR, max_length=ID_MAX)
     schema.add_field("chunk_index", DataType.INT64)
-    text_options = {"enable_analyzer": True} if bm25 else {}
+    # The English analyzer stems and drops stop words, so "running" finds "run" in keyword search.
+    text_options = {"enable_analyzer": True, "analyzer_params": {"type": "english"}} if bm25 else {}
     schema.add_field("text", DataType.VARCHAR, max_length=TEXT_MAX_BYTES, **text_options)
     schema.add_field("source", DataType.VARCHAR, max_length=SOURCE_MAX)
     schema.add_field("char_start", DataType.INT64)

@@ -1,20 +1,70 @@
-"""Query in, hits out: embed the query with the collection's model and ask Milvus for the nearest chunks."""
+"""Query in, hits out: dense, keyword (BM25) or hybrid retrieval, then rerank, grouping, threshold and paging.
+
+Paging is done here, in every mode (Milvus has no `offset` for fused results): the candidate list depends only on
+`offset + top_k`, so page 2 of size 10 is exactly items 11-20 of the top 20.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from semsearch.embedder import Embedder
-from semsearch.errors import InvalidFilter
+from semsearch.errors import InvalidFilter, UnsupportedMode
 from semsearch.filters import compile_filter
+from semsearch.ranking import Fusion, Mode, normalise
+from semsearch.reranker import Reranker
 from semsearch.store import Hit, MilvusStore
+
+#: Milvus's largest `limit`.
+MAX_CANDIDATES = 16_384
+#: Chunks fetched per wanted hit when grouping by document (several chunks of one document collapse into one).
+GROUP_FACTOR = 5
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    top_k: int = 10
+    offset: int = 0
+    mode: Mode | None = None  # None: hybrid where the collection supports it, else dense
+    fusion: Fusion = field(default_factory=Fusion)
+    filters: Mapping[str, Any] | None = None
+    min_score: float | None = None
+    group_by_document: bool = False
+    rerank: bool = False
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    mode: Mode
 
 
 class Searcher:
-    def __init__(self, store: MilvusStore, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        store: MilvusStore,
+        embedder: Embedder,
+        reranker: Callable[[], Reranker | None] = lambda: None,
+        rerank_candidates: int = 50,
+    ) -> None:
         self.store = store
         self.embedder = embedder
+        self.reranker = reranker
+        self.rerank_candidates = rerank_candidates
+
+    def default_mode(self) -> Mode:
+        return Mode.HYBRID if self.store.keyword_ready else Mode.DENSE
+
+    def check_mode(self, mode: Mode) -> None:
+        if mode is not Mode.DENSE and not self.store.keyword_ready:
+            caps = self.store.capabilities
+            raise UnsupportedMode(
+                f"{mode.value} search needs BM25 full-text search, which needs Milvus >= 2.5 (and a collection created "
+                f"there); this is {caps.backend} {caps.version}. Use mode 'dense'."
+            )
 
     def compile_filter(self, spec: Mapping[str, Any] | None) -> str:
         """Compile a filter; a field unknown to this process is looked up once more (another writer may know it)."""
@@ -23,8 +73,46 @@ class Searcher:
         except InvalidFilter:
             return compile_filter(spec, self.store.refresh_metadata_keys())
 
-    def search(self, query: str, top_k: int = 10, filters: Mapping[str, Any] | None = None) -> list[Hit]:
-        """Top-k chunks by cosine similarity to `query`, best first."""
-        expr = self.compile_filter(filters)
-        vector = self.embedder.embed_queries([query])[0]
-        return self.store.search(vector, top_k, expr)
+    def search(self, query: str, options: SearchOptions | None = None) -> SearchResult:
+        options = options or SearchOptions()
+        mode = options.mode or self.default_mode()
+        self.check_mode(mode)
+        reranker = self.reranker() if options.rerank else None
+        if options.rerank and reranker is None:
+            raise UnsupportedMode("reranking is not configured: set SEMSEARCH_RERANK_MODEL to a CrossEncoder model")
+        expr = self.compile_filter(options.filters)
+        window = options.offset + options.top_k
+        fetch = window * (GROUP_FACTOR if options.group_by_document else 1)
+        if reranker:
+            fetch = max(fetch, self.rerank_candidates)
+        hits = self._retrieve(query, mode, min(fetch, MAX_CANDIDATES), expr, options.fusion)
+        if reranker:
+            hits = reranker.rerank(query, hits)
+        if options.group_by_document:
+            hits = best_chunk_per_document(hits)
+        if options.min_score is not None:
+            hits = [hit for hit in hits if hit.score >= options.min_score]
+        return SearchResult(hits=hits[options.offset : window], mode=mode)
+
+    def _retrieve(self, query: str, mode: Mode, limit: int, expr: str, fusion: Fusion) -> list[Hit]:
+        if mode is Mode.KEYWORD:
+            hits = self.store.keyword_search(query, limit, expr)
+        else:
+            vector = self.embedder.embed_queries([query])[0]
+            if mode is Mode.DENSE:
+                hits = self.store.dense_search(vector, limit, expr)
+            else:
+                dense = self.store.dense_search(vector, limit, expr)
+                hits = fusion.fuse(dense, self.store.keyword_search(query, limit, expr), limit)
+        return [dataclasses.replace(hit, score=normalise(mode, hit.raw_score, fusion)) for hit in hits]
+
+
+def best_chunk_per_document(hits: list[Hit]) -> list[Hit]:
+    """Keep the first (best) hit of each document, in order."""
+    seen: set[str] = set()
+    best = []
+    for hit in hits:
+        if hit.doc_id not in seen:
+            seen.add(hit.doc_id)
+            best.append(hit)
+    return best

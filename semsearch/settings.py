@@ -34,6 +34,10 @@ class Settings(BaseSettings):
         "special tokens never exceeds the model's max sequence length.",
     )
     chunk_overlap: int = Field(32, ge=0, description="Tokens shared by consecutive chunks of one document.")
+    rerank_model: str | None = Field(
+        None, description="A sentence-transformers CrossEncoder name or path; enables `rerank: true` in searches."
+    )
+    rerank_candidates: int = Field(50, ge=1, le=1000, description="First-stage hits the reranker reorders.")
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> Settings:

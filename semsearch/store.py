@@ -26,6 +26,7 @@ from semsearch.errors import BackendUnavailable, CollectionMissing, CollectionMo
 from semsearch.filters import string_literal
 from semsearch.schema import (
     OUTPUT_FIELDS,
+    SPARSE_FIELD,
     STATE_FIELDS,
     VECTOR_FIELD,
     ModelRecord,
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 WRITE_BATCH = 500
 #: doc_ids per `in [...]` expression when reading back state.
 READ_BATCH = 200
+#: Rows per page when scanning.
+SCAN_PAGE = 1000
 
 
 #: Open stores per Milvus Lite `.db` in this process: the embedded server stops when the last one closes.
@@ -63,7 +66,10 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result: a chunk and its cosine similarity to the query (-1..1, higher is better)."""
+    """One search result: a chunk, its relevance `score` (0..1, see semsearch.ranking) and Milvus's `raw_score`.
+
+    Straight out of the store, `score` is still the raw metric; the searcher normalises it.
+    """
 
     id: str
     doc_id: str
@@ -74,6 +80,9 @@ class Hit:
     char_start: int
     char_end: int
     metadata: dict[str, Any]
+    raw_score: float = 0.0
+    #: In hybrid mode: the chunk's 1-based rank in the dense and keyword lists (None where it is absent).
+    ranks: dict[str, int | None] | None = None
 
 
 @dataclass
@@ -86,6 +95,7 @@ class MilvusStore:
     metadata_keys: set[str] = field(default_factory=set)
     #: Resolved `.db` path when this store runs on Milvus Lite (embedded in this process).
     lite_path: str | None = None
+    _has_sparse: bool = False
 
     @classmethod
     def connect(cls, settings: Settings) -> MilvusStore:
@@ -149,6 +159,8 @@ class MilvusStore:
                 "(SEMSEARCH_MODEL), or another collection (SEMSEARCH_COLLECTION)."
             )
         self._call(self.client.load_collection, self.collection)
+        fields = self._call(self.client.describe_collection, self.collection)["fields"]
+        self._has_sparse = any(f["name"] == SPARSE_FIELD for f in fields)
         self.refresh_metadata_keys()
 
     def _create(self, record: ModelRecord) -> None:
@@ -182,28 +194,36 @@ class MilvusStore:
     def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         found: dict[str, list[float]] = {}
         for start in range(0, len(ids), READ_BATCH):
-            rows = self._call(
-                self.client.get,
-                self.collection,
-                ids=list(ids[start : start + READ_BATCH]),
-                output_fields=["id", VECTOR_FIELD],
-            )
-            found.update({row["id"]: row[VECTOR_FIELD] for row in rows})
+            expr = _in_expr("id", ids[start : start + READ_BATCH])
+            found.update({row["id"]: row[VECTOR_FIELD] for row in self.scan(expr, ["id", VECTOR_FIELD])})
         return found
 
     def doc_ids_for_source(self, source: str) -> set[str]:
         return {row["doc_id"] for row in self.scan(_in_expr("source", [source]), ["id", "doc_id"])}
 
-    def search(self, vector: np.ndarray, top_k: int, expr: str = "") -> list[Hit]:
+    @property
+    def keyword_ready(self) -> bool:
+        """True when the collection has the BM25 sparse field (built on a Milvus that supports it)."""
+        return self._has_sparse
+
+    def dense_search(self, vector: np.ndarray, limit: int, expr: str = "") -> list[Hit]:
+        """Nearest chunks by cosine similarity; `Hit.score` is the raw cosine."""
+        return self._search(data=[vector.tolist()], anns_field=VECTOR_FIELD, metric="COSINE", limit=limit, expr=expr)
+
+    def keyword_search(self, query: str, limit: int, expr: str = "") -> list[Hit]:
+        """Best chunks by BM25 over the analysed text; `Hit.score` is the raw BM25 score."""
+        return self._search(data=[query], anns_field=SPARSE_FIELD, metric="BM25", limit=limit, expr=expr)
+
+    def _search(self, *, data: list, anns_field: str, metric: str, limit: int, expr: str) -> list[Hit]:
         result = self._call(
             self.client.search,
             self.collection,
-            data=[vector.tolist()],
-            anns_field=VECTOR_FIELD,
-            limit=top_k,
+            data=data,
+            anns_field=anns_field,
+            limit=limit,
             filter=expr,
             output_fields=OUTPUT_FIELDS,
-            search_params={"metric_type": "COSINE"},
+            search_params={"metric_type": metric},
         )
         return [_to_hit(raw) for raw in result[0]]
 
@@ -222,8 +242,9 @@ class MilvusStore:
         self._register_keys(rows)
 
     def delete_ids(self, ids: Sequence[str]) -> int:
-        for start in range(0, len(ids), WRITE_BATCH):
-            self._call(self.client.delete, self.collection, ids=list(ids[start : start + WRITE_BATCH]))
+        # By filter with our own literals: pymilvus's `ids=` quoting breaks on ids with quotes or backslashes.
+        for start in range(0, len(ids), READ_BATCH):
+            self._call(self.client.delete, self.collection, filter=_in_expr("id", ids[start : start + READ_BATCH]))
         return len(ids)
 
     def delete_documents(self, doc_ids: Sequence[str]) -> int:
@@ -241,14 +262,25 @@ class MilvusStore:
     # -- plumbing -------------------------------------------------------------------------------------------------
 
     def scan(self, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
-        iterator = self._call(
-            self.client.query_iterator, self.collection, filter=expr, output_fields=fields, batch_size=1000
-        )
-        try:
-            while batch := self._call(iterator.next):
-                yield from batch
-        finally:
-            iterator.close()
+        """Every row matching `expr`, in primary-key order, a page at a time.
+
+        Pages continue after the last id with our own escaped literal: pymilvus's query_iterator writes that
+        literal itself and loops forever on ids containing quotes or backslashes. Milvus returns the smallest ids
+        first for a limited query, which is what query_iterator relies on too.
+        """
+        last: str | None = None
+        fields = fields if "id" in fields else ["id", *fields]
+        while True:
+            after = f"id > {string_literal(last)}" if last is not None else ""
+            page_expr = " and ".join(f"({e})" for e in (expr, after) if e)
+            rows = self._call(
+                self.client.query, self.collection, filter=page_expr, output_fields=fields, limit=SCAN_PAGE
+            )
+            rows.sort(key=lambda row: row["id"])
+            yield from rows
+            if len(rows) < SCAN_PAGE:
+                return
+            last = rows[-1]["id"]
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run one pymilvus call, turning connection failures into BackendUnavailable."""
@@ -287,6 +319,7 @@ def _to_hit(raw: dict[str, Any]) -> Hit:
         doc_id=entity["doc_id"],
         chunk_index=int(entity["chunk_index"]),
         score=float(raw["distance"]),
+        raw_score=float(raw["distance"]),
         text=entity["text"],
         source=entity["source"],
         char_start=int(entity["char_start"]),

@@ -2,6 +2,7 @@
 
 import typer
 
+from evaluation.cli import evaluate
 from ingest.cli import ingest
 from search_api.cli import search, serve
 
@@ -15,3 +16,4 @@ app = typer.Typer(
 app.command("ingest")(ingest)
 app.command("search")(search)
 app.command("serve")(serve)
+app.command("eval")(evaluate)

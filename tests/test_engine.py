@@ -14,6 +14,7 @@ from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.errors import CollectionModelMismatch
 from semsearch.indexer import Document
+from semsearch.searcher import SearchOptions
 from semsearch.settings import DEFAULT_MODEL, Settings
 
 
@@ -46,7 +47,7 @@ def test_any_local_sentence_transformers_model_works_through_settings(tmp_path: 
     try:
         assert engine.embedder.dim == 128
         engine.indexer.index([Document(id="x", text="whales sing long songs", source="t")])
-        assert engine.searcher.search("ocean mammal music", 1)[0].doc_id == "x"
+        assert engine.searcher.search("ocean mammal music", SearchOptions(top_k=1)).hits[0].doc_id == "x"
     finally:
         engine.close()
 
@@ -96,3 +97,26 @@ def test_closing_the_last_store_releases_the_lite_db_for_other_processes(
     assert second.store.count() == 0
     second.close()
     assert not _locked_for_others(settings.milvus_uri)
+
+
+def test_scan_pages_through_every_row_once_even_with_quotes_in_ids(engine: Engine) -> None:
+    rows = [
+        {
+            "id": f'doc "{i}" \\ x#0',
+            "doc_id": f'doc "{i}" \\ x',
+            "chunk_index": 0,
+            "text": "t",
+            "source": "s",
+            "char_start": 0,
+            "char_end": 1,
+            "content_hash": "h",
+            "metadata": {},
+            "embedding": [1.0] + [0.0] * (engine.embedder.dim - 1),
+        }
+        for i in range(2_345)
+    ]
+    engine.store.upsert_chunks(rows)
+    scanned = [row["id"] for row in engine.store.scan("", ["id"])]
+    assert len(scanned) == len(set(scanned)) == 2_345
+    assert engine.store.delete_documents([rows[7]["doc_id"]]) == 1
+    assert engine.store.count() == 2_344

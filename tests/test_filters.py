@@ -12,6 +12,7 @@ from semsearch.engine import Engine
 from semsearch.errors import InvalidFilter
 from semsearch.filters import compile_filter
 from semsearch.indexer import Document
+from semsearch.searcher import SearchOptions
 from semsearch.settings import Settings
 
 KEYS = {"lang", "year", "team", "score", "draft", "my-key"}
@@ -197,7 +198,7 @@ def corpus_engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) 
 
 
 def found(engine: Engine, filters: dict[str, Any]) -> set[str]:
-    return {hit.doc_id for hit in engine.searcher.search("document", TOP_K, filters)}
+    return {hit.doc_id for hit in engine.searcher.search("document", SearchOptions(top_k=TOP_K, filters=filters)).hits}
 
 
 def test_the_corpus_is_searchable_without_a_filter(corpus_engine: Engine) -> None:
@@ -273,7 +274,8 @@ def test_filters_return_exactly_the_matching_documents(
 
 
 def test_a_chunk_index_filter_returns_only_those_chunks(corpus_engine: Engine) -> None:
-    hits = corpus_engine.searcher.search("vector search", TOP_K, {"doc_id": "long", "chunk_index": {"$in": [0, 2]}})
+    options = SearchOptions(top_k=TOP_K, filters={"doc_id": "long", "chunk_index": {"$in": [0, 2]}})
+    hits = corpus_engine.searcher.search("vector search", options).hits
     assert sorted(hit.chunk_index for hit in hits) == [0, 2]
 
 
@@ -288,12 +290,12 @@ def test_search_learns_a_metadata_key_written_by_another_writer(
         writer.close()
     assert "squad" not in engine.store.metadata_keys
 
-    hits = engine.searcher.search("document", 10, {"squad": "blue"})
+    hits = engine.searcher.search("document", SearchOptions(filters={"squad": "blue"})).hits
 
     assert {hit.doc_id for hit in hits} == {"new"}
     assert "squad" in engine.store.metadata_keys
     with pytest.raises(InvalidFilter) as caught:
-        engine.searcher.search("document", 10, {"squadron": "blue"})
+        engine.searcher.search("document", SearchOptions(filters={"squadron": "blue"}))
     assert caught.value.field == "squadron"
 
 

@@ -6,18 +6,68 @@ from dataclasses import asdict
 from fastapi import APIRouter
 
 from search_api.deps import EngineDep
-from search_api.models import SearchHit, SearchRequest, SearchResponse
+from search_api.models import (
+    Citation,
+    ContextPassage,
+    ContextRequest,
+    ContextResponse,
+    SearchHit,
+    SearchRequest,
+    SearchResponse,
+)
+from semsearch.context import pack
+from semsearch.searcher import SearchOptions
 
 router = APIRouter(tags=["search"])
 
 
-@router.post("/search", response_model=SearchResponse)
+@router.post("/search", response_model=SearchResponse, responses={400: {"description": "Bad filter or mode"}})
 def search(request: SearchRequest, engine: EngineDep) -> SearchResponse:
-    """Embed the query with the collection's model and return the top-k nearest chunks (cosine, higher is better)."""
+    """Top-k chunks for a query: dense, keyword (BM25) or hybrid; `score` is 0..1, higher is better."""
     started = time.perf_counter()
-    hits = engine.searcher.search(request.query, request.top_k, request.filter)
+    options = SearchOptions(
+        top_k=request.top_k,
+        offset=request.offset,
+        mode=request.mode,
+        fusion=request.fusion.to_fusion(),
+        filters=request.filter,
+        min_score=request.min_score,
+        group_by_document=request.group_by_document,
+        rerank=request.rerank,
+    )
+    result = engine.searcher.search(request.query, options)
     return SearchResponse(
         query=request.query,
-        results=[SearchHit(**asdict(hit)) for hit in hits],
+        mode=result.mode,
+        results=[SearchHit(**asdict(hit)) for hit in result.hits],
+        took_ms=round((time.perf_counter() - started) * 1000, 3),
+    )
+
+
+@router.post("/context", response_model=ContextResponse, responses={400: {"description": "Bad filter or mode"}})
+def context(request: ContextRequest, engine: EngineDep) -> ContextResponse:
+    """RAG context: the best chunks merged into passages and packed into `token_budget` tokens, with citations."""
+    started = time.perf_counter()
+    options = SearchOptions(
+        top_k=request.candidates, mode=request.mode, fusion=request.fusion.to_fusion(), filters=request.filter
+    )
+    result = engine.searcher.search(request.query, options)
+    packed = pack(result.hits, engine.embedder.tokenizer, request.token_budget)
+    return ContextResponse(
+        query=request.query,
+        mode=result.mode,
+        context=packed.text,
+        passages=[
+            ContextPassage(
+                n=n,
+                text=p.text,
+                citation=Citation(
+                    doc_id=p.doc_id, source=p.source, char_start=p.char_start, char_end=p.char_end, score=p.score
+                ),
+            )
+            for n, p in enumerate(packed.passages, 1)
+        ],
+        tokens=packed.tokens,
+        token_budget=request.token_budget,
         took_ms=round((time.perf_counter() - started) * 1000, 3),
     )

@@ -1,0 +1,112 @@
+"""RAG context: the best hits packed into a token budget, as cited passages and one ready-to-use string.
+
+Overlapping or touching chunks of one document are merged into one passage (no text appears twice); passages are
+ordered by their best chunk's score; the budget is counted with the model's tokenizer on the final string, so the
+context never exceeds it. A passage that does not fit whole is cut at a token boundary when enough budget is left.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from transformers import PreTrainedTokenizerBase
+
+from semsearch.store import Hit
+
+#: Don't start a cut passage with less budget than this: a few words are no use to an LLM.
+MIN_PARTIAL_TOKENS = 24
+
+
+@dataclass
+class Passage:
+    doc_id: str
+    source: str
+    char_start: int
+    char_end: int
+    text: str
+    score: float
+    chunk_ids: list[str]
+
+
+@dataclass
+class Context:
+    passages: list[Passage]
+    text: str
+    tokens: int
+
+
+def merge_passages(hits: list[Hit]) -> list[Passage]:
+    """One passage per run of overlapping/touching chunks of a document, best-scored passages first."""
+    by_doc: dict[str, list[Hit]] = defaultdict(list)
+    for hit in hits:
+        by_doc[hit.doc_id].append(hit)
+    passages: list[Passage] = []
+    for doc_hits in by_doc.values():
+        current: Passage | None = None
+        for hit in sorted(doc_hits, key=lambda h: (h.char_start, h.char_end)):
+            if current and hit.char_start <= current.char_end + 1:
+                if hit.char_end > current.char_end:
+                    current.text += hit.text[current.char_end - hit.char_start :]
+                    current.char_end = hit.char_end
+                current.score = max(current.score, hit.score)
+                current.chunk_ids.append(hit.id)
+                continue
+            current = Passage(hit.doc_id, hit.source, hit.char_start, hit.char_end, hit.text, hit.score, [hit.id])
+            passages.append(current)
+    return sorted(passages, key=lambda p: p.score, reverse=True)
+
+
+def render(passages: list[Passage]) -> str:
+    return "\n\n".join(f"[{n}] {p.text.strip()}\n(source: {p.source})" for n, p in enumerate(passages, 1))
+
+
+def pack(hits: list[Hit], tokenizer: PreTrainedTokenizerBase, budget: int) -> Context:
+    """Fit the merged passages into `budget` tokens of the final rendered string."""
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"])
+
+    chosen: list[Passage] = []
+    for passage in merge_passages(hits):
+        if count(render([*chosen, passage])) <= budget:
+            chosen.append(passage)
+            continue
+        cut = _cut_to_fit(passage, chosen, budget, tokenizer, count)
+        if cut:
+            chosen.append(cut)
+        break
+    text = render(chosen)
+    return Context(passages=chosen, text=text, tokens=count(text) if text else 0)
+
+
+def _cut_to_fit(passage, chosen, budget, tokenizer, count) -> Passage | None:
+    """The longest prefix of `passage`, ending at a token boundary, that still fits the budget."""
+    spare = budget - count(render([*chosen, _with_text(passage, "")]))
+    if spare < MIN_PARTIAL_TOKENS:
+        return None
+    offsets = tokenizer(passage.text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    ends = [end for _, end in offsets["offset_mapping"] if end > 0]
+    low, high = 0, min(len(ends), spare)
+    while low < high:  # binary search on the number of tokens kept
+        mid = (low + high + 1) // 2
+        if count(render([*chosen, _with_text(passage, passage.text[: ends[mid - 1]])])) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    if low == 0:
+        return None
+    kept = passage.text[: ends[low - 1]]
+    return Passage(
+        passage.doc_id,
+        passage.source,
+        passage.char_start,
+        passage.char_start + len(kept),
+        kept,
+        passage.score,
+        passage.chunk_ids,
+    )
+
+
+def _with_text(passage: Passage, text: str) -> Passage:
+    return Passage(passage.doc_id, passage.source, passage.char_start, passage.char_start, text, passage.score, [])

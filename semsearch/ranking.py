@@ -1,0 +1,83 @@
+"""Search modes, fusion, and the one place raw Milvus scores become the documented 0..1 `score`.
+
+* dense: cosine similarity clipped to 0..1 — comparable across queries, so a threshold means the same everywhere.
+* keyword: BM25 squashed as `bm25 / (bm25 + 10)` (0.5 at BM25 = 10) — order-preserving, but BM25 depends on the
+  query's terms, so keyword scores are only comparable within one query.
+* hybrid RRF: the fused score divided by its maximum (rank 1 in both lists = 1.0).
+* hybrid weighted: the weighted sum of normalised scores divided by the sum of the weights.
+`raw_score` keeps what Milvus returned (the fused value in hybrid mode).
+
+Hybrid fusion is computed here, with the formulas of Milvus's RRFRanker and WeightedRanker, from the dense and BM25
+lists: Milvus Lite 2.5.1's `hybrid_search` fails on primary keys containing quotes or backslashes (its internal
+re-query cannot quote them), and our own fusion also yields each hit's rank in both lists and exact paging.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from semsearch.store import Hit
+
+BM25_HALF_SCORE = 10.0
+
+
+class Mode(StrEnum):
+    DENSE = "dense"
+    KEYWORD = "keyword"
+    HYBRID = "hybrid"
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How hybrid search merges the dense and keyword lists: reciprocal rank fusion or a weighted sum."""
+
+    type: Literal["rrf", "weighted"] = "rrf"
+    k: int = 60
+    weights: tuple[float, float] = (0.5, 0.5)  # (dense, keyword)
+
+    def fuse(self, dense: list[Hit], keyword: list[Hit], limit: int) -> list[Hit]:
+        """Merge two ranked lists into one; `raw_score` is the fused score, `ranks` the 1-based list positions."""
+        ranks: dict[str, dict[str, int | None]] = {}
+        entity: dict[str, Hit] = {}
+        fused: dict[str, float] = {}
+        for name, hits, weight in (("dense", dense, self.weights[0]), ("keyword", keyword, self.weights[1])):
+            for rank, hit in enumerate(hits, 1):
+                entity.setdefault(hit.id, hit)
+                ranks.setdefault(hit.id, {"dense": None, "keyword": None})[name] = rank
+                if self.type == "rrf":
+                    gain = 1 / (self.k + rank)
+                elif name == "dense":
+                    gain = weight * (hit.raw_score + 1) / 2
+                else:
+                    gain = weight * 2 / math.pi * math.atan(hit.raw_score)
+                fused[hit.id] = fused.get(hit.id, 0.0) + gain
+        order = sorted(fused, key=lambda i: (-fused[i], min(r for r in ranks[i].values() if r is not None), i))
+        return [
+            dataclasses.replace(entity[i], score=fused[i], raw_score=fused[i], ranks=ranks[i]) for i in order[:limit]
+        ]
+
+    def normalise(self, raw: float) -> float:
+        best = 2 / (self.k + 1) if self.type == "rrf" else sum(self.weights)
+        return _unit(raw / best) if best > 0 else 0.0
+
+
+def normalise(mode: Mode, raw: float, fusion: Fusion) -> float:
+    if mode is Mode.DENSE:
+        return _unit(raw)
+    if mode is Mode.KEYWORD:
+        return _unit(raw / (raw + BM25_HALF_SCORE)) if raw > 0 else 0.0
+    return fusion.normalise(raw)
+
+
+def sigmoid(logit: float) -> float:
+    """A cross-encoder's logit as 0..1 relevance."""
+    return 1 / (1 + math.exp(-logit)) if logit > -60 else 0.0
+
+
+def _unit(value: float) -> float:
+    return min(1.0, max(0.0, value))

@@ -1,0 +1,262 @@
+"""Retrieval quality features: modes, scores, fusion, grouping, paging, thresholds, reranking and RAG context."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sentence_transformers import CrossEncoder
+
+from search_api.app import create_app
+from semsearch.embedder import Embedder
+from semsearch.engine import Engine
+from semsearch.errors import UnsupportedMode
+from semsearch.indexer import Document
+from semsearch.ranking import Fusion, Mode
+from semsearch.schema import ModelRecord, build_index_params, build_schema
+from semsearch.searcher import SearchOptions
+from semsearch.settings import Settings
+
+CODE_DOC = Document(
+    id="ticket-7",
+    text="Incident XQ-4471: the billing export job failed overnight because the disk quota was exceeded.",
+    source="tickets",
+    metadata={"kind": "ticket"},
+)
+PROSE = [
+    Document(id="cats", text="Cats are small carnivorous mammals that purr and hunt mice.", source="zoo"),
+    Document(
+        id="storage",
+        text="When a server runs out of space, scheduled tasks crash until files are removed.",
+        source="ops",
+    ),
+    Document(
+        id='weird "id" \\ x', text="A document whose id has quotes and a backslash in it, about teapots.", source="odd"
+    ),
+    CODE_DOC,
+]
+
+
+def post(client: TestClient, path: str, **body) -> dict:
+    response = client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture
+def small(engine: Engine) -> Engine:
+    engine.indexer.index(PROSE)
+    return engine
+
+
+def test_keyword_mode_finds_an_exact_code_that_dense_mode_ranks_lower(small: Engine) -> None:
+    keyword = small.searcher.search("XQ-4471", SearchOptions(mode=Mode.KEYWORD, top_k=3)).hits
+    assert keyword[0].doc_id == "ticket-7"
+    assert keyword[0].raw_score > 0 and 0 < keyword[0].score < 1
+    assert all(hit.doc_id == "ticket-7" for hit in keyword)  # BM25 returns only chunks with a query term
+
+
+def test_dense_score_is_the_cosine_similarity_and_raw_score_keeps_it(small: Engine, embedder: Embedder) -> None:
+    hits = small.searcher.search("felines that chase rodents", SearchOptions(mode=Mode.DENSE, top_k=4)).hits
+    query = embedder.embed_queries(["felines that chase rodents"])[0]
+    for hit in hits:
+        cosine = float(np.dot(query, embedder.embed_documents([hit.text])[0]))
+        assert hit.raw_score == pytest.approx(cosine, abs=1e-4)
+        assert hit.score == pytest.approx(min(1.0, max(0.0, cosine)), abs=1e-4)
+    assert hits[0].doc_id == "cats"
+
+
+def test_hybrid_is_the_default_and_reports_each_hits_rank_in_both_lists(small: Engine) -> None:
+    query = "billing export disk quota"
+    result = small.searcher.search(query, SearchOptions(top_k=4))
+    assert result.mode is Mode.HYBRID
+    dense = [h.id for h in small.searcher.search(query, SearchOptions(mode=Mode.DENSE, top_k=4)).hits]
+    keyword = [h.id for h in small.searcher.search(query, SearchOptions(mode=Mode.KEYWORD, top_k=4)).hits]
+    for hit in result.hits:
+        assert hit.ranks == {
+            "dense": dense.index(hit.id) + 1 if hit.id in dense else None,
+            "keyword": keyword.index(hit.id) + 1 if hit.id in keyword else None,
+        }
+        expected_rrf = sum(1 / (60 + r) for r in hit.ranks.values() if r is not None)
+        assert hit.raw_score == pytest.approx(expected_rrf)
+        assert hit.score == pytest.approx(expected_rrf / (2 / 61))
+    assert result.hits[0].doc_id == "ticket-7"
+
+
+def test_weighted_fusion_with_all_weight_on_dense_keeps_the_dense_order(small: Engine) -> None:
+    query = "a machine without free disk space"
+    dense = [h.id for h in small.searcher.search(query, SearchOptions(mode=Mode.DENSE, top_k=4)).hits]
+    options = SearchOptions(mode=Mode.HYBRID, top_k=4, fusion=Fusion(type="weighted", weights=(1.0, 0.0)))
+    assert [h.id for h in small.searcher.search(query, options).hits] == dense
+
+
+def test_ids_with_quotes_and_backslashes_survive_every_mode_and_updates(small: Engine) -> None:
+    weird = 'weird "id" \\ x'
+    for mode in Mode:
+        hits = small.searcher.search("teapots", SearchOptions(mode=mode, top_k=1)).hits
+        assert hits[0].doc_id == weird
+    stats = small.indexer.index([Document(id=weird, text="Now about kettles.", source="odd", metadata={"v": 2})])
+    assert stats.embedded == 1 and stats.deleted == 0
+    assert small.indexer.delete_documents([weird]) == 1
+
+
+def test_min_score_drops_weak_hits(small: Engine) -> None:
+    hits = small.searcher.search("cats", SearchOptions(mode=Mode.DENSE, top_k=4)).hits
+    threshold = (hits[0].score + hits[1].score) / 2
+    kept = small.searcher.search("cats", SearchOptions(mode=Mode.DENSE, top_k=4, min_score=threshold)).hits
+    assert [h.id for h in kept] == [hits[0].id]
+
+
+def test_keyword_mode_on_a_collection_without_bm25_is_refused_naming_the_version(
+    settings: Settings, embedder: Embedder
+) -> None:
+    """A collection created where BM25 is unavailable (as on Milvus < 2.5) has no sparse field."""
+    engine = Engine.open(settings, create=True, embedder=embedder)
+    store = engine.store
+    store.client.drop_collection(store.collection)
+    record = ModelRecord(embedder.model_id, embedder.dim)
+    store.client.create_collection(
+        store.collection,
+        schema=build_schema(embedder.dim, record, bm25=False),
+        index_params=build_index_params(store.client, "AUTOINDEX", bm25=False),
+    )
+    engine.close()
+    engine = Engine.open(settings, create=True, embedder=embedder)
+    try:
+        assert engine.searcher.search("x").mode is Mode.DENSE  # the default falls back to dense
+        for mode in (Mode.KEYWORD, Mode.HYBRID):
+            with pytest.raises(UnsupportedMode, match=r"Milvus >= 2\.5"):
+                engine.searcher.search("x", SearchOptions(mode=mode))
+        with TestClient(create_app(settings, embedder=embedder)) as client:
+            response = client.post("/search", json={"query": "x", "mode": "keyword"})
+            assert response.status_code == 400 and "2.5" in response.json()["detail"]
+    finally:
+        engine.close()
+
+
+# -- paging and grouping on the sample corpus -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid"])
+@pytest.mark.parametrize("group", [False, True])
+def test_page_two_is_items_eleven_to_twenty_of_the_top_twenty(
+    sample_client: TestClient, mode: str, group: bool
+) -> None:
+    query = {"query": "read and write files on disk", "mode": mode, "group_by_document": group}
+    top20 = post(sample_client, "/search", **query, top_k=20)["results"]
+    page2 = post(sample_client, "/search", **query, top_k=10, offset=10)["results"]
+    assert len(top20) == 20
+    assert [h["id"] for h in page2] == [h["id"] for h in top20[10:20]]
+
+
+@pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid"])
+def test_group_by_document_returns_each_documents_best_chunk_once(sample_client: TestClient, mode: str) -> None:
+    query = {"query": "asynchronous tasks and event loops", "mode": mode}
+    chunks = post(sample_client, "/search", **query, top_k=100)["results"]
+    grouped = post(sample_client, "/search", **query, top_k=10, group_by_document=True)["results"]
+    doc_ids = [h["doc_id"] for h in grouped]
+    assert len(doc_ids) == len(set(doc_ids)) == 10
+    first_chunk_of = {}
+    for hit in chunks:
+        first_chunk_of.setdefault(hit["doc_id"], hit["id"])
+    assert [h["id"] for h in grouped] == [first_chunk_of[d] for d in doc_ids]
+
+
+def test_scores_are_between_zero_and_one_in_every_mode(sample_client: TestClient) -> None:
+    for mode in ("dense", "keyword", "hybrid"):
+        body = post(sample_client, "/search", query="compress data", mode=mode, top_k=20)
+        assert body["mode"] == mode
+        assert all(0 <= h["score"] <= 1 for h in body["results"])
+        assert [h["score"] for h in body["results"]] == sorted((h["score"] for h in body["results"]), reverse=True)
+
+
+def test_bad_fusion_and_mode_values_are_422(sample_client: TestClient) -> None:
+    for body in (
+        {"query": "x", "mode": "semantic"},
+        {"query": "x", "fusion": {"type": "max"}},
+        {"query": "x", "fusion": {"type": "weighted", "weights": [0, 0]}},
+        {"query": "x", "fusion": {"type": "rrf", "k": 0}},
+        {"query": "x", "min_score": 1.5},
+        {"query": "x", "offset": -1},
+    ):
+        assert sample_client.post("/search", json=body).status_code == 422, body
+
+
+# -- reranking --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real CrossEncoder (MiniLM encoder + a fresh 1-logit head), saved locally: no reranker weights can be
+    downloaded here. Its scores are what the model computes; the test checks the wiring, not their quality."""
+    from semsearch.embedder import resolve_model_path
+    from semsearch.settings import DEFAULT_MODEL
+
+    path = tmp_path_factory.mktemp("reranker") / "tiny-cross-encoder"
+    CrossEncoder(resolve_model_path(DEFAULT_MODEL), num_labels=1).save(str(path))
+    return str(path)
+
+
+def test_rerank_orders_hits_by_the_cross_encoder(
+    settings: Settings, embedder: Embedder, tiny_cross_encoder: str
+) -> None:
+    settings = settings.model_copy(update={"rerank_model": tiny_cross_encoder, "rerank_candidates": 10})
+    engine = Engine.open(settings, create=True, embedder=embedder)
+    try:
+        engine.indexer.index(PROSE)
+        hits = engine.searcher.search("server disk", SearchOptions(top_k=4, rerank=True)).hits
+        logits = CrossEncoder(tiny_cross_encoder).predict([("server disk", h.text) for h in hits])
+        assert [h.raw_score for h in hits] == pytest.approx([float(x) for x in logits], abs=1e-4)
+        assert [h.raw_score for h in hits] == sorted((h.raw_score for h in hits), reverse=True)
+        assert all(h.score == pytest.approx(1 / (1 + math.exp(-h.raw_score))) for h in hits)
+    finally:
+        engine.close()
+
+
+def test_rerank_without_a_configured_model_is_400(sample_client: TestClient) -> None:
+    response = sample_client.post("/search", json={"query": "x", "rerank": True})
+    assert response.status_code == 400 and "SEMSEARCH_RERANK_MODEL" in response.json()["detail"]
+
+
+# -- RAG context ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("budget", [16, 40, 120, 400, 1500])
+def test_context_never_exceeds_the_token_budget(sample_client: TestClient, embedder: Embedder, budget: int) -> None:
+    body = post(sample_client, "/context", query="how do I run code concurrently", token_budget=budget)
+    assert body["tokens"] <= budget
+    assert embedder.count_tokens(body["context"]) - embedder.special_tokens == body["tokens"]
+    if budget >= 120:
+        assert body["passages"] and body["context"].startswith("[1] ")
+
+
+def test_context_merges_overlapping_chunks_cites_sources_and_repeats_nothing(client: TestClient) -> None:
+    text = " ".join(f"Fact {i}: lighthouses guide ships along rocky coasts at night." for i in range(150))
+    post(
+        client,
+        "/documents",
+        documents=[{"id": "lighthouses", "text": text}, {"id": "bees", "text": "Bees make honey."}],
+    )
+    body = post(client, "/context", query="lighthouses guiding ships", token_budget=100_000, candidates=50)
+    lighthouse = [p for p in body["passages"] if p["citation"]["doc_id"] == "lighthouses"]
+    assert len(lighthouse) == 1, "overlapping chunks of one document form one passage"
+    citation = lighthouse[0]["citation"]
+    assert (citation["char_start"], citation["char_end"]) == (0, len(text))
+    assert lighthouse[0]["text"] == text[citation["char_start"] : citation["char_end"]]
+    assert body["context"].count("Fact 17:") == 1
+    assert [p["n"] for p in body["passages"]] == list(range(1, len(body["passages"]) + 1))
+    scores = [p["citation"]["score"] for p in body["passages"]]
+    assert scores == sorted(scores, reverse=True)
+    assert "(source: api)" in body["context"]
+
+
+def test_context_cuts_the_last_passage_at_a_token_boundary_to_fill_the_budget(client: TestClient) -> None:
+    text = " ".join(f"Sentence {i} explains how glaciers carve valleys over millennia." for i in range(40))
+    post(client, "/documents", documents=[{"id": "glaciers", "text": text}])
+    body = post(client, "/context", query="glaciers carving valleys", token_budget=60)
+    assert body["tokens"] <= 60
+    passage = body["passages"][0]
+    assert text.startswith(passage["text"]) and len(passage["text"]) < len(text)
+    assert passage["citation"]["char_end"] == len(passage["text"])
