@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
@@ -40,22 +41,31 @@ class Fusion:
     k: int = 60
     weights: tuple[float, float] = (0.5, 0.5)  # (dense, keyword)
 
-    def fuse(self, dense: list[Hit], keyword: list[Hit], limit: int) -> list[Hit]:
-        """Merge two ranked lists into one; `raw_score` is the fused score, `ranks` the 1-based list positions."""
+    def fuse(
+        self, dense: list[Hit], keyword: list[Hit], limit: int, key: Callable[[Hit], str] = lambda hit: hit.id
+    ) -> list[Hit]:
+        """Merge two ranked lists into one; `raw_score` is the fused score, `ranks` the 1-based list positions.
+
+        Items are matched by `key`: chunk ids, or doc ids when fusing document rankings (then each fused item
+        shows the chunk that ranked better, the dense one on a tie).
+        """
         ranks: dict[str, dict[str, int | None]] = {}
         entity: dict[str, Hit] = {}
         fused: dict[str, float] = {}
         for name, hits, weight in (("dense", dense, self.weights[0]), ("keyword", keyword, self.weights[1])):
             for rank, hit in enumerate(hits, 1):
-                entity.setdefault(hit.id, hit)
-                ranks.setdefault(hit.id, {"dense": None, "keyword": None})[name] = rank
+                item = key(hit)
+                item_ranks = ranks.setdefault(item, {"dense": None, "keyword": None})
+                if item not in entity or (name == "keyword" and rank < (item_ranks["dense"] or rank)):
+                    entity[item] = hit
+                item_ranks[name] = rank
                 if self.type == "rrf":
                     gain = 1 / (self.k + rank)
                 elif name == "dense":
                     gain = weight * (hit.raw_score + 1) / 2
                 else:
                     gain = weight * 2 / math.pi * math.atan(hit.raw_score)
-                fused[hit.id] = fused.get(hit.id, 0.0) + gain
+                fused[item] = fused.get(item, 0.0) + gain
         order = sorted(fused, key=lambda i: (-fused[i], min(r for r in ranks[i].values() if r is not None), i))
         return [
             dataclasses.replace(entity[i], score=fused[i], raw_score=fused[i], ranks=ranks[i]) for i in order[:limit]

@@ -85,7 +85,7 @@ class Searcher:
         fetch = window * (GROUP_FACTOR if options.group_by_document else 1)
         if reranker:
             fetch = max(fetch, self.rerank_candidates)
-        hits = self._retrieve(query, mode, min(fetch, MAX_CANDIDATES), expr, options.fusion)
+        hits = self._retrieve(query, mode, min(fetch, MAX_CANDIDATES), expr, options)
         if reranker:
             hits = reranker.rerank(query, hits)
         if options.group_by_document:
@@ -94,7 +94,10 @@ class Searcher:
             hits = [hit for hit in hits if hit.score >= options.min_score]
         return SearchResult(hits=hits[options.offset : window], mode=mode)
 
-    def _retrieve(self, query: str, mode: Mode, limit: int, expr: str, fusion: Fusion) -> list[Hit]:
+    def _retrieve(self, query: str, mode: Mode, limit: int, expr: str, options: SearchOptions) -> list[Hit]:
+        """Candidates in mode order with normalised scores. With grouping, hybrid fuses document rankings (each
+        list reduced to its best chunk per document first), which ranks documents better than fusing chunks."""
+        fusion = options.fusion
         if mode is Mode.KEYWORD:
             hits = self.store.keyword_search(query, limit, expr)
         else:
@@ -103,7 +106,12 @@ class Searcher:
                 hits = self.store.dense_search(vector, limit, expr)
             else:
                 dense = self.store.dense_search(vector, limit, expr)
-                hits = fusion.fuse(dense, self.store.keyword_search(query, limit, expr), limit)
+                keyword = self.store.keyword_search(query, limit, expr)
+                if options.group_by_document:
+                    dense, keyword = best_chunk_per_document(dense), best_chunk_per_document(keyword)
+                    hits = fusion.fuse(dense, keyword, limit, key=lambda hit: hit.doc_id)
+                else:
+                    hits = fusion.fuse(dense, keyword, limit)
         return [dataclasses.replace(hit, score=normalise(mode, hit.raw_score, fusion)) for hit in hits]
 
 

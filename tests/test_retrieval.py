@@ -151,7 +151,7 @@ def test_page_two_is_items_eleven_to_twenty_of_the_top_twenty(
     assert [h["id"] for h in page2] == [h["id"] for h in top20[10:20]]
 
 
-@pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid"])
+@pytest.mark.parametrize("mode", ["dense", "keyword"])
 def test_group_by_document_returns_each_documents_best_chunk_once(sample_client: TestClient, mode: str) -> None:
     query = {"query": "asynchronous tasks and event loops", "mode": mode}
     chunks = post(sample_client, "/search", **query, top_k=100)["results"]
@@ -162,6 +162,18 @@ def test_group_by_document_returns_each_documents_best_chunk_once(sample_client:
     for hit in chunks:
         first_chunk_of.setdefault(hit["doc_id"], hit["id"])
     assert [h["id"] for h in grouped] == [first_chunk_of[d] for d in doc_ids]
+
+
+def test_grouped_hybrid_fuses_document_rankings(sample_client: TestClient) -> None:
+    """With grouping, each list is first reduced to documents, so ranks are document ranks in each list."""
+    query = {"query": "asynchronous tasks and event loops", "group_by_document": True, "top_k": 10}
+    grouped = post(sample_client, "/search", **query, mode="hybrid")["results"]
+    assert len({h["doc_id"] for h in grouped}) == 10
+    dense_docs = [h["doc_id"] for h in post(sample_client, "/search", **query, mode="dense")["results"]]
+    for hit in grouped:
+        assert hit["raw_score"] == pytest.approx(sum(1 / (60 + r) for r in hit["ranks"].values() if r is not None))
+        if hit["doc_id"] in dense_docs:
+            assert hit["ranks"]["dense"] == dense_docs.index(hit["doc_id"]) + 1
 
 
 def test_scores_are_between_zero_and_one_in_every_mode(sample_client: TestClient) -> None:
