@@ -23,6 +23,8 @@ for QUERY in \
     "calculate money amounts without losing cents to rounding errors" \
     "roll dice and flip coins in a simulation" \
     "postpone a job until a chosen moment"; do
-    echo "== POST /search: ${QUERY}"
-    semsearch search "${QUERY}" -k 3 --api "${API}"
+    echo "== POST /search (dense): ${QUERY}"
+    semsearch search "${QUERY}" -k 3 --mode dense --api "${API}"
 done
+echo "== POST /search (hybrid, one best chunk per document): read and write zip archives"
+semsearch search "read and write zip archives" -k 3 --group --api "${API}"

@@ -8,9 +8,11 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from search_api.models import SearchRequest
 from semsearch.console import (
     EXIT_BACKEND,
     EXIT_USAGE,
@@ -23,8 +25,7 @@ from semsearch.console import (
     load_settings,
 )
 from semsearch.engine import Engine
-from semsearch.ranking import Fusion, Mode
-from semsearch.searcher import SearchOptions
+from semsearch.ranking import Mode
 
 
 def search(
@@ -49,29 +50,28 @@ def search(
     model: ModelOption = None,
 ) -> None:
     """Search the collection and print the best chunks (score 0..1, higher is better)."""
-    if not query.strip():
-        fail("the query is empty", EXIT_USAGE)
-    request = {
-        "query": query,
-        "top_k": top_k,
-        "offset": offset,
-        "filter": parse_filters(filter_ or []),
-        "mode": mode.value if mode else None,
-        "fusion": {"type": fusion, "k": rrf_k, "weights": _weights(weights)},
-        "min_score": min_score,
-        "group_by_document": group,
-        "rerank": rerank,
-    }
-    if fusion not in ("rrf", "weighted"):
-        fail("--fusion must be rrf or weighted", EXIT_USAGE)
+    try:
+        request = SearchRequest(
+            query=query,
+            top_k=top_k,
+            offset=offset,
+            filter=parse_filters(filter_ or []),
+            mode=mode,
+            fusion={"type": fusion, "k": rrf_k, "weights": _weights(weights)},
+            min_score=min_score,
+            group_by_document=group,
+            rerank=rerank,
+        )
+    except ValidationError as exc:
+        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), EXIT_USAGE)
     with cli_errors():
         if api:
-            body = _search_api(api, request)
+            body = _search_api(api, request.model_dump(mode="json"))
         else:
             settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
             engine = Engine.open(settings, create=False)
             try:
-                result = engine.searcher.search(query, _options(request))
+                result = engine.searcher.search(query, request.to_options())
                 body = {"query": query, "mode": result.mode.value, "results": [asdict(hit) for hit in result.hits]}
             finally:
                 engine.close()
@@ -130,28 +130,14 @@ def parse_filters(items: list[str]) -> dict[str, Any] | None:
     return merged or None
 
 
-def _weights(text: str) -> list[float]:
+def _weights(text: str) -> tuple[float, float]:
     try:
         values = [float(part) for part in text.split(",")]
     except ValueError:
         values = []
     if len(values) != 2:
         fail("--weights must be two numbers: dense,keyword (e.g. 0.7,0.3)", EXIT_USAGE)
-    return values
-
-
-def _options(request: dict[str, Any]) -> SearchOptions:
-    fusion = request["fusion"]
-    return SearchOptions(
-        top_k=request["top_k"],
-        offset=request["offset"],
-        mode=Mode(request["mode"]) if request["mode"] else None,
-        fusion=Fusion(type=fusion["type"], k=fusion["k"], weights=tuple(fusion["weights"])),
-        filters=request["filter"],
-        min_score=request["min_score"],
-        group_by_document=request["group_by_document"],
-        rerank=request["rerank"],
-    )
+    return values[0], values[1]
 
 
 def _search_api(base_url: str, request: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from semsearch.ranking import Fusion, Mode
+from semsearch.searcher import SearchOptions
 
 MAX_QUERY_CHARS = 4096
 MAX_DOCUMENTS_PER_REQUEST = 1000
@@ -61,6 +62,18 @@ class SearchRequest(QueryIn):
     min_score: float | None = Field(None, ge=0, le=1, description="Drop hits whose `score` is below this.")
     group_by_document: bool = Field(False, description="Return only the best chunk of each document.")
     rerank: bool = Field(False, description="Reorder the candidates with the CrossEncoder in SEMSEARCH_RERANK_MODEL.")
+
+    def to_options(self) -> SearchOptions:
+        return SearchOptions(
+            top_k=self.top_k,
+            offset=self.offset,
+            mode=self.mode,
+            fusion=self.fusion.to_fusion(),
+            filters=self.filter,
+            min_score=self.min_score,
+            group_by_document=self.group_by_document,
+            rerank=self.rerank,
+        )
 
 
 class SearchHit(BaseModel):

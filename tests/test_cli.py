@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import ROOT, SAMPLE_DATA, run_cli
 
@@ -71,6 +72,16 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "does-not-exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [(["   "], "query"), (["x", "--fusion", "max"], "fusion"), (["x", "--weights", "1"], "--weights")],
+)
+def test_bad_search_options_are_usage_errors(tmp_path: Path, args: list[str], problem: str) -> None:
+    result = run_cli("search", *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert problem in result.stderr and "Traceback" not in result.stderr
 
 
 def test_search_before_any_ingest_says_so(tmp_path: Path) -> None:

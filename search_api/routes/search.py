@@ -25,17 +25,7 @@ router = APIRouter(tags=["search"])
 def search(request: SearchRequest, engine: EngineDep) -> SearchResponse:
     """Top-k chunks for a query: dense, keyword (BM25) or hybrid; `score` is 0..1, higher is better."""
     started = time.perf_counter()
-    options = SearchOptions(
-        top_k=request.top_k,
-        offset=request.offset,
-        mode=request.mode,
-        fusion=request.fusion.to_fusion(),
-        filters=request.filter,
-        min_score=request.min_score,
-        group_by_document=request.group_by_document,
-        rerank=request.rerank,
-    )
-    result = engine.searcher.search(request.query, options)
+    result = engine.searcher.search(request.query, request.to_options())
     return SearchResponse(
         query=request.query,
         mode=result.mode,
