@@ -22,7 +22,7 @@ log = logging.getLogger("search_api")
 STATUS_BY_ERROR: dict[type[Exception], int] = {
     InvalidFilter: 400,
     UnsupportedMode: 400,
-    DocumentRejected: 422,
+    DocumentRejected: 400,
     CollectionMissing: 503,
     CollectionModelMismatch: 503,
     BackendUnavailable: 503,

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StringConstraints, field_validator
 
+from semsearch.indexer import METADATA_KEY_PATTERN
 from semsearch.ranking import Fusion, Mode
 from semsearch.searcher import SearchOptions
 
 MAX_QUERY_CHARS = 4096
+
+
+def _json_number(value: Any) -> Any:
+    """Numbers must be JSON numbers: pydantic would otherwise take true as 1 and "5" as 5."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+#: A JSON number with no fractional part (5 and 5.0 both count, as in JSON Schema's "integer").
+JsonInt = Annotated[int, BeforeValidator(_json_number)]
+JsonBool = StrictBool
+Weight = Annotated[float, Field(ge=0, allow_inf_nan=False), BeforeValidator(_json_number)]
+Score = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), BeforeValidator(_json_number)]
+MetadataKey = Annotated[str, StringConstraints(pattern=METADATA_KEY_PATTERN)]
 MAX_DOCUMENTS_PER_REQUEST = 1000
 
 FILTER_DESCRIPTION = (
@@ -24,15 +39,8 @@ class FusionIn(BaseModel):
     """Hybrid fusion: `{"type": "rrf", "k": 60}` or `{"type": "weighted", "weights": [dense, keyword]}`."""
 
     type: Literal["rrf", "weighted"] = "rrf"
-    k: int = Field(60, ge=1, le=16_384, description="RRF constant: score = sum of 1 / (k + rank).")
-    weights: tuple[float, float] = Field((0.5, 0.5), description="Weighted fusion: (dense, keyword) weights.")
-
-    @field_validator("weights")
-    @classmethod
-    def _weights(cls, value: tuple[float, float]) -> tuple[float, float]:
-        if any(not math.isfinite(w) or w < 0 for w in value) or sum(value) <= 0:
-            raise ValueError("weights must be finite, non-negative and not both zero")
-        return value
+    k: JsonInt = Field(60, ge=1, le=16_384, description="RRF constant: score = sum of 1 / (k + rank).")
+    weights: tuple[Weight, Weight] = Field((0.5, 0.5), description="Weighted fusion: (dense, keyword) weights.")
 
     def to_fusion(self) -> Fusion:
         return Fusion(type=self.type, k=self.k, weights=self.weights)
@@ -57,11 +65,13 @@ class QueryIn(BaseModel):
 
 
 class SearchRequest(QueryIn):
-    top_k: int = Field(10, ge=1, le=100, description="Number of hits to return.")
-    offset: int = Field(0, ge=0, le=10_000, description="Hits to skip (paging), applied after fusion and grouping.")
-    min_score: float | None = Field(None, ge=0, le=1, description="Drop hits whose `score` is below this.")
-    group_by_document: bool = Field(False, description="Return only the best chunk of each document.")
-    rerank: bool = Field(False, description="Reorder the candidates with the CrossEncoder in SEMSEARCH_RERANK_MODEL.")
+    top_k: JsonInt = Field(10, ge=1, le=100, description="Number of hits to return.")
+    offset: JsonInt = Field(0, ge=0, le=10_000, description="Hits to skip (paging), applied after fusion and grouping.")
+    min_score: Score | None = Field(None, description="Drop hits whose `score` is below this.")
+    group_by_document: JsonBool = Field(False, description="Return only the best chunk of each document.")
+    rerank: JsonBool = Field(
+        False, description="Reorder the candidates with the CrossEncoder in SEMSEARCH_RERANK_MODEL."
+    )
 
     def to_options(self) -> SearchOptions:
         return SearchOptions(
@@ -107,8 +117,8 @@ class SearchResponse(BaseModel):
 
 
 class ContextRequest(QueryIn):
-    token_budget: int = Field(1500, ge=16, le=100_000, description="Max tokens of `context` (model's tokenizer).")
-    candidates: int = Field(30, ge=1, le=200, description="Chunks retrieved before merging and packing.")
+    token_budget: JsonInt = Field(1500, ge=16, le=100_000, description="Max tokens of `context` (model's tokenizer).")
+    candidates: JsonInt = Field(30, ge=1, le=200, description="Chunks retrieved before merging and packing.")
 
 
 class Citation(BaseModel):
@@ -136,9 +146,19 @@ class ContextResponse(BaseModel):
 
 
 class DocumentIn(BaseModel):
-    id: str = Field(..., min_length=1, max_length=1000, description="Stable document id; re-sending it updates it.")
-    text: str = Field(..., min_length=1, description="Full document text; it is chunked, never truncated.")
-    metadata: dict[str, Any] = Field(default_factory=dict, description="JSON object stored with every chunk.")
+    id: str = Field(
+        ...,
+        min_length=1,
+        max_length=1000,
+        pattern=r"^[^\r\n\x00]+$",
+        description="Stable document id (no line breaks or NUL); re-sending it updates the document.",
+    )
+    text: str = Field(..., pattern=r"\S", description="Full document text; it is chunked, never truncated.")
+    metadata: dict[MetadataKey, Any] = Field(
+        default_factory=dict,
+        description="JSON object stored with every chunk; keys are filterable fields.",
+        json_schema_extra={"additionalProperties": False},
+    )
     source: str = Field("api", max_length=2048, description="Where the document came from.")
 
 
@@ -158,6 +178,18 @@ class IndexResponse(BaseModel):
 class DeleteResponse(BaseModel):
     doc_id: str
     deleted: int = Field(..., description="Number of chunks removed.")
+
+
+class ErrorResponse(BaseModel):
+    """Every error but schema validation (422, FastAPI's list of problems) has this shape."""
+
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Valid JSON the engine refuses (unknown filter field, mode, ...)"},
+    503: {"model": ErrorResponse, "description": "Milvus or the model is unavailable"},
+}
 
 
 class HealthResponse(BaseModel):

@@ -87,10 +87,10 @@ def _literal(field: str, value: Any, types: tuple[type, ...]) -> str:
 
 def string_literal(value: str) -> str:
     """A Milvus string literal: only `\\` and `"` are escaped, as Milvus's parser unescapes nothing else (it
-    would read `\\t` as two characters). Line breaks cannot be written in a literal at all, so they are refused,
-    as are strings that are not valid Unicode (lone surrogates)."""
-    if "\n" in value or "\r" in value:
-        raise ValueError("line breaks cannot be matched in a filter value")
+    would read `\\t` as two characters). Line breaks and NUL cannot be written in a literal at all, so they are
+    refused, as are strings that are not valid Unicode (lone surrogates)."""
+    if any(c in value for c in "\n\r\x00"):
+        raise ValueError("line breaks and NUL characters cannot be matched in a filter value")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -18,7 +18,9 @@ from semsearch.schema import ID_MAX, SOURCE_MAX, TEXT_MAX_BYTES
 from semsearch.settings import Settings
 from semsearch.store import MilvusStore
 
-_METADATA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
+#: Metadata keys become filter fields (`metadata["key"]` in Milvus expressions), so they are kept simple.
+METADATA_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$"
+_METADATA_KEY = re.compile(METADATA_KEY_PATTERN)
 
 
 @dataclass
@@ -55,8 +57,8 @@ def validate_document(doc: Document) -> None:
             raise DocumentRejected(f"document {name} is not valid Unicode text (lone surrogate)") from exc
     if not doc.id or len(doc.id.encode()) > ID_MAX - 16:
         raise DocumentRejected(f"document id must be 1..{ID_MAX - 16} bytes, got {len(doc.id.encode())}")
-    if "\n" in doc.id or "\r" in doc.id:
-        raise DocumentRejected(f"document id {doc.id!r} contains a line break")
+    if any(c in doc.id for c in "\n\r\x00"):
+        raise DocumentRejected(f"document id {doc.id!r} contains a line break or NUL character")
     if not doc.text.strip():
         raise DocumentRejected(f"document {doc.id!r} has no text")
     if len(doc.source.encode()) > SOURCE_MAX:

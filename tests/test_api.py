@@ -143,17 +143,27 @@ def test_documents_endpoint_ingests_updates_and_deletes(client: TestClient) -> N
 
 
 @pytest.mark.parametrize(
-    "documents",
+    ("documents", "status"),
     [
-        [{"id": "a", "text": "one"}, {"id": "a", "text": "two"}],
-        [{"id": "a", "text": "   "}],
-        [{"id": "", "text": "text"}],
-        [{"id": "a", "text": "text", "metadata": {"bad key!": 1}}],
-        [],
+        ([{"id": "a", "text": "one"}, {"id": "a", "text": "two"}], 400),
+        ([{"id": "a", "text": "   "}], 422),
+        ([{"id": "", "text": "text"}], 422),
+        ([{"id": "a\nb", "text": "text"}], 422),
+        ([{"id": "a", "text": "text", "metadata": {"bad key!": 1}}], 422),
+        ([], 422),
     ],
-    ids=["duplicate-ids", "blank-text", "empty-id", "bad-metadata-key", "no-documents"],
+    ids=["duplicate-ids", "blank-text", "empty-id", "line-break-in-id", "bad-metadata-key", "no-documents"],
 )
-def test_bad_documents_are_refused_with_422_and_nothing_written(client: TestClient, documents: list) -> None:
+def test_bad_documents_are_refused_and_nothing_is_written(client: TestClient, documents: list, status: int) -> None:
+    """422: the body breaks the schema (FastAPI's list of problems); 400: valid JSON the engine refuses."""
     response = client.post("/documents", json={"documents": documents})
-    assert response.status_code == 422, response.text
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, list if status == 422 else str)
     assert client.get("/ready").json()["chunks"] == 0
+
+
+@pytest.mark.parametrize("value", [True, "0.5", None])
+def test_numbers_must_be_json_numbers(sample_client: TestClient, value: object) -> None:
+    for body in ({"query": "x", "top_k": value}, {"query": "x", "min_score": value if value is not None else "x"}):
+        assert sample_client.post("/search", json=body).status_code == 422, body

@@ -188,7 +188,7 @@ def test_bad_fusion_and_mode_values_are_422(sample_client: TestClient) -> None:
     for body in (
         {"query": "x", "mode": "semantic"},
         {"query": "x", "fusion": {"type": "max"}},
-        {"query": "x", "fusion": {"type": "weighted", "weights": [0, 0]}},
+        {"query": "x", "fusion": {"type": "weighted", "weights": [-1, 1]}},
         {"query": "x", "fusion": {"type": "rrf", "k": 0}},
         {"query": "x", "min_score": 1.5},
         {"query": "x", "offset": -1},

@@ -5,13 +5,13 @@ import time
 from fastapi import APIRouter, HTTPException, Path
 
 from search_api.deps import EngineDep, WriteLockDep
-from search_api.models import DeleteResponse, DocumentsRequest, IndexResponse
+from search_api.models import ERRORS, DeleteResponse, DocumentsRequest, ErrorResponse, IndexResponse
 from semsearch.indexer import Document
 
 router = APIRouter(tags=["documents"])
 
 
-@router.post("/documents", response_model=IndexResponse)
+@router.post("/documents", response_model=IndexResponse, responses=ERRORS)
 def upsert_documents(request: DocumentsRequest, engine: EngineDep, lock: WriteLockDep) -> IndexResponse:
     """Chunk, embed and upsert documents through the same pipeline as `semsearch ingest`; unchanged ones are skipped.
 
@@ -32,7 +32,9 @@ def upsert_documents(request: DocumentsRequest, engine: EngineDep, lock: WriteLo
 
 
 @router.delete(
-    "/documents/{doc_id:path}", response_model=DeleteResponse, responses={404: {"description": "No such document"}}
+    "/documents/{doc_id:path}",
+    response_model=DeleteResponse,
+    responses={**ERRORS, 404: {"model": ErrorResponse, "description": "No such document"}},
 )
 def delete_document(
     engine: EngineDep, lock: WriteLockDep, doc_id: str = Path(..., min_length=1, max_length=1000)

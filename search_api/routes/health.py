@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from search_api.models import HealthResponse, ReadyResponse
+from search_api.models import ErrorResponse, HealthResponse, ReadyResponse
 from semsearch.errors import SemsearchError
 
 router = APIRouter(tags=["health"])
@@ -15,7 +15,11 @@ def health() -> HealthResponse:
     return HealthResponse(status="ok")
 
 
-@router.get("/ready", response_model=ReadyResponse, responses={503: {"description": "Not ready, with the reason"}})
+@router.get(
+    "/ready",
+    response_model=ReadyResponse,
+    responses={503: {"model": ErrorResponse, "description": "Not ready, with the reason"}},
+)
 def ready(request: Request) -> ReadyResponse | JSONResponse:
     """Milvus reachable, collection present and model loaded; 503 with the reason otherwise."""
     engine = getattr(request.app.state, "engine", None)

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from search_api.deps import EngineDep
 from search_api.models import (
+    ERRORS,
     Citation,
     ContextPassage,
     ContextRequest,
@@ -21,7 +22,7 @@ from semsearch.searcher import SearchOptions
 router = APIRouter(tags=["search"])
 
 
-@router.post("/search", response_model=SearchResponse, responses={400: {"description": "Bad filter or mode"}})
+@router.post("/search", response_model=SearchResponse, responses=ERRORS)
 def search(request: SearchRequest, engine: EngineDep) -> SearchResponse:
     """Top-k chunks for a query: dense, keyword (BM25) or hybrid; `score` is 0..1, higher is better."""
     started = time.perf_counter()
@@ -34,7 +35,7 @@ def search(request: SearchRequest, engine: EngineDep) -> SearchResponse:
     )
 
 
-@router.post("/context", response_model=ContextResponse, responses={400: {"description": "Bad filter or mode"}})
+@router.post("/context", response_model=ContextResponse, responses=ERRORS)
 def context(request: ContextRequest, engine: EngineDep) -> ContextResponse:
     """RAG context: the best chunks merged into passages and packed into `token_budget` tokens, with citations."""
     started = time.perf_counter()
