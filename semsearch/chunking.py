@@ -37,12 +37,25 @@ class Chunk:
 
     @property
     def id(self) -> str:
-        """Deterministic primary key: the same document and position always give the same id."""
+        """Deterministic public id: the same document and position always give the same id."""
         return chunk_id(self.doc_id, self.chunk_index)
+
+    @property
+    def key(self) -> str:
+        """Deterministic Milvus primary key (see `storage_key`)."""
+        return storage_key(self.doc_id, self.chunk_index)
 
 
 def chunk_id(doc_id: str, chunk_index: int) -> str:
+    """The id users see: `<doc_id>#<chunk_index>`."""
     return f"{doc_id}#{chunk_index}"
+
+
+def storage_key(doc_id: str, chunk_index: int) -> str:
+    """The primary key in Milvus: a hash of the doc_id plus the chunk index, so only [0-9a-f:] ever appears in it.
+    Milvus Lite 2.5.1 builds expressions from primary keys internally (upsert, get, delete by id, hybrid re-query)
+    without escaping them, and fails on a key with a quote or backslash, as a file called O'Brien.txt would give."""
+    return f"{hashlib.sha256(doc_id.encode()).hexdigest()[:40]}:{chunk_index:06d}"
 
 
 def content_hash(text: str, model_id: str) -> str:

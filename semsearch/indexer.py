@@ -127,7 +127,7 @@ def _row(doc: Document, chunk: Chunk, model_id: str) -> dict[str, Any]:
     if len(chunk.text.encode()) > TEXT_MAX_BYTES:
         raise DocumentRejected(f"document {doc.id!r}: chunk {chunk.chunk_index} exceeds {TEXT_MAX_BYTES} bytes")
     return {
-        "id": chunk.id,
+        "id": chunk.key,
         "doc_id": doc.id,
         "chunk_index": chunk.chunk_index,
         "text": chunk.text,

@@ -22,6 +22,7 @@ with warnings.catch_warnings():  # milvus-lite 2.5 imports the deprecated pkg_re
     warnings.simplefilter("ignore", UserWarning)
     from pymilvus import MilvusClient, MilvusException
 
+from semsearch.chunking import chunk_id
 from semsearch.errors import BackendUnavailable, CollectionMissing, CollectionModelMismatch, DatabaseLocked
 from semsearch.filters import string_literal
 from semsearch.schema import (
@@ -182,7 +183,7 @@ class MilvusStore:
         return int(rows[0]["count(*)"])
 
     def existing_chunks(self, doc_ids: Sequence[str], with_vectors: bool = False) -> dict[str, dict[str, Any]]:
-        """Stored state of every chunk of these documents, by chunk id."""
+        """Stored state of every chunk of these documents, by primary key (`Chunk.key`)."""
         fields = [*STATE_FIELDS, VECTOR_FIELD] if with_vectors else STATE_FIELDS
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(doc_ids), READ_BATCH):
@@ -315,7 +316,7 @@ def _in_expr(field_name: str, values: Sequence[str]) -> str:
 def _to_hit(raw: dict[str, Any]) -> Hit:
     entity = raw["entity"]
     return Hit(
-        id=entity["id"],
+        id=chunk_id(entity["doc_id"], int(entity["chunk_index"])),
         doc_id=entity["doc_id"],
         chunk_index=int(entity["chunk_index"]),
         score=float(raw["distance"]),

@@ -17,7 +17,7 @@ from ingest.loaders import LoadError, TableOptions, load_file
 from ingest.pipeline import IngestReport, ingest_files
 from ingest.sinks import EngineSink
 from ingest.sources import MissingPath, discover, source_id
-from semsearch.chunking import content_hash
+from semsearch.chunking import content_hash, storage_key
 from semsearch.engine import Engine
 from semsearch.indexer import Document
 
@@ -613,8 +613,8 @@ def test_editing_one_file_re_embeds_only_its_changed_chunks(engine: Engine, fold
     run(engine, folder)
     notes = folder / "notes.txt"
     edited = NOTES.replace("Paragraph 39.", "Paragraph 39, rewritten.")
-    old_chunks = {(c.id, c.text) for c in engine.indexer.chunk(Document(id=source_id(notes), text=NOTES, source=""))}
-    new_chunks = {(c.id, c.text) for c in engine.indexer.chunk(Document(id=source_id(notes), text=edited, source=""))}
+    old_chunks = {(c.key, c.text) for c in engine.indexer.chunk(Document(id=source_id(notes), text=NOTES, source=""))}
+    new_chunks = {(c.key, c.text) for c in engine.indexer.chunk(Document(id=source_id(notes), text=edited, source=""))}
     write(notes, edited)
 
     report = run(engine, folder)
@@ -640,7 +640,7 @@ def test_shortening_a_file_deletes_its_stale_chunks(engine: Engine, folder: Path
     report = run(engine, folder)
 
     assert long_count > 1
-    assert chunk_ids(engine, [doc_id]) == {f"{doc_id}#0"}
+    assert chunk_ids(engine, [doc_id]) == {storage_key(doc_id, 0)}
     assert report.stats.deleted == long_count - 1
     assert engine.store.count() == total - (long_count - 1)
 
