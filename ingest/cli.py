@@ -70,7 +70,8 @@ def ingest(
     with cli_errors():
         engine = None
         if api:
-            sink: Sink = ApiSink(api)
+            key = settings.api_key.get_secret_value() if settings.api_key else None
+            sink: Sink = ApiSink(api, api_key=key)
         else:
             engine = Engine.open(settings, create=True)
             sink = EngineSink(engine)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from search_api.errors import install_error_handlers
+from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit
 from search_api.routes import documents, health, search
 from semsearch.console import quiet_libraries
 from semsearch.embedder import Embedder
@@ -18,12 +19,14 @@ from semsearch.settings import Settings
 DESCRIPTION = """
 Semantic search over your documents, backed by Milvus and a sentence-transformers model.
 
-* `POST /search` embeds the query and returns the nearest chunks; `score` is the **cosine similarity**
-  (higher is better).
+* `POST /search`: dense, keyword (BM25) or hybrid search; `score` is relevance in 0..1, higher is better.
+* `POST /context`: the best passages packed into a token budget, with citations, for RAG.
 * `POST /documents` ingests documents through the same pipeline as `semsearch ingest`.
 * `GET /ready` tells whether Milvus, the collection and the model are there.
 
-Errors are JSON: `{"detail": "..."}` (422 responses carry FastAPI's list of validation problems).
+Errors are JSON: `{"detail": "..."}` (422 responses carry FastAPI's list of validation problems). Bodies over
+`SEMSEARCH_MAX_REQUEST_BYTES` answer 413. When `SEMSEARCH_API_KEY` is set, every path but `/health` needs
+`Authorization: Bearer <key>` (401 otherwise).
 """
 
 
@@ -52,4 +55,23 @@ def create_app(
     install_error_handlers(app)
     for module in (search, documents, health):
         app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    if settings.api_key:
+        app.add_middleware(ApiKeyGuard, api_key=settings.api_key.get_secret_value())
+        _document_bearer_auth(app)
     return app
+
+
+def _document_bearer_auth(app: FastAPI) -> None:
+    """Show the key requirement in /docs: a bearer scheme on every operation but /health."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        schema = build()
+        schema.setdefault("components", {})["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        for path, operations in schema["paths"].items():
+            for operation in operations.values():
+                operation["security"] = [] if path in OPEN_PATHS else [{"bearer": []}]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

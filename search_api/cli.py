@@ -64,11 +64,12 @@ def search(
         )
     except ValidationError as exc:
         fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), EXIT_USAGE)
+    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
     with cli_errors():
         if api:
-            body = _search_api(api, request.model_dump(mode="json"))
+            key = settings.api_key.get_secret_value() if settings.api_key else None
+            body = _search_api(api, request.model_dump(mode="json"), key)
         else:
-            settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
             engine = Engine.open(settings, create=False)
             try:
                 result = engine.searcher.search(query, request.to_options())
@@ -140,9 +141,10 @@ def _weights(text: str) -> tuple[float, float]:
     return values[0], values[1]
 
 
-def _search_api(base_url: str, request: dict[str, Any]) -> dict[str, Any]:
+def _search_api(base_url: str, request: dict[str, Any], api_key: str | None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        response = httpx.post(f"{base_url.rstrip('/')}/search", json=request, timeout=60)
+        response = httpx.post(f"{base_url.rstrip('/')}/search", json=request, headers=headers, timeout=60)
     except httpx.HTTPError as exc:
         fail(f"cannot reach the API at {base_url}: {exc}", EXIT_BACKEND)
     if response.status_code != 200:

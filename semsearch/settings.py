@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The model used when `SEMSEARCH_MODEL` is unset: all-MiniLM-L6-v2, shipped as files by the PyPI package
@@ -38,6 +38,8 @@ class Settings(BaseSettings):
         None, description="A sentence-transformers CrossEncoder name or path; enables `rerank: true` in searches."
     )
     rerank_candidates: int = Field(50, ge=1, le=1000, description="First-stage hits the reranker reorders.")
+    api_key: SecretStr | None = Field(None, description="When set, the API requires `Authorization: Bearer <key>`.")
+    max_request_bytes: int = Field(20_000_000, ge=1_000, description="Largest HTTP request body; more answers 413.")
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> Settings:

@@ -6,11 +6,8 @@ collection, so the same code runs on Milvus Lite (a local `.db`) and on a Milvus
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import warnings
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +19,7 @@ with warnings.catch_warnings():  # milvus-lite 2.5 imports the deprecated pkg_re
     warnings.simplefilter("ignore", UserWarning)
     from pymilvus import MilvusClient, MilvusException
 
+from semsearch import lite
 from semsearch.chunking import chunk_id
 from semsearch.errors import BackendUnavailable, CollectionMissing, CollectionModelMismatch, DatabaseLocked
 from semsearch.filters import string_literal
@@ -46,10 +44,6 @@ WRITE_BATCH = 500
 READ_BATCH = 200
 #: Rows per page when scanning.
 SCAN_PAGE = 1000
-
-
-#: Open stores per Milvus Lite `.db` in this process: the embedded server stops when the last one closes.
-_lite_users: Counter[str] = Counter()
 
 
 @dataclass(frozen=True)
@@ -104,7 +98,7 @@ class MilvusStore:
         uri = settings.milvus_uri
         if settings.is_lite:
             Path(uri).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-            if _lite_file_locked(Path(uri)):
+            if lite.held_by_another_process(Path(uri)):
                 raise DatabaseLocked(
                     f"the Milvus Lite database {uri} is open in another process (a running `semsearch serve`?); "
                     "Milvus Lite allows one process per .db file. Stop that process, or send the documents "
@@ -116,9 +110,7 @@ class MilvusStore:
                 client = MilvusClient(uri=uri, token=settings.milvus_token or "", timeout=10)
         except MilvusException as exc:
             raise BackendUnavailable(f"cannot open Milvus at {uri}: {exc.message}") from exc
-        lite_path = str(Path(uri).expanduser().resolve()) if settings.is_lite else None
-        if lite_path:
-            _lite_users[lite_path] += 1
+        lite_path = lite.opened(Path(uri)) if settings.is_lite else None
         return cls(
             client=client, collection=settings.collection, capabilities=_detect(client, settings), lite_path=lite_path
         )
@@ -128,12 +120,7 @@ class MilvusStore:
         so that another process (e.g. `semsearch serve` after an ingest) can open the file."""
         self.client.close()
         if self.lite_path is not None:
-            _lite_users[self.lite_path] -= 1
-            if _lite_users[self.lite_path] <= 0:
-                del _lite_users[self.lite_path]
-                from milvus_lite.server_manager import server_manager_instance
-
-                server_manager_instance.release_server(self.lite_path)
+            lite.closed(self.lite_path)
 
     # -- collection lifecycle -------------------------------------------------------------------------------------
 
@@ -182,13 +169,12 @@ class MilvusStore:
         rows = self._call(self.client.query, self.collection, filter="", output_fields=["count(*)"])
         return int(rows[0]["count(*)"])
 
-    def existing_chunks(self, doc_ids: Sequence[str], with_vectors: bool = False) -> dict[str, dict[str, Any]]:
+    def existing_chunks(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Stored state of every chunk of these documents, by primary key (`Chunk.key`)."""
-        fields = [*STATE_FIELDS, VECTOR_FIELD] if with_vectors else STATE_FIELDS
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(doc_ids), READ_BATCH):
             expr = _in_expr("doc_id", doc_ids[start : start + READ_BATCH])
-            for row in self.scan(expr, fields):
+            for row in self.scan(expr, STATE_FIELDS):
                 found[row["id"]] = row
         return found
 
@@ -213,7 +199,13 @@ class MilvusStore:
 
     def keyword_search(self, query: str, limit: int, expr: str = "") -> list[Hit]:
         """Best chunks by BM25 over the analysed text; `Hit.score` is the raw BM25 score."""
-        return self._search(data=[query], anns_field=SPARSE_FIELD, metric="BM25", limit=limit, expr=expr)
+        try:
+            return self._search(data=[query], anns_field=SPARSE_FIELD, metric="BM25", limit=limit, expr=expr)
+        except MilvusException as exc:
+            # On an empty collection Milvus's BM25 divides by a zero average length and refuses the NaN it made.
+            if "NaN or Inf" in str(exc.message) and self.count() == 0:
+                return []
+            raise
 
     def _search(self, *, data: list, anns_field: str, metric: str, limit: int, expr: str) -> list[Hit]:
         result = self._call(
@@ -327,33 +319,6 @@ def _to_hit(raw: dict[str, Any]) -> Hit:
         char_end=int(entity["char_end"]),
         metadata=entity.get("metadata") or {},
     )
-
-
-def _lite_file_locked(db: Path) -> bool:
-    """True if another process holds milvus-lite's lock on this `.db` (its `.NAME.db.lock` beside it).
-
-    Checked before connecting, because milvus-lite itself, on failing to lock, deletes the holder's lock file.
-    On Linux /proc/locks is read, which takes no lock: taking and releasing one from this process would drop a
-    lock that this process's own milvus-lite server holds on the same file.
-    """
-    lock = db.expanduser().resolve().parent / f".{db.name}.lock"
-    if not lock.exists():
-        return False
-    locks = Path("/proc/locks")
-    if locks.exists():
-        inode = lock.stat().st_ino
-        for line in locks.read_text().splitlines():
-            fields = line.split()
-            if len(fields) > 5 and fields[1] == "POSIX" and fields[5].split(":")[-1] == str(inode):
-                return int(fields[4]) != os.getpid()
-        return False
-    with open(lock, "a") as handle:
-        try:
-            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        fcntl.lockf(handle, fcntl.LOCK_UN)
-    return False
 
 
 def _is_connection_error(exc: MilvusException) -> bool:

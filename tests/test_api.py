@@ -167,3 +167,10 @@ def test_bad_documents_are_refused_and_nothing_is_written(client: TestClient, do
 def test_numbers_must_be_json_numbers(sample_client: TestClient, value: object) -> None:
     for body in ({"query": "x", "top_k": value}, {"query": "x", "min_score": value if value is not None else "x"}):
         assert sample_client.post("/search", json=body).status_code == 422, body
+
+
+@pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid"])
+def test_searching_an_empty_collection_returns_no_hits(client: TestClient, mode: str) -> None:
+    response = client.post("/search", json={"query": "anything at all", "mode": mode})
+    assert response.status_code == 200, response.text
+    assert response.json()["results"] == []
