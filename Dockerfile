@@ -7,6 +7,7 @@ COPY semsearch ./semsearch
 COPY semsearch_cli ./semsearch_cli
 COPY ingest ./ingest
 COPY search_api ./search_api
+COPY evaluation ./evaluation
 # Point PIP_EXTRA_INDEX_URL at a CPU-only torch wheel index to keep the image small (CUDA builds are GBs).
 ARG PIP_EXTRA_INDEX_URL=""
 RUN pip install --no-cache-dir torch==2.13.0 && pip install --no-cache-dir .
