@@ -112,12 +112,10 @@ def _run(files: list[Path], sink: Sink, table: TableOptions, console: Console, s
 def _summary_table(report: IngestReport) -> Table:
     summary = report.to_dict()
     table = Table(title="ingest summary", show_header=True)
-    table.add_column("files", justify="right")
-    for key in ("documents", "chunks", "embedded", "unchanged", "deleted", "failed"):
+    keys = ("files", "documents", "chunks", "embedded", "unchanged", "deleted", "failed")
+    for key in keys:
         table.add_column(key if key != "unchanged" else "unchanged (skipped)", justify="right")
-    table.add_row(
-        *(str(summary[k]) for k in ("files", "documents", "chunks", "embedded", "unchanged", "deleted", "failed"))
-    )
+    table.add_row(*(str(summary[k]) for k in keys))
     if report.failures:
         table.caption = "\n".join(f"failed: {path}: {reason}" for path, reason in report.failures)
         table.caption_justify = "left"

@@ -22,7 +22,6 @@ def _json_number(value: Any) -> Any:
 
 #: A JSON number with no fractional part (5 and 5.0 both count, as in JSON Schema's "integer").
 JsonInt = Annotated[int, BeforeValidator(_json_number)]
-JsonBool = StrictBool
 Weight = Annotated[float, Field(ge=0, allow_inf_nan=False), BeforeValidator(_json_number)]
 Score = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), BeforeValidator(_json_number)]
 MetadataKey = Annotated[str, StringConstraints(pattern=METADATA_KEY_PATTERN)]
@@ -68,8 +67,8 @@ class SearchRequest(QueryIn):
     top_k: JsonInt = Field(10, ge=1, le=100, description="Number of hits to return.")
     offset: JsonInt = Field(0, ge=0, le=10_000, description="Hits to skip (paging), applied after fusion and grouping.")
     min_score: Score | None = Field(None, description="Drop hits whose `score` is below this.")
-    group_by_document: JsonBool = Field(False, description="Return only the best chunk of each document.")
-    rerank: JsonBool = Field(
+    group_by_document: StrictBool = Field(False, description="Return only the best chunk of each document.")
+    rerank: StrictBool = Field(
         False, description="Reorder the candidates with the CrossEncoder in SEMSEARCH_RERANK_MODEL."
     )
 
@@ -119,6 +118,9 @@ class SearchResponse(BaseModel):
 class ContextRequest(QueryIn):
     token_budget: JsonInt = Field(1500, ge=16, le=100_000, description="Max tokens of `context` (model's tokenizer).")
     candidates: JsonInt = Field(30, ge=1, le=200, description="Chunks retrieved before merging and packing.")
+
+    def to_options(self) -> SearchOptions:
+        return SearchOptions(top_k=self.candidates, mode=self.mode, fusion=self.fusion.to_fusion(), filters=self.filter)
 
 
 class Citation(BaseModel):

@@ -127,10 +127,6 @@ class MilvusStore:
     def exists(self) -> bool:
         return bool(self._call(self.client.has_collection, self.collection))
 
-    def model_record(self) -> ModelRecord | None:
-        info = self._call(self.client.describe_collection, self.collection)
-        return ModelRecord.from_description(info.get("description", ""))
-
     def open(self, model_id: str, dim: int, create: bool) -> None:
         """Check the collection was built with this model (or create it); load it for search."""
         if not self.exists():
@@ -139,7 +135,8 @@ class MilvusStore:
                     f"collection {self.collection!r} does not exist yet: ingest some documents first"
                 )
             self._create(ModelRecord(model_id, dim))
-        record = self.model_record()
+        info = self._call(self.client.describe_collection, self.collection)
+        record = ModelRecord.from_description(info.get("description", ""))
         if record is not None and (record.model != model_id or record.dim != dim):
             raise CollectionModelMismatch(
                 f"collection {self.collection!r} was built with model {record.model!r} ({record.dim}-d vectors), "
@@ -147,8 +144,7 @@ class MilvusStore:
                 "(SEMSEARCH_MODEL), or another collection (SEMSEARCH_COLLECTION)."
             )
         self._call(self.client.load_collection, self.collection)
-        fields = self._call(self.client.describe_collection, self.collection)["fields"]
-        self._has_sparse = any(f["name"] == SPARSE_FIELD for f in fields)
+        self._has_sparse = any(f["name"] == SPARSE_FIELD for f in info["fields"])
         self.refresh_metadata_keys()
 
     def _create(self, record: ModelRecord) -> None:

@@ -17,7 +17,6 @@ from search_api.models import (
     SearchResponse,
 )
 from semsearch.context import pack
-from semsearch.searcher import SearchOptions
 
 router = APIRouter(tags=["search"])
 
@@ -39,10 +38,7 @@ def search(request: SearchRequest, engine: EngineDep) -> SearchResponse:
 def context(request: ContextRequest, engine: EngineDep) -> ContextResponse:
     """RAG context: the best chunks merged into passages and packed into `token_budget` tokens, with citations."""
     started = time.perf_counter()
-    options = SearchOptions(
-        top_k=request.candidates, mode=request.mode, fusion=request.fusion.to_fusion(), filters=request.filter
-    )
-    result = engine.searcher.search(request.query, options)
+    result = engine.searcher.search(request.query, request.to_options())
     packed = pack(result.hits, engine.embedder.tokenizer, request.token_budget)
     return ContextResponse(
         query=request.query,
