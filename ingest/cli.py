@@ -65,6 +65,7 @@ def ingest(
         metadata_columns=tuple(c.strip() for c in metadata_columns.split(",") if c.strip())
         if metadata_columns is not None
         else None,
+        max_file_bytes=settings.max_file_bytes,
     )
     console = Console(stderr=True)
     with cli_errors():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -18,14 +19,20 @@ class LoadError(Exception):
     """This file cannot be read; the message says why. The run goes on with the other files."""
 
 
+#: Files above this are refused before reading (SEMSEARCH_MAX_FILE_BYTES): embedding 32 MiB of text takes hours on CPU.
+MAX_FILE_BYTES = 32 * 2**20
+
+
 @dataclass(frozen=True)
 class TableOptions:
-    """How rows of csv/jsonl/parquet become documents; None means pick a sensible default from the columns."""
+    """How files are read: the size limit, and how rows of csv/jsonl/parquet become documents (None: pick a sensible
+    default from the columns)."""
 
     text_column: str | None = None
     id_column: str | None = None
     metadata_columns: tuple[str, ...] | None = None
     title_column: str | None = None
+    max_file_bytes: int = MAX_FILE_BYTES
 
 
 TEXT_COLUMN_GUESSES = ("text", "content", "body", "document", "abstract", "passage")
@@ -38,8 +45,14 @@ def load_file(path: Path, table: TableOptions) -> list[Document]:
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES and suffix not in _READERS:
         raise LoadError(f"unsupported file type {suffix!r}")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise LoadError("empty file")
+    if size > table.max_file_bytes:
+        raise LoadError(
+            f"file is {size / 2**20:.1f} MiB, over the {table.max_file_bytes / 2**20:.1f} MiB limit "
+            "(SEMSEARCH_MAX_FILE_BYTES); split it or raise the limit"
+        )
     if suffix in TABLE_SUFFIXES:
         return load_table(path, table)
     text, metadata = _READERS[suffix](path)
@@ -56,7 +69,10 @@ def read_text_file(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise LoadError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from exc
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise LoadError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line}, offset {exc.start}); re-save it as UTF-8"
+        ) from exc
 
 
 def _read_plain(path: Path) -> tuple[str, dict[str, Any]]:
@@ -156,12 +172,12 @@ def _read_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     import pandas as pd
 
     try:
-        if path.suffix.lower() == ".csv":
-            frame = pd.read_csv(path, encoding="utf-8", dtype=str, keep_default_na=False)
+        if path.suffix.lower() == ".csv":  # decoded by us: binary and non-UTF-8 files are refused naming the line
+            frame = pd.read_csv(io.StringIO(read_text_file(path)), dtype=str, keep_default_na=False)
         else:
             frame = pd.read_parquet(path)
-    except UnicodeDecodeError as exc:
-        raise LoadError(f"not valid UTF-8: {exc.reason} at byte {exc.start}") from exc
+    except LoadError:
+        raise
     except Exception as exc:  # pandas/pyarrow raise many types for malformed tables
         raise LoadError(f"cannot read table: {exc}") from exc
     return frame.to_dict(orient="records"), [str(c) for c in frame.columns]

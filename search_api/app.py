@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from search_api.errors import install_error_handlers
-from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit
+from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodiesOnly
+from search_api.request_context import RequestContext
 from search_api.routes import documents, health, search
 from semsearch.console import quiet_libraries
 from semsearch.embedder import Embedder
@@ -24,8 +25,9 @@ Semantic search over your documents, backed by Milvus and a sentence-transformer
 * `POST /documents` ingests documents through the same pipeline as `semsearch ingest`.
 * `GET /ready` tells whether Milvus, the collection and the model are there.
 
-Errors are JSON: `{"detail": "..."}` (422 responses carry FastAPI's list of validation problems). Bodies over
-`SEMSEARCH_MAX_REQUEST_BYTES` answer 413. When `SEMSEARCH_API_KEY` is set, every path but `/health` needs
+Errors are JSON: `{"detail": "...", "request_id": "..."}` (422 responses carry FastAPI's list of validation problems
+in `detail`); the id is also in the `X-Request-ID` header and in the server log. Bodies must be JSON (415 otherwise);
+bodies over `SEMSEARCH_MAX_REQUEST_BYTES` answer 413. When `SEMSEARCH_API_KEY` is set, every path but `/health` needs
 `Authorization: Bearer <key>` (401 otherwise).
 """
 
@@ -55,10 +57,13 @@ def create_app(
     install_error_handlers(app)
     for module in (search, documents, health):
         app.include_router(module.router)
+    # Added innermost first: the request id wraps everything, then the key check, then the body guards.
+    app.add_middleware(JsonBodiesOnly)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     if settings.api_key:
         app.add_middleware(ApiKeyGuard, api_key=settings.api_key.get_secret_value())
         _document_bearer_auth(app)
+    app.add_middleware(RequestContext)
     return app
 
 

@@ -1,13 +1,21 @@
-"""The one place engine errors become HTTP answers: JSON `{"detail": message}`, never a stack trace."""
+"""The one place errors become HTTP answers: JSON `{"detail": ..., "request_id": ...}`, logged once, never a trace.
+
+`detail` is a message string, except for 422 (FastAPI's list of schema problems, without echoing the input back).
+Unexpected exceptions are answered by `request_context.RequestContext`.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pymilvus import MilvusException
+from starlette.exceptions import HTTPException
 
+from search_api.request_context import error_body, request_id
 from semsearch.errors import (
     BackendUnavailable,
     CollectionMissing,
@@ -33,25 +41,37 @@ def install_error_handlers(app: FastAPI) -> None:
     for error_type, status in STATUS_BY_ERROR.items():
         app.add_exception_handler(error_type, _handler(status))
     app.add_exception_handler(MilvusException, _milvus_error)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
+
+
+def _answer(request: Request, status: int, detail: object, level: int = logging.INFO, **extra: object) -> JSONResponse:
+    log.log(level, "[%s] %s %s -> %d: %s", request_id(), request.method, request.url.path, status, detail)
+    return JSONResponse(status_code=status, content={**error_body(detail), **extra})
 
 
 def _handler(status: int):
     async def handle(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("%s %s -> %d: %s", request.method, request.url.path, status, exc)
-        content = {"detail": str(exc)}
-        if isinstance(exc, InvalidFilter):
-            content["field"] = exc.field
-        return JSONResponse(status_code=status, content=content)
+        extra = {"field": exc.field} if isinstance(exc, InvalidFilter) else {}
+        level = logging.WARNING if status >= 500 else logging.INFO
+        return _answer(request, status, str(exc), level, **extra)
 
     return handle
 
 
 async def _milvus_error(request: Request, exc: Exception) -> JSONResponse:
-    log.error("%s %s: Milvus error: %s", request.method, request.url.path, exc)
-    return JSONResponse(status_code=503, content={"detail": f"Milvus error: {getattr(exc, 'message', exc)}"})
+    return _answer(request, 503, f"Milvus error: {getattr(exc, 'message', exc)}", logging.ERROR)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("%s %s: unexpected error", request.method, request.url.path)
-    return JSONResponse(status_code=500, content={"detail": "internal error; the server log has the details"})
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [{k: v for k, v in error.items() if k not in ("input", "url")} for error in exc.errors()]
+    return _answer(request, 422, jsonable_encoder(problems))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    response = _answer(request, exc.status_code, exc.detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response

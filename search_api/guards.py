@@ -1,4 +1,5 @@
-"""ASGI guards in front of every route: a request size limit (413) and the optional API key (401).
+"""ASGI guards in front of every route: a request size limit (413), JSON bodies only (415) and the optional API key
+(401).
 
 Written as plain ASGI middleware so they also cover `/docs` and `/openapi.json`, and so an oversized body is refused
 while it streams in, before anything parses it.
@@ -7,31 +8,12 @@ while it streams in, before anything parses it.
 from __future__ import annotations
 
 import hmac
-import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from email.message import Message as MimeHeader
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from search_api.request_context import ASGIApp, Message, Receive, Scope, Send, reply_error
 
 #: Reachable without the API key: liveness probes must not need a secret.
 OPEN_PATHS = frozenset({"/health"})
-
-
-async def _reply(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-            + (headers or []),
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class BodySizeLimit:
@@ -48,7 +30,7 @@ class BodySizeLimit:
         message = f"request body larger than the limit of {self.max_bytes} bytes (SEMSEARCH_MAX_REQUEST_BYTES)"
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _reply(send, 413, message)
+            await reply_error(send, 413, message)
             return
         received = 0
         refused = False
@@ -63,7 +45,7 @@ class BodySizeLimit:
                 if received > self.max_bytes:
                     # Answer now, before the app has replied (it is still reading), and tell it the client left.
                     refused = True
-                    await _reply(send, 413, message)
+                    await reply_error(send, 413, message)
                     return {"type": "http.disconnect"}
             return event
 
@@ -90,6 +72,32 @@ class ApiKeyGuard:
             given = dict(scope["headers"]).get(b"authorization", b"")
             if not hmac.compare_digest(given, self.expected):
                 detail = "missing or wrong API key: send Authorization: Bearer <SEMSEARCH_API_KEY>"
-                await _reply(send, 401, detail, [(b"www-authenticate", b"Bearer")])
+                await reply_error(send, 401, detail, [(b"www-authenticate", b"Bearer")])
                 return
         await self.app(scope, receive, send)
+
+
+class JsonBodiesOnly:
+    """Bodies must be JSON: another declared Content-Type is a 415 that says so, instead of a confusing 422 about
+    the body's shape. A body with no Content-Type is read as JSON."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            declared = dict(scope["headers"]).get(b"content-type")
+            if declared is None:
+                scope["headers"] = [*scope["headers"], (b"content-type", b"application/json")]
+            elif not _is_json(declared):
+                detail = f"Content-Type must be application/json, got {declared.decode('latin-1')!r}"
+                await reply_error(send, 415, detail)
+                return
+        await self.app(scope, receive, send)
+
+
+def _is_json(content_type: bytes) -> bool:
+    header = MimeHeader()
+    header["content-type"] = content_type.decode("latin-1")
+    subtype = header.get_content_subtype()
+    return header.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))

@@ -183,13 +183,16 @@ class DeleteResponse(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    """Every error but schema validation (422, FastAPI's list of problems) has this shape."""
+    """Every error but schema validation (422: FastAPI's list of problems in `detail`) has this shape."""
 
-    detail: str
+    detail: str = Field(..., description="What was wrong, in words.")
+    request_id: str = Field(..., description="Also in the X-Request-ID header and in the server log.")
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Valid JSON the engine refuses (unknown filter field, mode, ...)"},
+    413: {"model": ErrorResponse, "description": "Request body over SEMSEARCH_MAX_REQUEST_BYTES"},
+    415: {"model": ErrorResponse, "description": "The body is not declared as JSON"},
     503: {"model": ErrorResponse, "description": "Milvus or the model is unavailable"},
 }
 

@@ -6,6 +6,8 @@ nothing and writes nothing; a changed document gets its chunks replaced and the 
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +23,10 @@ from semsearch.store import MilvusStore
 #: Metadata keys become filter fields (`metadata["key"]` in Milvus expressions), so they are kept simple.
 METADATA_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$"
 _METADATA_KEY = re.compile(METADATA_KEY_PATTERN)
+#: Metadata is stored with every chunk as a Milvus JSON value: bounded in size and nesting, with int64 integers.
+METADATA_MAX_BYTES = 65_536
+METADATA_MAX_DEPTH = 16
+_INT64 = range(-(2**63), 2**63)
 
 
 @dataclass
@@ -69,6 +75,31 @@ def validate_document(doc: Document) -> None:
                 f"document {doc.id!r}: metadata key {key!r} must be a letter or '_' followed by up to 63 "
                 "letters, digits, '_' or '-'"
             )
+        problem = _metadata_problem(doc.metadata[key], 1)
+        if problem:
+            raise DocumentRejected(f"document {doc.id!r}: metadata {key!r} {problem}")
+    size = len(json.dumps(doc.metadata, ensure_ascii=False, default=str).encode())
+    if size > METADATA_MAX_BYTES:
+        raise DocumentRejected(f"document {doc.id!r}: metadata is {size} bytes as JSON, over {METADATA_MAX_BYTES}")
+
+
+def _metadata_problem(value: Any, depth: int) -> str | None:
+    """Why Milvus's JSON field cannot hold this value as given (it would fail, or silently turn NaN into null)."""
+    if depth > METADATA_MAX_DEPTH:
+        return f"is nested deeper than {METADATA_MAX_DEPTH} levels"
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return None
+    if isinstance(value, int):
+        return None if value in _INT64 else f"holds the integer {value}, outside the 64-bit range"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"holds {value}, which JSON cannot represent"
+    if isinstance(value, list):
+        return next((p for p in (_metadata_problem(v, depth + 1) for v in value) if p), None)
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            return "has an object with non-string keys"
+        return next((p for p in (_metadata_problem(v, depth + 1) for v in value.values()) if p), None)
+    return f"holds a {type(value).__name__}, not a JSON value"
 
 
 class Indexer:

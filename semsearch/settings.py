@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     rerank_candidates: int = Field(50, ge=1, le=1000, description="First-stage hits the reranker reorders.")
     api_key: SecretStr | None = Field(None, description="When set, the API requires `Authorization: Bearer <key>`.")
     max_request_bytes: int = Field(20_000_000, ge=1_000, description="Largest HTTP request body; more answers 413.")
+    max_file_bytes: int = Field(
+        32 * 2**20, ge=1, description="Largest file ingest reads; bigger files are skipped and reported, not read."
+    )
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> Settings:

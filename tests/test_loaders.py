@@ -544,7 +544,10 @@ BAD_FILES: dict[str, tuple[bytes, str]] = {
     "no-text-column.csv": (b"id,summary\n1,a\n", "no text column"),
     "broken.jsonl": (b'{"text": "ok"}\n{oops\n', "invalid JSON"),
     "bad-metadata-key.csv": (b"id,text,publication year\n1,a,2020\n", "metadata key 'publication year'"),
+    "mixed-encodings.csv": ("id,text\n1,café\n".encode() + "2,crème\n".encode("latin-1"), "byte 0xe8 on line 3"),
+    "huge.txt": (b"", "over the 32.0 MiB limit"),  # written as 50 MB of real text by the fixture
 }
+HUGE_SENTENCE, HUGE_COPIES = b"A sentence about nothing in particular. ", 50 * 2**20 // 40
 
 
 @pytest.fixture
@@ -559,7 +562,7 @@ def folder(tmp_path: Path) -> Path:
     write_table(root / "rows.jsonl", GOOD_ROWS[:2])
     write_table(root / "rows.parquet", GOOD_ROWS[1:])
     for name, (content, _) in BAD_FILES.items():
-        write(root / "bad" / name, content)
+        write(root / "bad" / name, HUGE_SENTENCE * HUGE_COPIES if name == "huge.txt" else content)
     write(root / "ignored.docx", b"PK\x03\x04")
     return root
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from search_api.models import ErrorResponse, HealthResponse, ReadyResponse
+from search_api.request_context import error_body
 from semsearch.errors import SemsearchError
 
 router = APIRouter(tags=["health"])
@@ -24,15 +25,15 @@ def ready(request: Request) -> ReadyResponse | JSONResponse:
     """Milvus reachable, collection present and model loaded; 503 with the reason otherwise."""
     engine = getattr(request.app.state, "engine", None)
     if engine is None:
-        return JSONResponse(status_code=503, content={"detail": "the model and Milvus are not loaded yet"})
+        return JSONResponse(status_code=503, content=error_body("the model and Milvus are not loaded yet"))
     try:
         if not engine.store.exists():
             return JSONResponse(
-                status_code=503, content={"detail": f"collection {engine.store.collection!r} is missing"}
+                status_code=503, content=error_body(f"collection {engine.store.collection!r} is missing")
             )
         chunks = engine.store.count()
     except SemsearchError as exc:
-        return JSONResponse(status_code=503, content={"detail": str(exc)})
+        return JSONResponse(status_code=503, content=error_body(str(exc)))
     return ReadyResponse(
         status="ready",
         collection=engine.store.collection,
