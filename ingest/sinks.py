@@ -6,17 +6,25 @@ it, `semsearch ingest --api URL` sends the documents to that process instead.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
 from semsearch.engine import Engine
 from semsearch.errors import BackendUnavailable, DocumentRejected
-from semsearch.indexer import Document, IndexStats
+from semsearch.indexer import Document, IndexPlan, IndexStats
 
 
 class Sink(Protocol):
-    def index(self, docs: list[Document]) -> IndexStats: ...
+    """Three steps the ingest pipeline runs in separate threads: `prepare` (chunk, compare; no writes, may raise
+    DocumentRejected), `embed` (the model, several prepared batches at once) and `write` (may raise
+    DocumentRejected too, e.g. when an API refuses the batch)."""
+
+    def prepare(self, docs: list[Document]) -> Any: ...
+
+    def embed(self, batches: list[Any]) -> None: ...
+
+    def write(self, batch: Any) -> IndexStats: ...
 
     def prune_source(self, source: str, keep: set[str]) -> int:
         """Delete the documents of `source` that are not in `keep` (rows removed from a table)."""
@@ -28,8 +36,14 @@ class EngineSink:
         self.indexer = engine.indexer
         self.store = engine.store
 
-    def index(self, docs: list[Document]) -> IndexStats:
-        return self.indexer.index(docs)
+    def prepare(self, docs: list[Document]) -> IndexPlan:
+        return self.indexer.plan(docs)
+
+    def embed(self, batches: list[IndexPlan]) -> None:
+        self.indexer.embed(batches)
+
+    def write(self, batch: IndexPlan) -> IndexStats:
+        return self.indexer.write(batch)
 
     def prune_source(self, source: str, keep: set[str]) -> int:
         gone = self.store.doc_ids_for_source(source) - keep
@@ -41,7 +55,13 @@ class ApiSink:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers)
 
-    def index(self, docs: list[Document]) -> IndexStats:
+    def prepare(self, docs: list[Document]) -> list[Document]:
+        return docs  # the server chunks and compares
+
+    def embed(self, batches: list[list[Document]]) -> None:
+        pass  # the server embeds
+
+    def write(self, docs: list[Document]) -> IndexStats:
         payload = {
             "documents": [{"id": d.id, "text": d.text, "source": d.source, "metadata": d.metadata} for d in docs]
         }

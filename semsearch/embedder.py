@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from semsearch.backends import Backend, OnnxEncoder, load_model, model_slug
 from semsearch.settings import DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:
@@ -33,22 +34,26 @@ class Embedder:
 
     `model_id` is the configured name (not the resolved path), so a collection built here is recognised wherever
     the same model is installed. Vectors are L2-normalised float32, so cosine similarity is their dot product.
+    The backend is not part of the model's identity: torch, ONNX and int8 vectors of one model share one space.
     """
 
-    model: SentenceTransformer
+    model: SentenceTransformer | OnnxEncoder
     model_id: str
     batch_size: int = 64
+    backend: Backend = Backend.TORCH
 
     @classmethod
     def load(cls, settings: Settings) -> Embedder:
-        from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # the CLI shows its own progress; keep stderr clean
         path = resolve_model_path(settings.model)
-        log.info("loading model %s from %s", settings.model, path)
-        model = SentenceTransformer(path, device=settings.device)
-        return cls(model=model, model_id=settings.model, batch_size=settings.batch_size)
+        backend = Backend(settings.backend)
+        log.info("loading model %s from %s on %s", settings.model, path, backend)
+        cache = settings.model_cache_dir / model_slug(settings.model)
+        model = load_model(path, backend, settings.device, cache)
+        actual = backend if isinstance(model, OnnxEncoder) else Backend.TORCH
+        return cls(model=model, model_id=settings.model, batch_size=settings.batch_size, backend=actual)
 
     @functools.cached_property
     def dim(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from semsearch.batcher import QueryBatcher
 from semsearch.embedder import Embedder
 from semsearch.indexer import Indexer
 from semsearch.reranker import Reranker
@@ -37,7 +38,14 @@ class Engine:
 
     @property
     def searcher(self) -> Searcher:
-        return Searcher(self.store, self.embedder, lambda: self.reranker, self.settings.rerank_candidates)
+        return Searcher(
+            self.store, self.embedder, lambda: self.reranker, self.settings.rerank_candidates, self.query_batcher.embed
+        )
+
+    @functools.cached_property
+    def query_batcher(self) -> QueryBatcher:
+        """Query embeddings for every search of this engine: cached, and batched across concurrent requests."""
+        return QueryBatcher(self.embedder.embed_queries)
 
     @functools.cached_property
     def reranker(self) -> Reranker | None:
@@ -47,4 +55,6 @@ class Engine:
         return Reranker(self.settings.rerank_model, self.settings.device)
 
     def close(self) -> None:
+        if "query_batcher" in self.__dict__:
+            self.query_batcher.close()
         self.store.close()

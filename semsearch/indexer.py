@@ -54,6 +54,27 @@ class IndexStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
+@dataclass
+class IndexPlan:
+    """One batch's work, decided before any write: chunk rows to embed, rows to rewrite with their stored vectors
+    (moved or re-labelled), and stored chunk ids the documents no longer have."""
+
+    documents: int
+    rows: list[dict[str, Any]]
+    to_embed: list[dict[str, Any]]
+    moved: list[dict[str, Any]]
+    stale: list[str]
+
+    def stats(self) -> IndexStats:
+        return IndexStats(
+            documents=self.documents,
+            chunks=len(self.rows),
+            embedded=len(self.to_embed),
+            unchanged=len(self.rows) - len(self.to_embed) - len(self.moved),
+            deleted=len(self.stale),
+        )
+
+
 def validate_document(doc: Document) -> None:
     """Raise DocumentRejected if the document cannot be stored as given."""
     for name, value in (("id", doc.id), ("text", doc.text), ("source", doc.source)):
@@ -116,16 +137,21 @@ class Indexer:
 
     def index(self, docs: list[Document]) -> IndexStats:
         """Bring these documents' chunks in Milvus up to date; duplicate ids in one call are refused."""
+        plan = self.plan(docs)
+        self.embed([plan])
+        return self.write(plan)
+
+    def plan(self, docs: list[Document]) -> IndexPlan:
+        """Chunk the documents and compare with what Milvus holds: no writes, so a refused batch leaves no trace.
+        Raises DocumentRejected for a document that cannot be stored, or a doc id twice in one batch."""
         seen: set[str] = set()
         for doc in docs:
             validate_document(doc)
             if doc.id in seen:
                 raise DocumentRejected(f"document id {doc.id!r} appears more than once in one batch")
             seen.add(doc.id)
-        chunks_by_doc = {doc.id: self.chunk(doc) for doc in docs}
-        rows = [_row(doc, c, self.embedder.model_id) for doc in docs for c in chunks_by_doc[doc.id]]
+        rows = [_row(doc, c, self.embedder.model_id) for doc in docs for c in self.chunk(doc)]
         stored = self.store.existing_chunks([doc.id for doc in docs])
-
         to_embed = [r for r in rows if stored.get(r["id"], {}).get("content_hash") != r["content_hash"]]
         embed_ids = {r["id"] for r in to_embed}
         moved = [r for r in rows if r["id"] not in embed_ids and r["id"] in stored and _changed(r, stored[r["id"]])]
@@ -133,22 +159,23 @@ class Indexer:
             vectors = self.store.vectors([r["id"] for r in moved])
             for r in moved:
                 r["embedding"] = vectors[r["id"]]
-        if to_embed:
-            vectors = self.embedder.embed_documents([r["text"] for r in to_embed])
-            for r, vector in zip(to_embed, vectors, strict=True):
-                r["embedding"] = vector.tolist()
-        self.store.upsert_chunks(to_embed + moved)
-
         current = {r["id"] for r in rows}
         stale = [chunk_id for chunk_id in stored if chunk_id not in current]
-        self.store.delete_ids(stale)
-        return IndexStats(
-            documents=len(docs),
-            chunks=len(rows),
-            embedded=len(to_embed),
-            unchanged=len(rows) - len(to_embed) - len(moved),
-            deleted=len(stale),
-        )
+        return IndexPlan(documents=len(docs), rows=rows, to_embed=to_embed, moved=moved, stale=stale)
+
+    def embed(self, plans: list[IndexPlan]) -> None:
+        """Embed the new chunks of several plans in one model call, so batches are sorted by length across all."""
+        rows = [r for plan in plans for r in plan.to_embed]
+        if rows:
+            vectors = self.embedder.embed_documents([r["text"] for r in rows])
+            for r, vector in zip(rows, vectors, strict=True):
+                r["embedding"] = vector.tolist()
+
+    def write(self, plan: IndexPlan) -> IndexStats:
+        """Upsert the embedded and moved chunks, delete the stale ones."""
+        self.store.upsert_chunks(plan.to_embed + plan.moved)
+        self.store.delete_ids(plan.stale)
+        return plan.stats()
 
     def delete_documents(self, doc_ids: Iterable[str]) -> int:
         return self.store.delete_documents(list(doc_ids))

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from semsearch.embedder import Embedder
 from semsearch.errors import InvalidFilter, UnsupportedMode
 from semsearch.filters import compile_filter
@@ -49,9 +51,11 @@ class Searcher:
         embedder: Embedder,
         reranker: Callable[[], Reranker | None] = lambda: None,
         rerank_candidates: int = 50,
+        embed_query: Callable[[str], np.ndarray] | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
+        self.embed_query = embed_query or (lambda query: embedder.embed_queries([query])[0])
         self.reranker = reranker
         self.rerank_candidates = rerank_candidates
 
@@ -101,7 +105,7 @@ class Searcher:
         if mode is Mode.KEYWORD:
             hits = self.store.keyword_search(query, limit, expr)
         else:
-            vector = self.embedder.embed_queries([query])[0]
+            vector = self.embed_query(query)
             if mode is Mode.DENSE:
                 hits = self.store.dense_search(vector, limit, expr)
             else:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,6 +29,14 @@ class Settings(BaseSettings):
         description="A sentence-transformers model name or local path; the default loads shipped weights.",
     )
     device: str | None = Field(None, description="torch device, e.g. 'cpu' or 'cuda'; None picks automatically.")
+    backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch",
+        description="Where the model runs: torch, ONNX Runtime, or ONNX Runtime with int8 weights. ONNX files are "
+        "exported and quantised locally on first use and cached in `model_cache`.",
+    )
+    model_cache: str | None = Field(
+        None, description="Directory for exported ONNX models; default: `models/` next to the Milvus Lite .db."
+    )
     batch_size: int = Field(64, ge=1, le=4096, description="Texts per model.encode call.")
     chunk_tokens: int = Field(
         256,
@@ -56,3 +67,10 @@ class Settings(BaseSettings):
     def is_lite(self) -> bool:
         """True when the URI names a local Milvus Lite file rather than a server."""
         return not self.milvus_uri.startswith(("http://", "https://", "tcp://", "grpc://", "unix:"))
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Where exported models live: `model_cache`, else `models/` beside the .db (or ./data/models for a server)."""
+        if self.model_cache:
+            return Path(self.model_cache)
+        return (Path(self.milvus_uri).parent if self.is_lite else Path("data")) / "models"

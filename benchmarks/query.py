@@ -1,0 +1,216 @@
+"""/search under load: a real uvicorn server, 1, 4 and 16 concurrent HTTP clients over loopback, fixed duration.
+
+The collection holds 20,000 chunks: the SciFact corpus chunks (sample_data/ when SciFact is absent) plus synthetic
+variants (the same texts under new ids, vectors nudged by small noise and renormalised), built once and cached in
+benchmarks/results/query-db/. Every request's query is unique by default (a SciFact query plus a counter), so the
+query-embedding cache does not flatter the numbers; `--repeat-queries` measures the cached path.
+
+    .venv/bin/python benchmarks/query.py [--seconds 15] [--clients 1,4,16] [--modes dense,hybrid]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SCIFACT = ROOT.parent / "shared" / "beir" / "scifact"
+RESULTS = ROOT / "benchmarks" / "results"
+COLLECTION = "bench20k"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0, help="per concurrency level and mode")
+    parser.add_argument("--clients", default="1,4,16")
+    parser.add_argument("--modes", default="dense,hybrid")
+    parser.add_argument("--chunks", type=int, default=20_000)
+    parser.add_argument("--repeat-queries", action="store_true", help="reuse the query texts (cache hits)")
+    parser.add_argument("--db", type=Path, default=RESULTS / "query-db" / "milvus.db")
+    parser.add_argument("--json", type=Path, default=RESULTS / "query.json")
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+
+    chunks = _build_collection(args.db, args.chunks)
+    queries = _queries()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SEMSEARCH_MILVUS_URI": str(args.db),
+        "SEMSEARCH_COLLECTION": COLLECTION,
+        "SEMSEARCH_MODEL_CACHE": str(RESULTS / "models"),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "search_api", "--port", str(port), "--log-level", "warning"], env=env, cwd=ROOT
+    )
+    base = f"http://127.0.0.1:{port}"
+    rows = []
+    try:
+        backend = _wait_ready(base)
+        for mode in args.modes.split(","):
+            for clients in (int(c) for c in args.clients.split(",")):
+                stats = asyncio.run(_load(base, queries, mode, clients, args.seconds, not args.repeat_queries))
+                rows.append({"mode": mode, "clients": clients, **stats})
+        server_rss = _peak_rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    result = {"chunks": chunks, "backend": backend, "server_peak_rss_mb": server_rss, "rows": rows}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2))
+    print(f"/search load: {chunks} chunks, backend {backend}, {args.seconds:.0f} s a row, server RSS {server_rss} MB")
+    print("mode | clients | requests | QPS | p50 ms | p95 ms | p99 ms | errors")
+    for r in rows:
+        print(
+            f"{r['mode']} | {r['clients']} | {r['requests']} | {r['qps']} | {r['p50_ms']} | {r['p95_ms']} | "
+            f"{r['p99_ms']} | {r['errors']}"
+        )
+
+
+def _build_collection(db: Path, target: int) -> int:
+    """The benchmark collection, built once: real chunks first, then synthetic variants up to `target`."""
+    import numpy as np
+
+    from ingest.loaders import TableOptions
+    from ingest.pipeline import ingest_files
+    from ingest.sinks import EngineSink
+    from ingest.sources import discover
+    from semsearch.console import quiet_libraries
+    from semsearch.engine import Engine
+    from semsearch.schema import VECTOR_FIELD
+    from semsearch.settings import Settings
+
+    quiet_libraries()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    settings = Settings(milvus_uri=str(db), collection=COLLECTION, model_cache=str(RESULTS / "models"), _env_file=None)
+    settings = settings.model_copy(update={"backend": os.environ.get("SEMSEARCH_BACKEND", "onnx-int8")})
+    engine = Engine.open(settings, create=True)
+    try:
+        count = engine.store.count()
+        if count >= target:
+            return count
+        corpus = SCIFACT / "corpus.jsonl" if (SCIFACT / "corpus.jsonl").is_file() else ROOT / "sample_data"
+        print(f"building the {target}-chunk collection from {corpus} (once)", file=sys.stderr)
+        ingest_files(discover([str(corpus)]).files, EngineSink(engine), TableOptions())
+        real = [row for row in engine.store.scan("", [*STATE, VECTOR_FIELD]) if "~v" not in row["doc_id"]]
+        rng = np.random.default_rng(0)
+        variant, count = 1, engine.store.count()
+        while count < target:
+            batch = []
+            for row in real[: target - count]:
+                vector = np.asarray(row[VECTOR_FIELD], dtype=np.float32) + rng.normal(0, 0.02, 384).astype(np.float32)
+                doc_id = f"{row['doc_id']}~v{variant}"
+                index = int(row["id"].rsplit(":", 1)[1])
+                batch.append(_variant_row(row, doc_id, index, vector / np.linalg.norm(vector)))
+            engine.store.upsert_chunks(batch)
+            count, variant = engine.store.count(), variant + 1
+        return count
+    finally:
+        engine.close()
+
+
+STATE = ["id", "doc_id", "text", "source", "char_start", "char_end", "content_hash", "metadata"]
+
+
+def _variant_row(row: dict, doc_id: str, index: int, vector) -> dict:
+    from semsearch.chunking import storage_key
+
+    return {
+        "id": storage_key(doc_id, index),
+        "doc_id": doc_id,
+        "chunk_index": index,
+        "text": row["text"],
+        "source": row["source"],
+        "char_start": row["char_start"],
+        "char_end": row["char_end"],
+        "content_hash": row["content_hash"],
+        "metadata": row["metadata"],
+        "embedding": vector.tolist(),
+    }
+
+
+def _queries() -> list[str]:
+    path = SCIFACT / "queries.jsonl"
+    if path.is_file():
+        return [json.loads(line)["text"] for line in path.open()]
+    return ["calculate money amounts without losing cents", "roll dice in a simulation", "read a compressed archive"]
+
+
+async def _load(base: str, queries: list[str], mode: str, clients: int, seconds: float, unique: bool) -> dict:
+    """`clients` tasks, each sending one request after another until the time is up."""
+    latencies: list[float] = []
+    errors = 0
+    counter = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+        for query in queries[:20]:  # warm-up
+            await client.post("/search", json={"query": query, "top_k": 10, "mode": mode})
+        deadline = time.perf_counter() + seconds
+
+        async def one_client() -> None:
+            nonlocal errors, counter
+            while time.perf_counter() < deadline:
+                counter += 1
+                query = queries[counter % len(queries)] + (f" {counter}" if unique else "")
+                started = time.perf_counter()
+                try:
+                    response = await client.post("/search", json={"query": query, "top_k": 10, "mode": mode})
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += not ok
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    return {
+        "requests": len(latencies),
+        "qps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 2),
+        "p95_ms": round(cuts[94], 2),
+        "p99_ms": round(cuts[98], 2),
+        "errors": errors,
+    }
+
+
+def _wait_ready(base: str) -> str:
+    with httpx.Client(base_url=base, timeout=10) as client:
+        for _ in range(1200):
+            try:
+                response = client.get("/ready")
+                if response.status_code == 200:
+                    return os.environ.get("SEMSEARCH_BACKEND", "torch")
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+    raise SystemExit("the server did not become ready")
+
+
+def _peak_rss_mb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Embedding backends: ONNX and int8 made locally, cached on disk, and in the same vector space as torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.modules import Dense
+
+from semsearch.backends import Backend, model_slug
+from semsearch.embedder import Embedder
+from semsearch.engine import Engine
+from semsearch.indexer import Document
+from semsearch.searcher import SearchOptions
+from semsearch.settings import DEFAULT_MODEL, Settings
+
+TEXTS = [
+    "The decimal module provides support for fast correctly rounded decimal floating point arithmetic.",
+    "random: generate pseudo-random numbers for simulations, games and sampling.",
+    "sched: a general purpose event scheduler that runs jobs at chosen times.",
+    "copy.deepcopy builds a new compound object and recursively inserts copies of the objects found in the original.",
+    "short",
+]
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("model-cache")
+
+
+def load(backend: str, cache: Path, **extra: str) -> Embedder:
+    return Embedder.load(Settings(backend=backend, model_cache=str(cache), _env_file=None, **extra))
+
+
+@pytest.mark.parametrize(("backend", "min_cosine"), [("onnx", 0.9999), ("onnx-int8", 0.97)])
+def test_onnx_backends_embed_into_the_torch_vector_space(
+    embedder: Embedder, model_cache: Path, backend: str, min_cosine: float
+) -> None:
+    other = load(backend, model_cache)
+    assert other.backend == Backend(backend)
+    assert (other.dim, other.max_seq_length, other.special_tokens) == (
+        embedder.dim,
+        embedder.max_seq_length,
+        embedder.special_tokens,
+    )
+    vectors = other.embed_documents(TEXTS)
+    assert vectors.dtype == np.float32 and vectors.shape == (len(TEXTS), embedder.dim)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosines = (vectors * embedder.embed_documents(TEXTS)).sum(axis=1)
+    assert cosines.min() >= min_cosine, cosines
+
+
+def test_onnx_files_are_made_once_and_reused_from_the_cache(model_cache: Path) -> None:
+    load("onnx-int8", model_cache)
+    onnx_dir = model_cache / model_slug(DEFAULT_MODEL) / "onnx"
+    made = {p.name: p.stat().st_mtime_ns for p in onnx_dir.glob("*.onnx")}
+    assert set(made) == {"model.onnx", "model_qint8.onnx"}
+    load("onnx", model_cache)
+    load("onnx-int8", model_cache)
+    assert {p.name: p.stat().st_mtime_ns for p in onnx_dir.glob("*.onnx")} == made
+    assert not [p for p in onnx_dir.parent.iterdir() if p.name.startswith(".")]  # no temporary leftovers
+
+
+def test_the_model_cache_defaults_to_models_beside_the_lite_db(tmp_path: Path) -> None:
+    settings = Settings(milvus_uri=str(tmp_path / "kb" / "milvus.db"), _env_file=None)
+    assert settings.model_cache_dir == tmp_path / "kb" / "models"
+    assert Settings(milvus_uri="http://milvus:19530", _env_file=None).model_cache_dir == Path("data/models")
+
+
+def test_an_unknown_backend_is_refused_naming_the_choices() -> None:
+    with pytest.raises(ValidationError, match="onnx-int8"):
+        Settings(backend="tensorrt", _env_file=None)
+
+
+def test_a_model_the_export_cannot_handle_runs_on_torch(tmp_path: Path, embedder: Embedder) -> None:
+    path = tmp_path / "minilm-dense"
+    base = embedder.model
+    SentenceTransformer(modules=[base[0], base[1], Dense(in_features=embedder.dim, out_features=64)]).save(str(path))
+    fallback = load("onnx", tmp_path / "cache", model=str(path))
+    assert fallback.backend is Backend.TORCH and fallback.dim == 64
+
+
+def test_a_collection_built_on_torch_is_searched_and_kept_on_int8_without_re_embedding(
+    settings: Settings, embedder: Embedder, model_cache: Path
+) -> None:
+    docs = [Document(id=f"d{i}", text=text, source="t") for i, text in enumerate(TEXTS)]
+    engine = Engine.open(settings, create=True, embedder=embedder)
+    engine.indexer.index(docs)
+    engine.close()
+    int8 = Engine.open(settings, create=False, embedder=load("onnx-int8", model_cache))
+    try:
+        assert int8.indexer.index(docs).embedded == 0  # the backend is not part of the model's identity
+        hit = int8.searcher.search("exact money arithmetic without rounding errors", SearchOptions(top_k=1)).hits[0]
+        assert hit.doc_id == "d0"
+    finally:
+        int8.close()
