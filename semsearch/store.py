@@ -7,6 +7,7 @@ collection, so the same code runs on Milvus Lite (a local `.db`) and on a Milvus
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ with warnings.catch_warnings():  # milvus-lite 2.5 imports the deprecated pkg_re
     from pymilvus import MilvusClient, MilvusException
 
 from semsearch import lite
+from semsearch.capabilities import Capabilities, detect, physical_name
 from semsearch.chunking import chunk_id
 from semsearch.errors import BackendUnavailable, CollectionMissing, CollectionModelMismatch, DatabaseLocked
 from semsearch.filters import string_literal
@@ -44,19 +46,13 @@ WRITE_BATCH = 500
 READ_BATCH = 200
 #: Rows per page when scanning.
 SCAN_PAGE = 1000
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What the connected Milvus can do; the doors refuse what it cannot, with the version it would need."""
-
-    backend: str  # "milvus-lite" or "milvus-server"
-    version: str
-    bm25: bool
-    dense_index: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"backend": self.backend, "version": self.version, "bm25": self.bm25, "dense_index": self.dense_index}
+#: Reads that decide what ingest writes see every earlier write (on a server "Strong" waits for the next time tick,
+#: about 200 ms; Milvus Lite is always up to date).
+STATE_CONSISTENCY = "Strong"
+#: Searches see this process's own writes at once and other writers' within a time tick, without that wait.
+SEARCH_CONSISTENCY = "Session"
+#: Longest pause between two attempts of a retried write.
+MAX_BACKOFF = 8.0
 
 
 @dataclass(frozen=True)
@@ -82,7 +78,13 @@ class Hit:
 
 @dataclass
 class MilvusStore:
-    """One chunk collection in one Milvus. Build with `MilvusStore.connect`, then `open` or `create`."""
+    """One chunk collection in one Milvus. Build with `MilvusStore.connect`, then `open` or `create`.
+
+    `collection` is the name users configure. On a server it is an alias of the physical collection `target`
+    (`<collection>__<model-slug>`), which `open` resolves once: this store keeps using that physical collection
+    even when `semsearch reindex` moves the alias, so its vectors always match its model. On Milvus Lite (no
+    aliases) and for a legacy plain collection, `target == collection`.
+    """
 
     client: MilvusClient
     collection: str
@@ -90,7 +92,15 @@ class MilvusStore:
     metadata_keys: set[str] = field(default_factory=set)
     #: Resolved `.db` path when this store runs on Milvus Lite (embedded in this process).
     lite_path: str | None = None
+    target: str = ""
+    #: Seconds per write-path call, per read-path call (search, readiness), and the write retry budget.
+    write_timeout: float = 10.0
+    read_timeout: float = 1.5
+    retry_seconds: float = 60.0
     _has_sparse: bool = False
+
+    def __post_init__(self) -> None:
+        self.target = self.target or self.collection
 
     @classmethod
     def connect(cls, settings: Settings) -> MilvusStore:
@@ -107,12 +117,19 @@ class MilvusStore:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                client = MilvusClient(uri=uri, token=settings.milvus_token or "", timeout=10)
+                client = MilvusClient(uri=uri, token=settings.milvus_token or "", timeout=settings.milvus_timeout)
+            capabilities = detect(client, settings.is_lite, settings.milvus_timeout)
         except MilvusException as exc:
             raise BackendUnavailable(f"cannot open Milvus at {uri}: {exc.message}") from exc
         lite_path = lite.opened(Path(uri)) if settings.is_lite else None
         return cls(
-            client=client, collection=settings.collection, capabilities=_detect(client, settings), lite_path=lite_path
+            client=client,
+            collection=settings.collection,
+            capabilities=capabilities,
+            lite_path=lite_path,
+            write_timeout=settings.milvus_timeout,
+            read_timeout=settings.milvus_read_timeout,
+            retry_seconds=settings.write_retry_seconds,
         )
 
     def close(self) -> None:
@@ -125,44 +142,79 @@ class MilvusStore:
     # -- collection lifecycle -------------------------------------------------------------------------------------
 
     def exists(self) -> bool:
-        return bool(self._call(self.client.has_collection, self.collection))
+        return bool(self._read(self.client.has_collection, self.target))
+
+    def resolve(self) -> str | None:
+        """The physical collection `collection` names now: an alias's target, or a plain collection; None if none."""
+        if self.capabilities.aliases:
+            try:
+                return self.client.describe_alias(self.collection, timeout=self.read_timeout)["collection_name"]
+            except MilvusException as exc:
+                if _is_connection_error(exc):
+                    raise BackendUnavailable(f"Milvus is not reachable: {exc.message}") from exc
+        return self.collection if self._read(self.client.has_collection, self.collection) else None
 
     def open(self, model_id: str, dim: int, create: bool) -> None:
         """Check the collection was built with this model (or create it); load it for search."""
-        if not self.exists():
+        target = self.resolve()
+        if target is None:
             if not create:
                 raise CollectionMissing(
                     f"collection {self.collection!r} does not exist yet: ingest some documents first"
                 )
-            self._create(ModelRecord(model_id, dim))
-        info = self._call(self.client.describe_collection, self.collection)
+            target = self.create(ModelRecord(model_id, dim))
+            if self.capabilities.aliases:
+                self._write(self.client.create_alias, target, self.collection, what=f"alias {self.collection!r}")
+        self.target = target
+        info = self._read(self.client.describe_collection, self.target)
         record = ModelRecord.from_description(info.get("description", ""))
         if record is not None and (record.model != model_id or record.dim != dim):
             raise CollectionModelMismatch(
                 f"collection {self.collection!r} was built with model {record.model!r} ({record.dim}-d vectors), "
                 f"but the configured model is {model_id!r} ({dim}-d). Use the model it was built with "
-                "(SEMSEARCH_MODEL), or another collection (SEMSEARCH_COLLECTION)."
+                "(SEMSEARCH_MODEL), or another collection (SEMSEARCH_COLLECTION), or switch the collection to "
+                "the new model with `semsearch reindex --model NAME` (Milvus server)."
             )
-        self._call(self.client.load_collection, self.collection)
+        self._write(self.client.load_collection, self.target, what=f"load {self.target!r}")
         self._has_sparse = any(f["name"] == SPARSE_FIELD for f in info["fields"])
         self.refresh_metadata_keys()
 
-    def _create(self, record: ModelRecord) -> None:
+    def create(self, record: ModelRecord) -> str:
+        """Create the physical collection for this model (and the metadata-keys companion); returns its name.
+        On a server it is `<collection>__<model-slug>`, for the alias `collection` to point at."""
+        target = physical_name(self.collection, record.model) if self.capabilities.aliases else self.collection
         bm25 = self.capabilities.bm25
-        self._call(
+        self._write(
             self.client.create_collection,
-            self.collection,
+            target,
             schema=build_schema(record.dim, record, bm25=bm25),
             index_params=build_index_params(self.client, self.capabilities.dense_index, bm25=bm25),
+            consistency_level=SEARCH_CONSISTENCY,
+            what=f"create collection {target!r}",
         )
         keys = keys_collection(self.collection)
-        if not self._call(self.client.has_collection, keys):
-            self._call(self.client.create_collection, keys, schema=build_keys_schema(), index_params=_keys_index(self))
+        if not self._write(self.client.has_collection, keys, what="read collections"):
+            self._write(
+                self.client.create_collection,
+                keys,
+                schema=build_keys_schema(),
+                index_params=_keys_index(self),
+                consistency_level=STATE_CONSISTENCY,
+                what=f"create collection {keys!r}",
+            )
+        return target
 
     # -- reads ----------------------------------------------------------------------------------------------------
 
     def count(self) -> int:
-        rows = self._call(self.client.query, self.collection, filter="", output_fields=["count(*)"])
+        """Chunks in the collection, counting every write acknowledged so far (by any process)."""
+        rows = self._read(
+            self.client.query,
+            self.target,
+            filter="",
+            output_fields=["count(*)"],
+            consistency_level=STATE_CONSISTENCY,
+        )
         return int(rows[0]["count(*)"])
 
     def existing_chunks(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -204,36 +256,49 @@ class MilvusStore:
             raise
 
     def _search(self, *, data: list, anns_field: str, metric: str, limit: int, expr: str) -> list[Hit]:
-        result = self._call(
+        result = self._read(
             self.client.search,
-            self.collection,
+            self.target,
             data=data,
             anns_field=anns_field,
             limit=limit,
             filter=expr,
             output_fields=OUTPUT_FIELDS,
-            search_params={"metric_type": metric},
+            search_params=_search_params(metric, limit, self.capabilities),
+            consistency_level=SEARCH_CONSISTENCY,
         )
         return [_to_hit(raw) for raw in result[0]]
 
     def refresh_metadata_keys(self) -> set[str]:
         keys = keys_collection(self.collection)
-        if self._call(self.client.has_collection, keys):
-            rows = self._call(self.client.query, keys, filter='key != ""', output_fields=["key"], limit=16_384)
+        if self._read(self.client.has_collection, keys):
+            rows = self._read(
+                self.client.query,
+                keys,
+                filter='key != ""',
+                output_fields=["key"],
+                limit=16_384,
+                consistency_level=STATE_CONSISTENCY,
+            )
             self.metadata_keys = {row["key"] for row in rows}
         return self.metadata_keys
 
     # -- writes ---------------------------------------------------------------------------------------------------
 
     def upsert_chunks(self, rows: list[dict[str, Any]]) -> None:
+        """Upsert in batches, each retried while Milvus is unreachable or restarting (upserts are idempotent)."""
         for start in range(0, len(rows), WRITE_BATCH):
-            self._call(self.client.upsert, self.collection, data=rows[start : start + WRITE_BATCH])
+            batch = rows[start : start + WRITE_BATCH]
+            self._write(self.client.upsert, self.target, data=batch, what=_describe_batch("upsert", batch))
         self._register_keys(rows)
 
     def delete_ids(self, ids: Sequence[str]) -> int:
         # By filter with our own literals: pymilvus's `ids=` quoting breaks on ids with quotes or backslashes.
         for start in range(0, len(ids), READ_BATCH):
-            self._call(self.client.delete, self.collection, filter=_in_expr("id", ids[start : start + READ_BATCH]))
+            batch = ids[start : start + READ_BATCH]
+            self._write(
+                self.client.delete, self.target, filter=_in_expr("id", batch), what=f"delete of {len(batch)} chunks"
+            )
         return len(ids)
 
     def delete_documents(self, doc_ids: Sequence[str]) -> int:
@@ -245,13 +310,13 @@ class MilvusStore:
         new = {key for row in rows for key in row["metadata"]} - self.metadata_keys
         if new:
             data = [{"key": key, "vector": [0.0, 0.0]} for key in sorted(new)]
-            self._call(self.client.upsert, keys_collection(self.collection), data=data)
+            self._write(self.client.upsert, keys_collection(self.collection), data=data, what="upsert metadata keys")
             self.metadata_keys |= new
 
     # -- plumbing -------------------------------------------------------------------------------------------------
 
     def scan(self, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
-        """Every row matching `expr`, in primary-key order, a page at a time.
+        """Every row matching `expr`, in primary-key order, a page at a time, seeing every acknowledged write.
 
         Pages continue after the last id with our own escaped literal: pymilvus's query_iterator writes that
         literal itself and loops forever on ids containing quotes or backslashes. Milvus returns the smallest ids
@@ -262,14 +327,47 @@ class MilvusStore:
         while True:
             after = f"id > {string_literal(last)}" if last is not None else ""
             page_expr = " and ".join(f"({e})" for e in (expr, after) if e)
-            rows = self._call(
-                self.client.query, self.collection, filter=page_expr, output_fields=fields, limit=SCAN_PAGE
+            rows = self._write(
+                self.client.query,
+                self.target,
+                filter=page_expr,
+                output_fields=fields,
+                limit=SCAN_PAGE,
+                consistency_level=STATE_CONSISTENCY,
+                what=f"read of stored chunks from {self.target!r}",
             )
             rows.sort(key=lambda row: row["id"])
             yield from rows
             if len(rows) < SCAN_PAGE:
                 return
             last = rows[-1]["id"]
+
+    def _read(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """A serving-path call: bounded by `read_timeout` (pymilvus's own retries included), never retried here,
+        so that a dead Milvus turns into a prompt 503 rather than a hanging request."""
+        return self._call(fn, *args, timeout=self.read_timeout, **kwargs)
+
+    def _write(self, fn: Any, *args: Any, what: str, **kwargs: Any) -> Any:
+        """A write-path call (ingest, reindex): retried with exponential backoff while Milvus is unreachable or
+        recovering (a restart), for up to `retry_seconds`. Every retried call is idempotent (upserts by primary key,
+        deletes, reads). A call that still fails raises BackendUnavailable naming `what` was lost."""
+        started = time.monotonic()
+        delay, attempt = 0.5, 0
+        while True:
+            attempt += 1
+            try:
+                return self._call(fn, *args, timeout=self.write_timeout, **kwargs)
+            except (BackendUnavailable, MilvusException) as exc:
+                elapsed = time.monotonic() - started
+                if not _is_transient(exc):
+                    raise
+                if elapsed + delay > self.retry_seconds:
+                    raise BackendUnavailable(
+                        f"{what} failed after {attempt} attempts over {elapsed:.0f} s, so it was not stored: {exc}"
+                    ) from exc
+                log.warning("%s failed (attempt %d), retrying in %.1f s: %s", what, attempt, delay, exc)
+                time.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run one pymilvus call, turning connection failures into BackendUnavailable."""
@@ -281,14 +379,17 @@ class MilvusStore:
             raise
 
 
-def _detect(client: MilvusClient, settings: Settings) -> Capabilities:
-    if settings.is_lite:
-        from importlib.metadata import version
+def _search_params(metric: str, limit: int, capabilities: Capabilities) -> dict[str, Any]:
+    """HNSW needs its candidate list `ef` to be at least `limit` (Milvus 2.3 refuses less)."""
+    if metric == "COSINE" and capabilities.dense_index == "HNSW":
+        return {"metric_type": metric, "params": {"ef": max(64, limit)}}
+    return {"metric_type": metric}
 
-        return Capabilities(backend="milvus-lite", version=version("milvus-lite"), bm25=True, dense_index="AUTOINDEX")
-    server_version = client.get_server_version()
-    numbers = tuple(int(part) for part in server_version.lstrip("v").split(".")[:2] if part.isdigit())
-    return Capabilities(backend="milvus-server", version=server_version, bm25=numbers >= (2, 5), dense_index="HNSW")
+
+def _describe_batch(verb: str, rows: list[dict[str, Any]]) -> str:
+    docs = sorted({row["doc_id"] for row in rows})
+    shown = ", ".join(repr(d) for d in docs[:3]) + (f" and {len(docs) - 3} more" if len(docs) > 3 else "")
+    return f"{verb} of {len(rows)} chunks of documents {shown}"
 
 
 def _keys_index(store: MilvusStore):
@@ -320,3 +421,28 @@ def _to_hit(raw: dict[str, Any]) -> Hit:
 def _is_connection_error(exc: MilvusException) -> bool:
     text = f"{exc.message}".lower()
     return any(word in text for word in ("unavailable", "connect", "deadline", "closed channel", "fail connecting"))
+
+
+#: Messages of a Milvus that is up but still recovering (after a restart): worth another attempt.
+_RECOVERING = (
+    "not loaded",
+    "not ready",
+    "not healthy",
+    "unhealthy",
+    "no available",
+    "channel",
+    "node not found",
+    "server is closed",
+    "retry timeout",
+    "timeout",
+    "abnormal",
+    "stopping",
+    "not serviceable",
+)
+
+
+def _is_transient(exc: Exception) -> bool:
+    if isinstance(exc, BackendUnavailable):
+        return True
+    text = str(getattr(exc, "message", exc)).lower()
+    return any(word in text for word in _RECOVERING)
