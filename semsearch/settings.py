@@ -42,7 +42,7 @@ class Settings(BaseSettings):
         10.0, gt=0, description="Seconds one Milvus call of the write path (ingest, reindex) may take per attempt."
     )
     milvus_read_timeout: float = Field(
-        1.5,
+        1.0,
         gt=0,
         description="Seconds a search or readiness call may take, retries included: a dead Milvus answers 503 fast.",
     )

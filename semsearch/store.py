@@ -95,7 +95,7 @@ class MilvusStore:
     target: str = ""
     #: Seconds per write-path call, per read-path call (search, readiness), and the write retry budget.
     write_timeout: float = 10.0
-    read_timeout: float = 1.5
+    read_timeout: float = 1.0
     retry_seconds: float = 60.0
     _has_sparse: bool = False
 

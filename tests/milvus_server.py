@@ -47,10 +47,25 @@ PORT_KEYS = (
     "data_node_port",
     "metrics_port",
 )
-#: Runs the `milvus` package's launcher with exact ports (it raises if one is taken) and exits with Milvus.
+#: Runs the `milvus` package's launcher with exact ports (it raises if one is taken) and exits with Milvus. Its
+#: port check binds without SO_REUSEADDR, which fails for a minute after a crash (TIME_WAIT) although Milvus itself
+#: (Go sets SO_REUSEADDR) could listen: the check here binds the way Milvus will.
 LAUNCHER = """
-import json, sys
+import json, socket, sys
 from milvus import MilvusServer, MilvusServerConfig
+
+def try_bind_port(self, port):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        return sock
+    except OSError:
+        sock.close()
+        return None
+
+MilvusServerConfig.try_bind_port = try_bind_port
 options = json.loads(sys.argv[1])
 metrics_port = options.pop("metrics_port")
 server = MilvusServer(MilvusServerConfig(**options), wait_for_started=False)
