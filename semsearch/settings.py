@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     write_retry_seconds: float = Field(
         60.0, ge=0, description="How long ingest keeps retrying a write while Milvus is unreachable or restarting."
     )
+    alias_check_seconds: float = Field(
+        2.0, gt=0, description="How often a running API checks whether `semsearch reindex` moved its collection."
+    )
     api_key: SecretStr | None = Field(None, description="When set, the API requires `Authorization: Bearer <key>`.")
     max_request_bytes: int = Field(20_000_000, ge=1_000, description="Largest HTTP request body; more answers 413.")
 

@@ -154,9 +154,10 @@ class MilvusStore:
                     raise BackendUnavailable(f"Milvus is not reachable: {exc.message}") from exc
         return self.collection if self._read(self.client.has_collection, self.collection) else None
 
-    def open(self, model_id: str, dim: int, create: bool) -> None:
-        """Check the collection was built with this model (or create it); load it for search."""
-        target = self.resolve()
+    def open(self, model_id: str, dim: int, create: bool, resolve: bool = True) -> None:
+        """Check the collection was built with this model (or create it); load it for search. With `resolve` False
+        the store opens its `target` as it is (reindex fills a physical collection the alias does not name yet)."""
+        target = self.resolve() if resolve else self.target
         if target is None:
             if not create:
                 raise CollectionMissing(
@@ -225,6 +226,11 @@ class MilvusStore:
             for row in self.scan(expr, STATE_FIELDS):
                 found[row["id"]] = row
         return found
+
+    def chunks_of(self, doc_ids: Sequence[str], fields: list[str]) -> Iterator[dict[str, Any]]:
+        """Every stored chunk of these documents, with these fields."""
+        for start in range(0, len(doc_ids), READ_BATCH):
+            yield from self.scan(_in_expr("doc_id", doc_ids[start : start + READ_BATCH]), fields)
 
     def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         found: dict[str, list[float]] = {}
