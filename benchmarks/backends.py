@@ -1,0 +1,195 @@
+"""`POST /search` latency on Milvus Lite vs a Milvus server, over the same 20k-chunk collection.
+
+Both collections get identical rows, written through the store (MilvusStore.upsert_chunks): 20,000 chunks of real
+sample_data text, each with a random unit vector (embedding 20k chunks would take ~15 min on 2 cores, and search
+latency depends on the collection's size and index, not on what the vectors mean). The API runs as a real uvicorn
+process (`python -m search_api`) per backend; queries are embedded by the real model in that process. The server is
+Milvus standalone 2.3.5 from the `milvus` package (`milvus-server`), started here on free ports, or `--server-uri`.
+
+    .venv/bin/python benchmarks/backends.py [--chunks 20000] [--queries 200] [--server-uri http://host:19530]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = [
+    "how do I make a copy of an object that does not share nested lists",
+    "calculate money amounts without losing cents to rounding errors",
+    "roll dice and flip coins in a simulation",
+    "postpone a job until a chosen moment",
+    "read a compressed archive",
+    "measure how long a piece of code takes",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=20_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--server-uri", default=None, help="Use this Milvus server instead of starting one.")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/backends.json")
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    from semsearch.console import quiet_libraries
+
+    quiet_libraries()
+    workdir = Path(tempfile.mkdtemp(prefix="semsearch-backends-"))
+    rows = _rows(args.chunks)
+    results: dict[str, dict[str, float | int | str]] = {}
+    results["milvus-lite"] = _measure(str(workdir / "bench.db"), rows, args.queries)
+    server = None if args.server_uri else _start_server(workdir / "milvus")
+    try:
+        uri = args.server_uri or f"http://127.0.0.1:{server[1]}"  # type: ignore[index]
+        results["milvus-server"] = _measure(uri, rows, args.queries)
+    finally:
+        if server:
+            _stop(server[0])
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2))
+    keys = list(next(iter(results.values())))
+    print(f"{'backend':<14}" + "".join(f"{key:>22}" for key in keys))
+    for backend, values in results.items():
+        print(f"{backend:<14}" + "".join(f"{values.get(key, '-')!s:>22}" for key in keys))
+
+
+def _rows(n: int) -> list[dict]:
+    from semsearch.chunking import storage_key
+
+    texts = [
+        paragraph.strip()
+        for path in sorted((ROOT / "sample_data").rglob("*.md"))
+        for paragraph in path.read_text().split("\n\n")
+        if len(paragraph.strip()) > 40
+    ]
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((n, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return [
+        {
+            "id": storage_key(f"doc-{i // 4}", i % 4),
+            "doc_id": f"doc-{i // 4}",
+            "chunk_index": i % 4,
+            "text": texts[i % len(texts)][:2000],
+            "source": "bench",
+            "char_start": 0,
+            "char_end": len(texts[i % len(texts)][:2000]),
+            "content_hash": "bench",
+            "metadata": {"format": ("md", "txt", "html")[i % 3]},
+            "embedding": vectors[i].tolist(),
+        }
+        for i in range(n)
+    ]
+
+
+def _measure(uri: str, rows: list[dict], n: int) -> dict[str, float | int | str]:
+    from semsearch.engine import Engine
+    from semsearch.settings import Settings
+
+    settings = Settings(milvus_uri=uri, collection="bench_backends", _env_file=None)
+    engine = Engine.open(settings, create=True)
+    started = time.perf_counter()
+    engine.store.upsert_chunks(rows)
+    insert_s = time.perf_counter() - started
+    count = engine.store.count()
+    capabilities = engine.store.capabilities
+    engine.close()
+    latencies = _search_latencies(uri, settings.collection, n, bm25=capabilities.bm25)
+    result: dict[str, float | int | str] = {
+        "version": capabilities.version,
+        "index": capabilities.dense_index,
+        "chunks": count,
+        "insert_s": round(insert_s, 2),
+    }
+    for mode, values in latencies.items():
+        result[f"{mode}_p50_ms"] = round(statistics.median(values), 2)
+        result[f"{mode}_p95_ms"] = round(statistics.quantiles(values, n=20)[18], 2)
+    return result
+
+
+def _search_latencies(uri: str, collection: str, n: int, bm25: bool) -> dict[str, list[float]]:
+    port = _free_port()
+    env = {**os.environ, "SEMSEARCH_MILVUS_URI": uri, "SEMSEARCH_COLLECTION": collection}
+    api = subprocess.Popen(
+        [sys.executable, "-m", "search_api", "--port", str(port), "--log-level", "warning"], env=env, cwd=ROOT
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            for _ in range(600):
+                try:
+                    if client.get("/ready").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            modes = ("dense", "keyword", "hybrid") if bm25 else ("dense",)
+            latencies: dict[str, list[float]] = {mode: [] for mode in modes}
+            for mode in modes:
+                for query in QUERIES:  # warm-up
+                    client.post("/search", json={"query": query, "mode": mode}).raise_for_status()
+                for i in range(n):
+                    body = {"query": f"{QUERIES[i % len(QUERIES)]} {i}", "top_k": 10, "mode": mode}
+                    started = time.perf_counter()
+                    client.post("/search", json=body).raise_for_status()
+                    latencies[mode].append((time.perf_counter() - started) * 1000)
+            return latencies
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
+
+
+def _start_server(data: Path) -> tuple[subprocess.Popen, int]:
+    """`milvus-server` on a free gRPC port, in its own process group (so it can be stopped with its child)."""
+    from pymilvus import MilvusClient, MilvusException
+
+    port = _free_port()
+    command = [str(Path(sys.executable).parent / "milvus-server"), "--data", str(data), "--proxy-port", str(port)]
+    command += ["--etcd-port", str(_free_port())]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    for _ in range(240):
+        try:
+            MilvusClient(uri=f"http://127.0.0.1:{port}", timeout=2).list_collections(timeout=2)
+            return process, port
+        except MilvusException:
+            time.sleep(0.5)
+    _stop(process)
+    raise SystemExit("Milvus server did not start")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM the server's process group, SIGKILL whatever of it is left after 5 s."""
+    os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        process.poll()
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+if __name__ == "__main__":
+    main()
