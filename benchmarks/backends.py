@@ -3,7 +3,8 @@
 Both collections get identical rows, written through the store (MilvusStore.upsert_chunks): 20,000 chunks of real
 sample_data text, each with a random unit vector (embedding 20k chunks would take ~15 min on 2 cores, and search
 latency depends on the collection's size and index, not on what the vectors mean). The API runs as a real uvicorn
-process (`python -m search_api`) per backend; queries are embedded by the real model in that process. The server is
+process (`python -m search_api`) per backend, both up at once and queried alternately (dense mode: the 2.3 server
+has no BM25); queries are embedded by the real model in each API process. The server is
 Milvus standalone 2.3.5 from the `milvus` package (`milvus-server`), started here on free ports, or `--server-uri`.
 
     .venv/bin/python benchmarks/backends.py [--chunks 20000] [--queries 200] [--server-uri http://host:19530]
@@ -27,6 +28,7 @@ import httpx
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+COLLECTION = "bench_backends"
 QUERIES = [
     "how do I make a copy of an object that does not share nested lists",
     "calculate money amounts without losing cents to rounding errors",
@@ -51,21 +53,27 @@ def main() -> None:
     quiet_libraries()
     workdir = Path(tempfile.mkdtemp(prefix="semsearch-backends-"))
     rows = _rows(args.chunks)
-    results: dict[str, dict[str, float | int | str]] = {}
-    results["milvus-lite"] = _measure(str(workdir / "bench.db"), rows, args.queries)
     server = None if args.server_uri else _start_server(workdir / "milvus")
+    uris = {
+        "milvus-lite": str(workdir / "bench.db"),
+        "milvus-server": args.server_uri or f"http://127.0.0.1:{server[1]}",  # type: ignore[index]
+    }
     try:
-        uri = args.server_uri or f"http://127.0.0.1:{server[1]}"  # type: ignore[index]
-        results["milvus-server"] = _measure(uri, rows, args.queries)
+        results = {backend: _load(uri, rows) for backend, uri in uris.items()}
+        latencies = _search_latencies(uris, args.queries)
     finally:
         if server:
             _stop(server[0])
+    for backend, values in latencies.items():
+        results[backend]["queries"] = len(values)
+        results[backend]["dense_p50_ms"] = round(statistics.median(values), 2)
+        results[backend]["dense_p95_ms"] = round(statistics.quantiles(values, n=20)[18], 2)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2))
     keys = list(next(iter(results.values())))
-    print(f"{'backend':<14}" + "".join(f"{key:>22}" for key in keys))
+    print(f"{'backend':<14}" + "".join(f"{key:>14}" for key in keys))
     for backend, values in results.items():
-        print(f"{backend:<14}" + "".join(f"{values.get(key, '-')!s:>22}" for key in keys))
+        print(f"{backend:<14}" + "".join(f"{values.get(key, '-')!s:>14}" for key in keys))
 
 
 def _rows(n: int) -> list[dict]:
@@ -97,59 +105,60 @@ def _rows(n: int) -> list[dict]:
     ]
 
 
-def _measure(uri: str, rows: list[dict], n: int) -> dict[str, float | int | str]:
+def _load(uri: str, rows: list[dict]) -> dict[str, float | int | str]:
     from semsearch.engine import Engine
     from semsearch.settings import Settings
 
-    settings = Settings(milvus_uri=uri, collection="bench_backends", _env_file=None)
-    engine = Engine.open(settings, create=True)
+    engine = Engine.open(Settings(milvus_uri=uri, collection=COLLECTION, _env_file=None), create=True)
     started = time.perf_counter()
     engine.store.upsert_chunks(rows)
     insert_s = time.perf_counter() - started
-    count = engine.store.count()
     capabilities = engine.store.capabilities
-    engine.close()
-    latencies = _search_latencies(uri, settings.collection, n, bm25=capabilities.bm25)
-    result: dict[str, float | int | str] = {
+    result = {
         "version": capabilities.version,
         "index": capabilities.dense_index,
-        "chunks": count,
+        "chunks": engine.store.count(),
         "insert_s": round(insert_s, 2),
     }
-    for mode, values in latencies.items():
-        result[f"{mode}_p50_ms"] = round(statistics.median(values), 2)
-        result[f"{mode}_p95_ms"] = round(statistics.quantiles(values, n=20)[18], 2)
+    engine.close()  # Milvus Lite: the API process opens the .db next
     return result
 
 
-def _search_latencies(uri: str, collection: str, n: int, bm25: bool) -> dict[str, list[float]]:
-    port = _free_port()
-    env = {**os.environ, "SEMSEARCH_MILVUS_URI": uri, "SEMSEARCH_COLLECTION": collection}
-    api = subprocess.Popen(
-        [sys.executable, "-m", "search_api", "--port", str(port), "--log-level", "warning"], env=env, cwd=ROOT
-    )
+def _search_latencies(uris: dict[str, str], n: int) -> dict[str, list[float]]:
+    """Dense /search over both APIs at once, alternating request by request, so that load from anything else on
+    the machine falls on both backends alike (dense is the one mode both have: the 2.3 server lacks BM25)."""
+    apis, clients = {}, {}
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        for backend, uri in uris.items():
+            port = _free_port()
+            env = {**os.environ, "SEMSEARCH_MILVUS_URI": uri, "SEMSEARCH_COLLECTION": COLLECTION}
+            apis[backend] = subprocess.Popen(
+                [sys.executable, "-m", "search_api", "--port", str(port), "--log-level", "warning"], env=env, cwd=ROOT
+            )
+            clients[backend] = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        for client in clients.values():
             for _ in range(600):
                 try:
                     if client.get("/ready").status_code == 200:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.2)
-            modes = ("dense", "keyword", "hybrid") if bm25 else ("dense",)
-            latencies: dict[str, list[float]] = {mode: [] for mode in modes}
-            for mode in modes:
-                for query in QUERIES:  # warm-up
-                    client.post("/search", json={"query": query, "mode": mode}).raise_for_status()
-                for i in range(n):
-                    body = {"query": f"{QUERIES[i % len(QUERIES)]} {i}", "top_k": 10, "mode": mode}
-                    started = time.perf_counter()
-                    client.post("/search", json=body).raise_for_status()
-                    latencies[mode].append((time.perf_counter() - started) * 1000)
-            return latencies
+            for query in QUERIES:  # warm-up
+                client.post("/search", json={"query": query, "mode": "dense"}).raise_for_status()
+        latencies: dict[str, list[float]] = {backend: [] for backend in uris}
+        for i in range(n):
+            body = {"query": f"{QUERIES[i % len(QUERIES)]} {i}", "top_k": 10, "mode": "dense"}
+            for backend, client in clients.items():
+                started = time.perf_counter()
+                client.post("/search", json=body).raise_for_status()
+                latencies[backend].append((time.perf_counter() - started) * 1000)
+        return latencies
     finally:
-        api.terminate()
-        api.wait(timeout=30)
+        for client in clients.values():
+            client.close()
+        for api in apis.values():
+            api.terminate()
+            api.wait(timeout=30)
 
 
 def _start_server(data: Path) -> tuple[subprocess.Popen, int]:

@@ -7,7 +7,6 @@ collection, so the same code runs on Milvus Lite (a local `.db`) and on a Milvus
 from __future__ import annotations
 
 import logging
-import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ with warnings.catch_warnings():  # milvus-lite 2.5 imports the deprecated pkg_re
     warnings.simplefilter("ignore", UserWarning)
     from pymilvus import MilvusClient, MilvusException
 
-from semsearch import lite
+from semsearch import lite, milvus_calls
 from semsearch.capabilities import Capabilities, detect, physical_name
 from semsearch.chunking import chunk_id
 from semsearch.errors import BackendUnavailable, CollectionMissing, CollectionModelMismatch, DatabaseLocked
@@ -51,8 +50,6 @@ SCAN_PAGE = 1000
 STATE_CONSISTENCY = "Strong"
 #: Searches see this process's own writes at once and other writers' within a time tick, without that wait.
 SEARCH_CONSISTENCY = "Session"
-#: Longest pause between two attempts of a retried write.
-MAX_BACKOFF = 8.0
 
 
 @dataclass(frozen=True)
@@ -128,7 +125,8 @@ class MilvusStore:
             capabilities=capabilities,
             lite_path=lite_path,
             write_timeout=settings.milvus_timeout,
-            read_timeout=settings.milvus_read_timeout,
+            # Milvus Lite runs embedded, beside this process: a slow call there is CPU load, not a dead server.
+            read_timeout=settings.milvus_timeout if settings.is_lite else settings.milvus_read_timeout,
             retry_seconds=settings.write_retry_seconds,
         )
 
@@ -145,13 +143,10 @@ class MilvusStore:
         return bool(self._read(self.client.has_collection, self.target))
 
     def resolve(self) -> str | None:
-        """The physical collection `collection` names now: an alias's target, or a plain collection; None if none."""
-        if self.capabilities.aliases:
-            try:
-                return self.client.describe_alias(self.collection, timeout=self.read_timeout)["collection_name"]
-            except MilvusException as exc:
-                if _is_connection_error(exc):
-                    raise BackendUnavailable(f"Milvus is not reachable: {exc.message}") from exc
+        """The physical collection `collection` names now: an alias's target, or a plain collection; None if none.
+        (Aliases are listed first: describing a missing one makes pymilvus log an error with a traceback.)"""
+        if self.capabilities.aliases and self.collection in self._read(self.client.list_aliases).get("aliases", []):
+            return self._read(self.client.describe_alias, self.collection)["collection_name"]
         return self.collection if self._read(self.client.has_collection, self.collection) else None
 
     def open(self, model_id: str, dim: int, create: bool, resolve: bool = True) -> None:
@@ -349,40 +344,12 @@ class MilvusStore:
             last = rows[-1]["id"]
 
     def _read(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """A serving-path call: bounded by `read_timeout` (pymilvus's own retries included), never retried here,
-        so that a dead Milvus turns into a prompt 503 rather than a hanging request."""
-        return self._call(fn, *args, timeout=self.read_timeout, **kwargs)
+        return milvus_calls.read(fn, *args, timeout=self.read_timeout, **kwargs)
 
     def _write(self, fn: Any, *args: Any, what: str, **kwargs: Any) -> Any:
-        """A write-path call (ingest, reindex): retried with exponential backoff while Milvus is unreachable or
-        recovering (a restart), for up to `retry_seconds`. Every retried call is idempotent (upserts by primary key,
-        deletes, reads). A call that still fails raises BackendUnavailable naming `what` was lost."""
-        started = time.monotonic()
-        delay, attempt = 0.5, 0
-        while True:
-            attempt += 1
-            try:
-                return self._call(fn, *args, timeout=self.write_timeout, **kwargs)
-            except (BackendUnavailable, MilvusException) as exc:
-                elapsed = time.monotonic() - started
-                if not _is_transient(exc):
-                    raise
-                if elapsed + delay > self.retry_seconds:
-                    raise BackendUnavailable(
-                        f"{what} failed after {attempt} attempts over {elapsed:.0f} s, so it was not stored: {exc}"
-                    ) from exc
-                log.warning("%s failed (attempt %d), retrying in %.1f s: %s", what, attempt, delay, exc)
-                time.sleep(delay)
-                delay = min(delay * 2, MAX_BACKOFF)
-
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run one pymilvus call, turning connection failures into BackendUnavailable."""
-        try:
-            return fn(*args, **kwargs)
-        except MilvusException as exc:
-            if _is_connection_error(exc):
-                raise BackendUnavailable(f"Milvus is not reachable: {exc.message}") from exc
-            raise
+        return milvus_calls.write(
+            fn, *args, what=what, timeout=self.write_timeout, retry_seconds=self.retry_seconds, **kwargs
+        )
 
 
 def _search_params(metric: str, limit: int, capabilities: Capabilities) -> dict[str, Any]:
@@ -422,33 +389,3 @@ def _to_hit(raw: dict[str, Any]) -> Hit:
         char_end=int(entity["char_end"]),
         metadata=entity.get("metadata") or {},
     )
-
-
-def _is_connection_error(exc: MilvusException) -> bool:
-    text = f"{exc.message}".lower()
-    return any(word in text for word in ("unavailable", "connect", "deadline", "closed channel", "fail connecting"))
-
-
-#: Messages of a Milvus that is up but still recovering (after a restart): worth another attempt.
-_RECOVERING = (
-    "not loaded",
-    "not ready",
-    "not healthy",
-    "unhealthy",
-    "no available",
-    "channel",
-    "node not found",
-    "server is closed",
-    "retry timeout",
-    "timeout",
-    "abnormal",
-    "stopping",
-    "not serviceable",
-)
-
-
-def _is_transient(exc: Exception) -> bool:
-    if isinstance(exc, BackendUnavailable):
-        return True
-    text = str(getattr(exc, "message", exc)).lower()
-    return any(word in text for word in _RECOVERING)

@@ -33,7 +33,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)
     from pymilvus import MilvusClient, MilvusException
 
-#: Every port Milvus standalone listens on, as the launcher's config keys; `metrics_port` is its HTTP health port.
+#: Every port Milvus standalone listens on, as the launcher's config keys; `metrics_port` is its HTTP health port,
+#: `etcd_peer_port` its embedded etcd's peer port (fixed at 2380 unless an etcd config file says otherwise, which
+#: would keep a second Milvus on the machine from starting).
 PORT_KEYS = (
     "proxy_port",
     "etcd_port",
@@ -46,12 +48,13 @@ PORT_KEYS = (
     "data_coord_port",
     "data_node_port",
     "metrics_port",
+    "etcd_peer_port",
 )
 #: Runs the `milvus` package's launcher with exact ports (it raises if one is taken) and exits with Milvus. Its
 #: port check binds without SO_REUSEADDR, which fails for a minute after a crash (TIME_WAIT) although Milvus itself
 #: (Go sets SO_REUSEADDR) could listen: the check here binds the way Milvus will.
 LAUNCHER = """
-import json, socket, sys
+import json, os, socket, sys
 from milvus import MilvusServer, MilvusServerConfig
 
 def try_bind_port(self, port):
@@ -68,6 +71,13 @@ def try_bind_port(self, port):
 MilvusServerConfig.try_bind_port = try_bind_port
 options = json.loads(sys.argv[1])
 metrics_port = options.pop("metrics_port")
+client, peer = f"http://127.0.0.1:{options['etcd_port']}", f"http://127.0.0.1:{options.pop('etcd_peer_port')}"
+etcd_config = os.path.join(options["data_dir"], "embed-etcd.yaml")
+os.makedirs(options["data_dir"], exist_ok=True)
+with open(etcd_config, "w") as config:
+    config.write(f"listen-client-urls: {client}\\nadvertise-client-urls: {client}\\nlisten-peer-urls: {peer}\\n")
+    config.write(f"initial-advertise-peer-urls: {peer}\\ninitial-cluster: default={peer}\\n")
+os.environ["ETCD_CONFIG_PATH"] = etcd_config  # Milvus reads etcd.config.path from the environment too
 server = MilvusServer(MilvusServerConfig(**options), wait_for_started=False)
 server.webservice_port = metrics_port
 server.start()

@@ -21,6 +21,7 @@ from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.indexer import Document
 from semsearch.reindex import rebuild_text
+from semsearch.schema import ModelRecord, build_index_params, build_schema
 from semsearch.settings import Settings
 from tests.conftest import SAMPLE_DATA, run_cli
 from tests.milvus_server import MilvusServer
@@ -121,4 +122,37 @@ def test_reindex_swaps_the_model_while_searches_keep_answering(
     client.drop_alias(settings.collection)
     for name in (new, f"{settings.collection}__keys"):
         client.drop_collection(name)
+    client.close()
+
+
+@pytest.mark.server
+def test_reindex_moves_a_legacy_plain_collection_behind_an_alias(
+    milvus_server: MilvusServer, embedder: Embedder, small_model: str, tmp_path: Path
+) -> None:
+    """A collection made on a server before names became aliases is a plain collection called `name`."""
+    name = f"legacy_{uuid.uuid4().hex[:8]}"
+    client = milvus_server.client()
+    record = ModelRecord(embedder.model_id, embedder.dim)
+    client.create_collection(
+        name,
+        schema=build_schema(embedder.dim, record, bm25=False),
+        index_params=build_index_params(client, "HNSW", bm25=False),
+    )
+    settings = Settings(milvus_uri=milvus_server.uri, collection=name, _env_file=None)
+    legacy = Engine.open(settings, create=False, embedder=embedder)
+    assert legacy.store.target == name
+    legacy.indexer.index(_corpus()[:3])
+    ids = {row["id"] for row in legacy.store.scan("", ["id"])}
+    legacy.close()
+
+    env = {"SEMSEARCH_MILVUS_URI": settings.milvus_uri, "SEMSEARCH_COLLECTION": name}
+    result = run_cli("reindex", "--model", small_model, "--drop-old", "--grace", "0", "--json", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["old"] == physical_name(name, embedder.model_id) and report["dropped"] == [report["old"]]
+    assert client.describe_alias(name)["collection_name"] == report["new"] == physical_name(name, small_model)
+    assert {row["id"] for row in client.query(name, filter="", output_fields=["id"], limit=100)} == ids
+    client.drop_alias(name)
+    for collection in (report["new"], f"{name}__keys"):
+        client.drop_collection(collection)
     client.close()
