@@ -4,7 +4,8 @@ Both collections get identical rows, written through the store (MilvusStore.upse
 sample_data text, each with a random unit vector (embedding 20k chunks would take ~15 min on 2 cores, and search
 latency depends on the collection's size and index, not on what the vectors mean). The API runs as a real uvicorn
 process (`python -m search_api`) per backend, both up at once and queried alternately (dense mode: the 2.3 server
-has no BM25); queries are embedded by the real model in each API process. The server is
+has no BM25); queries are embedded by the real model in each API process. `milvus_p50_ms` times the store's
+dense search alone (no HTTP, no model), Milvus's own share of a request. The server is
 Milvus standalone 2.3.5 from the `milvus` package (`milvus-server`), started here on free ports, or `--server-uri`.
 
     .venv/bin/python benchmarks/backends.py [--chunks 20000] [--queries 200] [--server-uri http://host:19530]
@@ -29,6 +30,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 COLLECTION = "bench_backends"
+#: Searches sent straight through the store (no HTTP, no model): Milvus's own share of a /search.
+QUERY_PROBES = 200
 QUERIES = [
     "how do I make a copy of an object that does not share nested lists",
     "calculate money amounts without losing cents to rounding errors",
@@ -114,11 +117,20 @@ def _load(uri: str, rows: list[dict]) -> dict[str, float | int | str]:
     engine.store.upsert_chunks(rows)
     insert_s = time.perf_counter() - started
     capabilities = engine.store.capabilities
+    probes = np.random.default_rng(11).standard_normal((QUERY_PROBES, 384)).astype(np.float32)
+    for vector in probes[:10]:  # warm-up
+        engine.store.dense_search(vector / np.linalg.norm(vector), 10)
+    store_ms = []
+    for vector in probes:
+        started = time.perf_counter()
+        engine.store.dense_search(vector / np.linalg.norm(vector), 10)
+        store_ms.append((time.perf_counter() - started) * 1000)
     result = {
         "version": capabilities.version,
         "index": capabilities.dense_index,
         "chunks": engine.store.count(),
         "insert_s": round(insert_s, 2),
+        "milvus_p50_ms": round(statistics.median(store_ms), 2),
     }
     engine.close()  # Milvus Lite: the API process opens the .db next
     return result

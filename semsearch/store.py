@@ -18,11 +18,18 @@ import numpy as np
 with warnings.catch_warnings():  # milvus-lite 2.5 imports the deprecated pkg_resources
     warnings.simplefilter("ignore", UserWarning)
     from pymilvus import MilvusClient, MilvusException
+    from pymilvus.exceptions import DataNotMatchException
 
 from semsearch import lite, milvus_calls
 from semsearch.capabilities import Capabilities, detect, physical_name
 from semsearch.chunking import chunk_id
-from semsearch.errors import BackendUnavailable, CollectionMissing, CollectionModelMismatch, DatabaseLocked
+from semsearch.errors import (
+    BackendUnavailable,
+    CollectionMissing,
+    CollectionModelMismatch,
+    DatabaseLocked,
+    DocumentRejected,
+)
 from semsearch.filters import string_literal
 from semsearch.schema import (
     OUTPUT_FIELDS,
@@ -287,10 +294,15 @@ class MilvusStore:
     # -- writes ---------------------------------------------------------------------------------------------------
 
     def upsert_chunks(self, rows: list[dict[str, Any]]) -> None:
-        """Upsert in batches, each retried while Milvus is unreachable or restarting (upserts are idempotent)."""
+        """Upsert in batches, each retried while Milvus is unreachable or restarting (upserts are idempotent).
+        Data Milvus refuses as given (e.g. a metadata integer beyond 64 bits) raises DocumentRejected."""
         for start in range(0, len(rows), WRITE_BATCH):
             batch = rows[start : start + WRITE_BATCH]
-            self._write(self.client.upsert, self.target, data=batch, what=_describe_batch("upsert", batch))
+            what = _describe_batch("upsert", batch)
+            try:
+                self._write(self.client.upsert, self.target, data=batch, what=what)
+            except DataNotMatchException as exc:
+                raise DocumentRejected(f"Milvus refused the {what}: {exc.message}") from exc
         self._register_keys(rows)
 
     def delete_ids(self, ids: Sequence[str]) -> int:

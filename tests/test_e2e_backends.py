@@ -189,3 +189,11 @@ def test_keyword_modes_run_where_bm25_exists_and_answer_400_naming_the_version_w
         assert "Milvus >= 2.5" in detail and "v2.3.5" in detail and "dense" in detail
     default = client.post("/search", json={"query": "borrow checker", "top_k": 1}).json()
     assert default["mode"] == ("hybrid" if engine.store.capabilities.bm25 else "dense")
+
+
+def test_data_milvus_refuses_is_a_400_naming_the_document_not_a_503(e2e: tuple[Engine, TestClient, Path]) -> None:
+    _, client, _ = e2e
+    doc = {"id": "huge", "text": "a number too big for Milvus", "metadata": {"n": 2**70}}
+    response = client.post("/documents", json={"documents": [doc]})
+    assert response.status_code == 400, response.text
+    assert "'huge'" in response.json()["detail"] and "64-bit" in response.json()["detail"]
