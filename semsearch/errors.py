@@ -37,3 +37,7 @@ class DocumentRejected(SemsearchError):
 
 class UnsupportedMode(SemsearchError):
     """The backend or collection cannot run this search mode (BM25 needs Milvus >= 2.5), or no reranker is set."""
+
+
+class UnsupportedOperation(UnsupportedMode):
+    """The backend cannot do this at all (e.g. reindex needs aliases, which Milvus Lite lacks)."""

@@ -68,7 +68,9 @@ def build_schema(dim: int, record: ModelRecord, bm25: bool):
 
 def build_index_params(client: MilvusClient, dense_index: str, bm25: bool) -> IndexParams:
     params = client.prepare_index_params()
-    params.add_index(field_name=VECTOR_FIELD, index_type=dense_index, metric_type="COSINE")
+    # Milvus 2.3 refuses HNSW without explicit build parameters; these are Milvus's own defaults in later versions.
+    hnsw = {"M": 16, "efConstruction": 200} if dense_index == "HNSW" else {}
+    params.add_index(field_name=VECTOR_FIELD, index_type=dense_index, metric_type="COSINE", params=hnsw)
     if bm25:
         params.add_index(field_name=SPARSE_FIELD, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
     return params

@@ -49,6 +49,20 @@ class Settings(BaseSettings):
         None, description="A sentence-transformers CrossEncoder name or path; enables `rerank: true` in searches."
     )
     rerank_candidates: int = Field(50, ge=1, le=1000, description="First-stage hits the reranker reorders.")
+    milvus_timeout: float = Field(
+        10.0, gt=0, description="Seconds one Milvus call of the write path (ingest, reindex) may take per attempt."
+    )
+    milvus_read_timeout: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds a search or readiness call may take, retries included: a dead Milvus answers 503 fast.",
+    )
+    write_retry_seconds: float = Field(
+        60.0, ge=0, description="How long ingest keeps retrying a write while Milvus is unreachable or restarting."
+    )
+    alias_check_seconds: float = Field(
+        2.0, gt=0, description="How often a running API checks whether `semsearch reindex` moved its collection."
+    )
     api_key: SecretStr | None = Field(None, description="When set, the API requires `Authorization: Bearer <key>`.")
     max_request_bytes: int = Field(20_000_000, ge=1_000, description="Largest HTTP request body; more answers 413.")
     max_file_bytes: int = Field(

@@ -18,10 +18,18 @@ import numpy as np
 with warnings.catch_warnings():  # milvus-lite 2.5 imports the deprecated pkg_resources
     warnings.simplefilter("ignore", UserWarning)
     from pymilvus import MilvusClient, MilvusException
+    from pymilvus.exceptions import DataNotMatchException
 
-from semsearch import lite
+from semsearch import lite, milvus_calls
+from semsearch.capabilities import Capabilities, detect, physical_name
 from semsearch.chunking import chunk_id
-from semsearch.errors import BackendUnavailable, CollectionMissing, CollectionModelMismatch, DatabaseLocked
+from semsearch.errors import (
+    BackendUnavailable,
+    CollectionMissing,
+    CollectionModelMismatch,
+    DatabaseLocked,
+    DocumentRejected,
+)
 from semsearch.filters import string_literal
 from semsearch.schema import (
     OUTPUT_FIELDS,
@@ -44,19 +52,11 @@ WRITE_BATCH = 500
 READ_BATCH = 200
 #: Rows per page when scanning.
 SCAN_PAGE = 1000
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What the connected Milvus can do; the doors refuse what it cannot, with the version it would need."""
-
-    backend: str  # "milvus-lite" or "milvus-server"
-    version: str
-    bm25: bool
-    dense_index: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"backend": self.backend, "version": self.version, "bm25": self.bm25, "dense_index": self.dense_index}
+#: Reads that decide what ingest writes see every earlier write (on a server "Strong" waits for the next time tick,
+#: about 200 ms; Milvus Lite is always up to date).
+STATE_CONSISTENCY = "Strong"
+#: Searches see this process's own writes at once and other writers' within a time tick, without that wait.
+SEARCH_CONSISTENCY = "Session"
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,13 @@ class Hit:
 
 @dataclass
 class MilvusStore:
-    """One chunk collection in one Milvus. Build with `MilvusStore.connect`, then `open` or `create`."""
+    """One chunk collection in one Milvus. Build with `MilvusStore.connect`, then `open` or `create`.
+
+    `collection` is the name users configure. On a server it is an alias of the physical collection `target`
+    (`<collection>__<model-slug>`), which `open` resolves once: this store keeps using that physical collection
+    even when `semsearch reindex` moves the alias, so its vectors always match its model. On Milvus Lite (no
+    aliases) and for a legacy plain collection, `target == collection`.
+    """
 
     client: MilvusClient
     collection: str
@@ -90,7 +96,15 @@ class MilvusStore:
     metadata_keys: set[str] = field(default_factory=set)
     #: Resolved `.db` path when this store runs on Milvus Lite (embedded in this process).
     lite_path: str | None = None
+    target: str = ""
+    #: Seconds per write-path call, per read-path call (search, readiness), and the write retry budget.
+    write_timeout: float = 10.0
+    read_timeout: float = 1.0
+    retry_seconds: float = 60.0
     _has_sparse: bool = False
+
+    def __post_init__(self) -> None:
+        self.target = self.target or self.collection
 
     @classmethod
     def connect(cls, settings: Settings) -> MilvusStore:
@@ -107,12 +121,20 @@ class MilvusStore:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                client = MilvusClient(uri=uri, token=settings.milvus_token or "", timeout=10)
+                client = MilvusClient(uri=uri, token=settings.milvus_token or "", timeout=settings.milvus_timeout)
+            capabilities = detect(client, settings.is_lite, settings.milvus_timeout)
         except MilvusException as exc:
             raise BackendUnavailable(f"cannot open Milvus at {uri}: {exc.message}") from exc
         lite_path = lite.opened(Path(uri)) if settings.is_lite else None
         return cls(
-            client=client, collection=settings.collection, capabilities=_detect(client, settings), lite_path=lite_path
+            client=client,
+            collection=settings.collection,
+            capabilities=capabilities,
+            lite_path=lite_path,
+            write_timeout=settings.milvus_timeout,
+            # Milvus Lite runs embedded, beside this process: a slow call there is CPU load, not a dead server.
+            read_timeout=settings.milvus_timeout if settings.is_lite else settings.milvus_read_timeout,
+            retry_seconds=settings.write_retry_seconds,
         )
 
     def close(self) -> None:
@@ -125,44 +147,77 @@ class MilvusStore:
     # -- collection lifecycle -------------------------------------------------------------------------------------
 
     def exists(self) -> bool:
-        return bool(self._call(self.client.has_collection, self.collection))
+        return bool(self._read(self.client.has_collection, self.target))
 
-    def open(self, model_id: str, dim: int, create: bool) -> None:
-        """Check the collection was built with this model (or create it); load it for search."""
-        if not self.exists():
+    def resolve(self) -> str | None:
+        """The physical collection `collection` names now: an alias's target, or a plain collection; None if none.
+        (Aliases are listed first: describing a missing one makes pymilvus log an error with a traceback.)"""
+        if self.capabilities.aliases and self.collection in self._read(self.client.list_aliases).get("aliases", []):
+            return self._read(self.client.describe_alias, self.collection)["collection_name"]
+        return self.collection if self._read(self.client.has_collection, self.collection) else None
+
+    def open(self, model_id: str, dim: int, create: bool, resolve: bool = True) -> None:
+        """Check the collection was built with this model (or create it); load it for search. With `resolve` False
+        the store opens its `target` as it is (reindex fills a physical collection the alias does not name yet)."""
+        target = self.resolve() if resolve else self.target
+        if target is None:
             if not create:
                 raise CollectionMissing(
                     f"collection {self.collection!r} does not exist yet: ingest some documents first"
                 )
-            self._create(ModelRecord(model_id, dim))
-        info = self._call(self.client.describe_collection, self.collection)
+            target = self.create(ModelRecord(model_id, dim))
+            if self.capabilities.aliases:
+                self._write(self.client.create_alias, target, self.collection, what=f"alias {self.collection!r}")
+        self.target = target
+        info = self._read(self.client.describe_collection, self.target)
         record = ModelRecord.from_description(info.get("description", ""))
         if record is not None and (record.model != model_id or record.dim != dim):
             raise CollectionModelMismatch(
                 f"collection {self.collection!r} was built with model {record.model!r} ({record.dim}-d vectors), "
                 f"but the configured model is {model_id!r} ({dim}-d). Use the model it was built with "
-                "(SEMSEARCH_MODEL), or another collection (SEMSEARCH_COLLECTION)."
+                "(SEMSEARCH_MODEL), or another collection (SEMSEARCH_COLLECTION), or switch the collection to "
+                "the new model with `semsearch reindex --model NAME` (Milvus server)."
             )
-        self._call(self.client.load_collection, self.collection)
+        self._write(self.client.load_collection, self.target, what=f"load {self.target!r}")
         self._has_sparse = any(f["name"] == SPARSE_FIELD for f in info["fields"])
         self.refresh_metadata_keys()
 
-    def _create(self, record: ModelRecord) -> None:
+    def create(self, record: ModelRecord) -> str:
+        """Create the physical collection for this model (and the metadata-keys companion); returns its name.
+        On a server it is `<collection>__<model-slug>`, for the alias `collection` to point at."""
+        target = physical_name(self.collection, record.model) if self.capabilities.aliases else self.collection
         bm25 = self.capabilities.bm25
-        self._call(
+        self._write(
             self.client.create_collection,
-            self.collection,
+            target,
             schema=build_schema(record.dim, record, bm25=bm25),
             index_params=build_index_params(self.client, self.capabilities.dense_index, bm25=bm25),
+            consistency_level=SEARCH_CONSISTENCY,
+            what=f"create collection {target!r}",
         )
         keys = keys_collection(self.collection)
-        if not self._call(self.client.has_collection, keys):
-            self._call(self.client.create_collection, keys, schema=build_keys_schema(), index_params=_keys_index(self))
+        if not self._write(self.client.has_collection, keys, what="read collections"):
+            self._write(
+                self.client.create_collection,
+                keys,
+                schema=build_keys_schema(),
+                index_params=_keys_index(self),
+                consistency_level=STATE_CONSISTENCY,
+                what=f"create collection {keys!r}",
+            )
+        return target
 
     # -- reads ----------------------------------------------------------------------------------------------------
 
     def count(self) -> int:
-        rows = self._call(self.client.query, self.collection, filter="", output_fields=["count(*)"])
+        """Chunks in the collection, counting every write acknowledged so far (by any process)."""
+        rows = self._read(
+            self.client.query,
+            self.target,
+            filter="",
+            output_fields=["count(*)"],
+            consistency_level=STATE_CONSISTENCY,
+        )
         return int(rows[0]["count(*)"])
 
     def existing_chunks(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -173,6 +228,11 @@ class MilvusStore:
             for row in self.scan(expr, STATE_FIELDS):
                 found[row["id"]] = row
         return found
+
+    def chunks_of(self, doc_ids: Sequence[str], fields: list[str]) -> Iterator[dict[str, Any]]:
+        """Every stored chunk of these documents, with these fields."""
+        for start in range(0, len(doc_ids), READ_BATCH):
+            yield from self.scan(_in_expr("doc_id", doc_ids[start : start + READ_BATCH]), fields)
 
     def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         found: dict[str, list[float]] = {}
@@ -204,36 +264,54 @@ class MilvusStore:
             raise
 
     def _search(self, *, data: list, anns_field: str, metric: str, limit: int, expr: str) -> list[Hit]:
-        result = self._call(
+        result = self._read(
             self.client.search,
-            self.collection,
+            self.target,
             data=data,
             anns_field=anns_field,
             limit=limit,
             filter=expr,
             output_fields=OUTPUT_FIELDS,
-            search_params={"metric_type": metric},
+            search_params=_search_params(metric, limit, self.capabilities),
+            consistency_level=SEARCH_CONSISTENCY,
         )
         return [_to_hit(raw) for raw in result[0]]
 
     def refresh_metadata_keys(self) -> set[str]:
         keys = keys_collection(self.collection)
-        if self._call(self.client.has_collection, keys):
-            rows = self._call(self.client.query, keys, filter='key != ""', output_fields=["key"], limit=16_384)
+        if self._read(self.client.has_collection, keys):
+            rows = self._read(
+                self.client.query,
+                keys,
+                filter='key != ""',
+                output_fields=["key"],
+                limit=16_384,
+                consistency_level=STATE_CONSISTENCY,
+            )
             self.metadata_keys = {row["key"] for row in rows}
         return self.metadata_keys
 
     # -- writes ---------------------------------------------------------------------------------------------------
 
     def upsert_chunks(self, rows: list[dict[str, Any]]) -> None:
+        """Upsert in batches, each retried while Milvus is unreachable or restarting (upserts are idempotent).
+        Data Milvus refuses as given (e.g. a metadata integer beyond 64 bits) raises DocumentRejected."""
         for start in range(0, len(rows), WRITE_BATCH):
-            self._call(self.client.upsert, self.collection, data=rows[start : start + WRITE_BATCH])
+            batch = rows[start : start + WRITE_BATCH]
+            what = _describe_batch("upsert", batch)
+            try:
+                self._write(self.client.upsert, self.target, data=batch, what=what)
+            except DataNotMatchException as exc:
+                raise DocumentRejected(f"Milvus refused the {what}: {exc.message}") from exc
         self._register_keys(rows)
 
     def delete_ids(self, ids: Sequence[str]) -> int:
         # By filter with our own literals: pymilvus's `ids=` quoting breaks on ids with quotes or backslashes.
         for start in range(0, len(ids), READ_BATCH):
-            self._call(self.client.delete, self.collection, filter=_in_expr("id", ids[start : start + READ_BATCH]))
+            batch = ids[start : start + READ_BATCH]
+            self._write(
+                self.client.delete, self.target, filter=_in_expr("id", batch), what=f"delete of {len(batch)} chunks"
+            )
         return len(ids)
 
     def delete_documents(self, doc_ids: Sequence[str]) -> int:
@@ -245,13 +323,13 @@ class MilvusStore:
         new = {key for row in rows for key in row["metadata"]} - self.metadata_keys
         if new:
             data = [{"key": key, "vector": [0.0, 0.0]} for key in sorted(new)]
-            self._call(self.client.upsert, keys_collection(self.collection), data=data)
+            self._write(self.client.upsert, keys_collection(self.collection), data=data, what="upsert metadata keys")
             self.metadata_keys |= new
 
     # -- plumbing -------------------------------------------------------------------------------------------------
 
     def scan(self, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
-        """Every row matching `expr`, in primary-key order, a page at a time.
+        """Every row matching `expr`, in primary-key order, a page at a time, seeing every acknowledged write.
 
         Pages continue after the last id with our own escaped literal: pymilvus's query_iterator writes that
         literal itself and loops forever on ids containing quotes or backslashes. Milvus returns the smallest ids
@@ -262,8 +340,14 @@ class MilvusStore:
         while True:
             after = f"id > {string_literal(last)}" if last is not None else ""
             page_expr = " and ".join(f"({e})" for e in (expr, after) if e)
-            rows = self._call(
-                self.client.query, self.collection, filter=page_expr, output_fields=fields, limit=SCAN_PAGE
+            rows = self._write(
+                self.client.query,
+                self.target,
+                filter=page_expr,
+                output_fields=fields,
+                limit=SCAN_PAGE,
+                consistency_level=STATE_CONSISTENCY,
+                what=f"read of stored chunks from {self.target!r}",
             )
             rows.sort(key=lambda row: row["id"])
             yield from rows
@@ -271,24 +355,26 @@ class MilvusStore:
                 return
             last = rows[-1]["id"]
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run one pymilvus call, turning connection failures into BackendUnavailable."""
-        try:
-            return fn(*args, **kwargs)
-        except MilvusException as exc:
-            if _is_connection_error(exc):
-                raise BackendUnavailable(f"Milvus is not reachable: {exc.message}") from exc
-            raise
+    def _read(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return milvus_calls.read(fn, *args, timeout=self.read_timeout, **kwargs)
+
+    def _write(self, fn: Any, *args: Any, what: str, **kwargs: Any) -> Any:
+        return milvus_calls.write(
+            fn, *args, what=what, timeout=self.write_timeout, retry_seconds=self.retry_seconds, **kwargs
+        )
 
 
-def _detect(client: MilvusClient, settings: Settings) -> Capabilities:
-    if settings.is_lite:
-        from importlib.metadata import version
+def _search_params(metric: str, limit: int, capabilities: Capabilities) -> dict[str, Any]:
+    """HNSW needs its candidate list `ef` to be at least `limit` (Milvus 2.3 refuses less)."""
+    if metric == "COSINE" and capabilities.dense_index == "HNSW":
+        return {"metric_type": metric, "params": {"ef": max(64, limit)}}
+    return {"metric_type": metric}
 
-        return Capabilities(backend="milvus-lite", version=version("milvus-lite"), bm25=True, dense_index="AUTOINDEX")
-    server_version = client.get_server_version()
-    numbers = tuple(int(part) for part in server_version.lstrip("v").split(".")[:2] if part.isdigit())
-    return Capabilities(backend="milvus-server", version=server_version, bm25=numbers >= (2, 5), dense_index="HNSW")
+
+def _describe_batch(verb: str, rows: list[dict[str, Any]]) -> str:
+    docs = sorted({row["doc_id"] for row in rows})
+    shown = ", ".join(repr(d) for d in docs[:3]) + (f" and {len(docs) - 3} more" if len(docs) > 3 else "")
+    return f"{verb} of {len(rows)} chunks of documents {shown}"
 
 
 def _keys_index(store: MilvusStore):
@@ -315,8 +401,3 @@ def _to_hit(raw: dict[str, Any]) -> Hit:
         char_end=int(entity["char_end"]),
         metadata=entity.get("metadata") or {},
     )
-
-
-def _is_connection_error(exc: MilvusException) -> bool:
-    text = f"{exc.message}".lower()
-    return any(word in text for word in ("unavailable", "connect", "deadline", "closed channel", "fail connecting"))

@@ -4,6 +4,7 @@ import typer
 
 from evaluation.cli import evaluate
 from ingest.cli import ingest
+from ingest.reindex_cli import reindex_command
 from search_api.cli import search, serve
 
 app = typer.Typer(
@@ -17,3 +18,4 @@ app.command("ingest")(ingest)
 app.command("search")(search)
 app.command("serve")(serve)
 app.command("eval")(evaluate)
+app.command("reindex")(reindex_command)

@@ -27,6 +27,7 @@ from semsearch.console import quiet_libraries
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.settings import Settings
+from tests.milvus_server import milvus_binaries, milvus_server, own_milvus_server  # noqa: F401  (server fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "sample_data"
