@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from search_api.errors import install_error_handlers
 from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit
-from search_api.routes import documents, health, search
+from search_api.routes import documents, embeddings, health, search
 from semsearch.console import quiet_libraries
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
@@ -22,6 +22,7 @@ Semantic search over your documents, backed by Milvus and a sentence-transformer
 * `POST /search`: dense, keyword (BM25) or hybrid search; `score` is relevance in 0..1, higher is better.
 * `POST /context`: the best passages packed into a token budget, with citations, for RAG.
 * `POST /documents` ingests documents through the same pipeline as `semsearch ingest`.
+* `POST /v1/embeddings`: OpenAI-compatible embeddings with the collection's model (the `openai` client works).
 * `GET /ready` tells whether Milvus, the collection and the model are there.
 
 Errors are JSON: `{"detail": "..."}` (422 responses carry FastAPI's list of validation problems). Bodies over
@@ -53,7 +54,7 @@ def create_app(
     app.state.engine = None
     app.state.write_lock = threading.Lock()
     install_error_handlers(app)
-    for module in (search, documents, health):
+    for module in (search, documents, embeddings, health):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     if settings.api_key:
