@@ -10,7 +10,8 @@ from fastapi import FastAPI
 
 from search_api.errors import install_error_handlers
 from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit
-from search_api.routes import documents, embeddings, health, search
+from search_api.metrics import install_metrics
+from search_api.routes import documents, embeddings, health, page, search
 from semsearch.console import quiet_libraries
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
@@ -23,11 +24,12 @@ Semantic search over your documents, backed by Milvus and a sentence-transformer
 * `POST /context`: the best passages packed into a token budget, with citations, for RAG.
 * `POST /documents` ingests documents through the same pipeline as `semsearch ingest`.
 * `POST /v1/embeddings`: OpenAI-compatible embeddings with the collection's model (the `openai` client works).
+* `GET /metrics`: Prometheus metrics (requests and latency per route, embed and Milvus time, ingest counts).
 * `GET /ready` tells whether Milvus, the collection and the model are there.
 
 Errors are JSON: `{"detail": "..."}` (422 responses carry FastAPI's list of validation problems). Bodies over
-`SEMSEARCH_MAX_REQUEST_BYTES` answer 413. When `SEMSEARCH_API_KEY` is set, every path but `/health` needs
-`Authorization: Bearer <key>` (401 otherwise).
+`SEMSEARCH_MAX_REQUEST_BYTES` answer 413. When `SEMSEARCH_API_KEY` is set, every path but `/health` and the search
+page at `/` (which asks for the key) needs `Authorization: Bearer <key>` (401 otherwise).
 """
 
 
@@ -54,12 +56,13 @@ def create_app(
     app.state.engine = None
     app.state.write_lock = threading.Lock()
     install_error_handlers(app)
-    for module in (search, documents, embeddings, health):
+    for module in (search, documents, embeddings, health, page):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     if settings.api_key:
         app.add_middleware(ApiKeyGuard, api_key=settings.api_key.get_secret_value())
         _document_bearer_auth(app)
+    install_metrics(app)  # last: its middleware is outermost and also counts refused requests
     return app
 
 

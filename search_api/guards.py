@@ -17,8 +17,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-#: Reachable without the API key: liveness probes must not need a secret.
-OPEN_PATHS = frozenset({"/health"})
+#: Reachable without the API key: liveness probes must not need a secret, and a browser opening the search page
+#: (search_api/routes/page.py: the page and its assets, no data) cannot send one.
+OPEN_PATHS = frozenset({"/health", "/", "/static/search.js", "/static/search.css"})
 
 
 async def _reply(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
