@@ -4,7 +4,7 @@ import typer
 
 from evaluation.cli import evaluate
 from ingest.cli import ingest
-from search_api.cli import search, serve
+from search_api.cli import mcp, search, serve
 
 app = typer.Typer(
     name="semsearch",
@@ -16,4 +16,5 @@ app = typer.Typer(
 app.command("ingest")(ingest)
 app.command("search")(search)
 app.command("serve")(serve)
+app.command("mcp")(mcp)
 app.command("eval")(evaluate)
