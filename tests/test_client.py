@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from search_api.app import create_app
 from search_api.client import SearchAPIError, SemsearchRetriever
 from semsearch.engine import Engine
+from tests.conftest import ROOT
 from tests.live_server import borrow_engine, serve_in_thread
 
 KEY = "retriever-key"
@@ -52,3 +53,15 @@ def test_api_refusals_raise_with_the_status_and_detail(base: str, settings: dict
     retriever = SemsearchRetriever(base_url=base, **{"api_key": KEY, **settings})
     with pytest.raises(SearchAPIError, match=message):
         retriever.invoke(QUERY)
+
+
+def test_the_readme_rag_snippet_runs_and_builds_a_cited_prompt(sample_engine: Engine) -> None:
+    readme = (ROOT / "README.md").read_text()
+    snippet = readme.split("### Use it from a RAG app", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(snippet.strip().splitlines()) <= 10
+    with serve_in_thread(borrow_engine(create_app(sample_engine.settings, engine=sample_engine), sample_engine)) as url:
+        namespace: dict = {}
+        exec(snippet.replace("http://127.0.0.1:8000", url), namespace)
+    assert namespace["prompt"].count("[1] ") == 1
+    assert "(source: sample_data/library/decimal.md)" in namespace["prompt"]
+    assert namespace["body"]["tokens"] <= 800
