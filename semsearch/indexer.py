@@ -69,6 +69,19 @@ def validate_document(doc: Document) -> None:
                 f"document {doc.id!r}: metadata key {key!r} must be a letter or '_' followed by up to 63 "
                 "letters, digits, '_' or '-'"
             )
+    if (path := _int_beyond_int64(doc.metadata, "metadata")) is not None:
+        raise DocumentRejected(f"document {doc.id!r}: {path} is an integer outside Milvus's 64-bit range")
+
+
+def _int_beyond_int64(value: Any, path: str) -> str | None:
+    """The path of the first integer Milvus's JSON field cannot store (it keeps signed 64-bit integers)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return path if not -(2**63) <= value < 2**63 else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if (found := _int_beyond_int64(item, f"{path}.{key}")) is not None:
+            return found
+    return None
 
 
 class Indexer:

@@ -91,10 +91,10 @@ class EngineMetrics:
             return None
 
         @functools.wraps(method)
-        def timed(texts: list[str], *args: Any, **kwargs: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
             with self.embed_seconds.labels(kind).time():
-                vectors = method(texts, *args, **kwargs)
-            self.embedded_texts.labels(kind).inc(len(texts))
+                vectors = method(*args, **kwargs)
+            self.embedded_texts.labels(kind).inc(len(vectors))  # one vector per text, whatever the signature
             return vectors
 
         return timed

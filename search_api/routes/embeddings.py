@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from search_api.deps import EngineDep
-from search_api.models import ERRORS, JsonInt
+from search_api.models import ERRORS
 from semsearch.embedder import Embedder
 
 router = APIRouter(tags=["openai"])
@@ -53,7 +53,7 @@ class EmbeddingsRequest(BaseModel):
     encoding_format: Literal["float", "base64"] = Field(
         "float", description="`base64`: each vector as little-endian float32 bytes, base64-encoded."
     )
-    dimensions: JsonInt | None = Field(None, ge=1, description="Must equal the model's dimension if given.")
+    dimensions: Annotated[int, Field(ge=1, strict=True)] | None = Field(None, description="The model's size, if given.")
     user: str | None = Field(None, max_length=1000, description="Accepted and ignored (OpenAI compatibility).")
 
 
