@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from search_api.deps import EngineDep
-from search_api.models import ERRORS
+from search_api.models import ERRORS, _json_number
 from semsearch.embedder import Embedder
 
 router = APIRouter(tags=["openai"])
@@ -37,6 +37,8 @@ def _texts(value: Any) -> Any:
 
 
 _TEXT_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_INPUT_CHARS}
+
+
 Texts = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=MAX_INPUT_CHARS)]],
     BeforeValidator(_texts),
@@ -53,7 +55,9 @@ class EmbeddingsRequest(BaseModel):
     encoding_format: Literal["float", "base64"] = Field(
         "float", description="`base64`: each vector as little-endian float32 bytes, base64-encoded."
     )
-    dimensions: Annotated[int, Field(ge=1, strict=True)] | None = Field(None, description="The model's size, if given.")
+    dimensions: Annotated[int, Field(ge=1), BeforeValidator(_json_number)] | None = Field(
+        None, description="The model's size, if given."
+    )
     user: str | None = Field(None, max_length=1000, description="Accepted and ignored (OpenAI compatibility).")
 
 
