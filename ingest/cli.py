@@ -28,6 +28,7 @@ from semsearch.console import (
     load_settings,
 )
 from semsearch.engine import Engine
+from semsearch.metrics import EngineMetrics
 
 
 def ingest(
@@ -68,6 +69,7 @@ def ingest(
         max_file_bytes=settings.max_file_bytes,
     )
     console = Console(stderr=True)
+    metrics = EngineMetrics()
     with cli_errors():
         engine = None
         if api:
@@ -75,7 +77,7 @@ def ingest(
             sink: Sink = ApiSink(api, api_key=key)
         else:
             engine = Engine.open(settings, create=True)
-            sink = EngineSink(engine)
+            sink = EngineSink(metrics.instrument(engine))
         try:
             report = _run(selection.files, sink, table, console, show_progress=not as_json)
         finally:
@@ -83,10 +85,12 @@ def ingest(
                 engine.close()
     report.files += len(selection.rejected)
     report.failures[:0] = [(str(path), reason) for path, reason in selection.rejected]
+    metrics.record_ingest(report.stats.documents, report.stats.chunks, len(report.failures))
     if as_json:
-        typer.echo(json.dumps(report.to_dict()))
+        typer.echo(json.dumps({**report.to_dict(), "metrics": metrics.summary()}))
     else:
         Console().print(_summary_table(report))
+        typer.echo(_metrics_line(metrics.summary()))
     raise typer.Exit(EXIT_PARTIAL if report.failures else EXIT_OK)
 
 
@@ -121,3 +125,17 @@ def _summary_table(report: IngestReport) -> Table:
         table.caption = "\n".join(f"failed: {path}: {reason}" for path, reason in report.failures)
         table.caption_justify = "left"
     return table
+
+
+def _metrics_line(summary: dict[str, float]) -> str:
+    """The counters `GET /metrics` exports, for this run (model and Milvus time only when this process did the work,
+    not with --api)."""
+    parts = [
+        f"{summary['documents']:.0f} documents",
+        f"{summary['chunks']:.0f} chunks",
+        f"{summary['failures']:.0f} failures",
+    ]
+    if summary["milvus_calls"]:
+        parts.append(f"embed {summary['embed_seconds']:.2f} s for {summary['embedded_texts']:.0f} texts")
+        parts.append(f"Milvus {summary['milvus_seconds']:.2f} s in {summary['milvus_calls']:.0f} calls")
+    return "metrics: " + " · ".join(parts)

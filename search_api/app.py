@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from search_api.errors import install_error_handlers
 from search_api.follow import AliasFollower
 from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodiesOnly
+from search_api.metrics import install_metrics
 from search_api.request_context import RequestContext
-from search_api.routes import documents, health, search
+from search_api.routes import documents, embeddings, health, page, search
 from semsearch.console import quiet_libraries
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
@@ -24,12 +25,14 @@ Semantic search over your documents, backed by Milvus and a sentence-transformer
 * `POST /search`: dense, keyword (BM25) or hybrid search; `score` is relevance in 0..1, higher is better.
 * `POST /context`: the best passages packed into a token budget, with citations, for RAG.
 * `POST /documents` ingests documents through the same pipeline as `semsearch ingest`.
+* `POST /v1/embeddings`: OpenAI-compatible embeddings with the collection's model (the `openai` client works).
+* `GET /metrics`: Prometheus metrics (requests and latency per route, embed and Milvus time, ingest counts).
 * `GET /ready` tells whether Milvus, the collection and the model are there.
 
 Errors are JSON: `{"detail": "...", "request_id": "..."}` (422 responses carry FastAPI's list of validation problems
 in `detail`); the id is also in the `X-Request-ID` header and in the server log. Bodies must be JSON (415 otherwise);
-bodies over `SEMSEARCH_MAX_REQUEST_BYTES` answer 413. When `SEMSEARCH_API_KEY` is set, every path but `/health` needs
-`Authorization: Bearer <key>` (401 otherwise).
+bodies over `SEMSEARCH_MAX_REQUEST_BYTES` answer 413. When `SEMSEARCH_API_KEY` is set, every path but `/health` and
+the search page at `/` (which asks for the key) needs `Authorization: Bearer <key>` (401 otherwise).
 """
 
 
@@ -59,7 +62,7 @@ def create_app(
     app.state.engine = None
     app.state.write_lock = threading.Lock()
     install_error_handlers(app)
-    for module in (search, documents, health):
+    for module in (search, documents, embeddings, health, page):
         app.include_router(module.router)
     # Added innermost first: the request id wraps everything, then the key check, then the body guards.
     app.add_middleware(JsonBodiesOnly)
@@ -67,7 +70,8 @@ def create_app(
     if settings.api_key:
         app.add_middleware(ApiKeyGuard, api_key=settings.api_key.get_secret_value())
         _document_bearer_auth(app)
-    app.add_middleware(RequestContext)
+    install_metrics(app)  # its middleware also counts refused requests
+    app.add_middleware(RequestContext)  # outermost: every response, refused or not, carries its request id
     return app
 
 

@@ -9,13 +9,18 @@ from fastapi import Depends, Request
 
 from semsearch.engine import Engine
 from semsearch.errors import BackendUnavailable
+from semsearch.metrics import EngineMetrics
 
 
 def get_engine(request: Request) -> Engine:
     engine: Engine | None = getattr(request.app.state, "engine", None)
     if engine is None:
         raise BackendUnavailable("the search engine is not loaded yet")
-    return engine
+    return get_metrics(request).instrument(engine)  # embed and Milvus time go to this app's /metrics
+
+
+def get_metrics(request: Request) -> EngineMetrics:
+    return request.app.state.metrics
 
 
 def get_write_lock(request: Request) -> threading.Lock:
@@ -25,3 +30,4 @@ def get_write_lock(request: Request) -> threading.Lock:
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 WriteLockDep = Annotated[threading.Lock, Depends(get_write_lock)]
+MetricsDep = Annotated[EngineMetrics, Depends(get_metrics)]

@@ -12,8 +12,9 @@ from email.message import Message as MimeHeader
 
 from search_api.request_context import ASGIApp, Message, Receive, Scope, Send, reply_error
 
-#: Reachable without the API key: liveness probes must not need a secret.
-OPEN_PATHS = frozenset({"/health"})
+#: Reachable without the API key: liveness probes must not need a secret, and a browser opening the search page
+#: (search_api/routes/page.py: the page and its assets, no data) cannot send one.
+OPEN_PATHS = frozenset({"/health", "/", "/static/search.js", "/static/search.css"})
 
 
 class BodySizeLimit:

@@ -5,7 +5,7 @@ import typer
 from evaluation.cli import evaluate
 from ingest.cli import ingest
 from ingest.reindex_cli import reindex_command
-from search_api.cli import search, serve
+from search_api.cli import mcp, search, serve
 
 app = typer.Typer(
     name="semsearch",
@@ -17,5 +17,6 @@ app = typer.Typer(
 app.command("ingest")(ingest)
 app.command("search")(search)
 app.command("serve")(serve)
+app.command("mcp")(mcp)
 app.command("eval")(evaluate)
 app.command("reindex")(reindex_command)

@@ -150,9 +150,10 @@ def test_documents_endpoint_ingests_updates_and_deletes(client: TestClient) -> N
         ([{"id": "", "text": "text"}], 422),
         ([{"id": "a\nb", "text": "text"}], 422),
         ([{"id": "a", "text": "text", "metadata": {"bad key!": 1}}], 422),
+        ([{"id": "a", "text": "text", "metadata": {"n": {"deep": [2**64]}}}], 400),
         ([], 422),
     ],
-    ids=["duplicate-ids", "blank-text", "empty-id", "line-break-in-id", "bad-metadata-key", "no-documents"],
+    ids=["duplicate-ids", "blank-text", "empty-id", "line-break-in-id", "bad-metadata-key", "int-over-64-bit", "none"],
 )
 def test_bad_documents_are_refused_and_nothing_is_written(client: TestClient, documents: list, status: int) -> None:
     """422: the body breaks the schema (FastAPI's list of problems); 400: valid JSON the engine refuses."""

@@ -4,7 +4,7 @@ import time
 
 from fastapi import APIRouter, HTTPException, Path
 
-from search_api.deps import EngineDep, WriteLockDep
+from search_api.deps import EngineDep, MetricsDep, WriteLockDep
 from search_api.models import ERRORS, DeleteResponse, DocumentsRequest, ErrorResponse, IndexResponse
 from semsearch.indexer import Document
 
@@ -12,15 +12,22 @@ router = APIRouter(tags=["documents"])
 
 
 @router.post("/documents", response_model=IndexResponse, responses=ERRORS)
-def upsert_documents(request: DocumentsRequest, engine: EngineDep, lock: WriteLockDep) -> IndexResponse:
+def upsert_documents(
+    request: DocumentsRequest, engine: EngineDep, lock: WriteLockDep, metrics: MetricsDep
+) -> IndexResponse:
     """Chunk, embed and upsert documents through the same pipeline as `semsearch ingest`; unchanged ones are skipped.
 
     This is how to ingest while the API holds a Milvus Lite `.db` (one process per file): `semsearch ingest --api URL`.
     """
     started = time.perf_counter()
     docs = [Document(id=d.id, text=d.text, source=d.source, metadata=d.metadata) for d in request.documents]
-    with lock:
-        stats = engine.indexer.index(docs)
+    try:
+        with lock:
+            stats = engine.indexer.index(docs)
+    except Exception:
+        metrics.record_ingest(failures=len(docs))
+        raise
+    metrics.record_ingest(documents=stats.documents, chunks=stats.chunks)
     return IndexResponse(
         documents=stats.documents,
         chunks=stats.chunks,

@@ -1,0 +1,106 @@
+"""The MCP server: `search` and `get_context` tools for agents, over stdio or streamable HTTP (`semsearch mcp`).
+
+The tools build the same request models as `POST /search` and `POST /context` and call the same route functions,
+so an agent gets exactly what the HTTP API answers, with the same limits and error messages.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field, ValidationError
+
+from search_api.guards import ApiKeyGuard
+from search_api.models import ContextRequest, ContextResponse, SearchRequest, SearchResponse
+from search_api.routes.search import context as context_route
+from search_api.routes.search import search as search_route
+from semsearch.engine import Engine
+from semsearch.errors import SemsearchError
+from semsearch.ranking import Mode
+
+#: Where the streamable HTTP transport answers: http://HOST:PORT/mcp
+HTTP_PATH = "/mcp"
+
+INSTRUCTIONS = (
+    "Semantic search over a document collection. Use `get_context` to fetch cited passages to answer a question "
+    "(each passage is numbered [n] with its source), and `search` to list the best matching chunks with scores."
+)
+
+
+def _doc(model: type[BaseModel], name: str) -> Any:
+    """The field's description from the HTTP request model: one wording for the API and the tools."""
+    return Field(description=model.model_fields[name].description)
+
+
+def build_server(engine: Engine) -> MCPServer:
+    server = MCPServer("semsearch", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING")
+    read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
+
+    @server.tool(annotations=read_only)
+    def search(
+        query: Annotated[str, _doc(SearchRequest, "query")],
+        top_k: Annotated[int, _doc(SearchRequest, "top_k")] = 10,
+        mode: Annotated[Mode | None, _doc(SearchRequest, "mode")] = None,
+        filter: Annotated[dict[str, Any] | None, _doc(SearchRequest, "filter")] = None,
+        group_by_document: Annotated[bool, _doc(SearchRequest, "group_by_document")] = False,
+        min_score: Annotated[float | None, _doc(SearchRequest, "min_score")] = None,
+    ) -> SearchResponse:
+        """The best matching chunks, best first, each with `score` (0..1, higher is better), text, source and
+        metadata: what `POST /search` answers."""
+        return _answer(
+            lambda: search_route(
+                SearchRequest(
+                    query=query,
+                    top_k=top_k,
+                    mode=mode,
+                    filter=filter,
+                    group_by_document=group_by_document,
+                    min_score=min_score,
+                ),
+                engine,
+            )
+        )
+
+    @server.tool(annotations=read_only)
+    def get_context(
+        query: Annotated[str, _doc(ContextRequest, "query")],
+        token_budget: Annotated[int, _doc(ContextRequest, "token_budget")] = 1500,
+        mode: Annotated[Mode | None, _doc(ContextRequest, "mode")] = None,
+        filter: Annotated[dict[str, Any] | None, _doc(ContextRequest, "filter")] = None,
+    ) -> ContextResponse:
+        """RAG context for a question: the most relevant passages merged and packed into `token_budget` tokens,
+        as a ready-to-paste `context` string ([n] passage, then its source) plus the passages with citations."""
+        return _answer(
+            lambda: context_route(
+                ContextRequest(query=query, token_budget=token_budget, mode=mode, filter=filter), engine
+            )
+        )
+
+    return server
+
+
+def _answer(call: Any) -> Any:
+    """Run a route function; bad arguments and engine refusals become tool errors with the API's message."""
+    try:
+        return call()
+    except ValidationError as exc:
+        raise ToolError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+    except SemsearchError as exc:
+        raise ToolError(str(exc)) from exc
+
+
+def run(engine: Engine, transport: str, host: str, port: int, api_key: str | None, log_level: str) -> None:
+    """Serve until stopped. Over HTTP the API key rule is the API's: `Authorization: Bearer <key>` when set."""
+    server = build_server(engine)
+    if transport == "stdio":
+        server.run("stdio")
+        return
+    import uvicorn
+
+    app: Any = server.streamable_http_app(streamable_http_path=HTTP_PATH, host=host)
+    if api_key:
+        app = ApiKeyGuard(app, api_key=api_key)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -1,0 +1,48 @@
+"""A real uvicorn server in a thread of the test process, for clients that need a TCP URL (openai, a browser, MCP).
+
+In-process because Milvus Lite lets one process open a `.db`: the server shares the session's `sample_engine`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import uvicorn
+from fastapi import FastAPI
+
+from semsearch.engine import Engine
+from tests.conftest import free_port
+
+
+def borrow_engine(app: FastAPI, engine: Engine) -> FastAPI:
+    """Give the app an already open engine that the app must not close (a session fixture owns it)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = engine
+        yield
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+@contextmanager
+def serve_in_thread(app: FastAPI) -> Iterator[str]:
+    """Run `app` under uvicorn on a free loopback port; yields the base URL once it accepts requests."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
