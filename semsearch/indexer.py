@@ -84,12 +84,27 @@ def validate_document(doc: Document) -> None:
         raise DocumentRejected(f"document {doc.id!r} has no text")
     if len(doc.source.encode()) > SOURCE_MAX:
         raise DocumentRejected(f"document {doc.id!r}: source is longer than {SOURCE_MAX} bytes")
+    if not _fits_json_ints(doc.metadata):
+        raise DocumentRejected(f"document {doc.id!r}: metadata holds an integer outside the 64-bit range")
     for key in doc.metadata:
         if not _METADATA_KEY.match(key):
             raise DocumentRejected(
                 f"document {doc.id!r}: metadata key {key!r} must be a letter or '_' followed by up to 63 "
                 "letters, digits, '_' or '-'"
             )
+
+
+def _fits_json_ints(value: Any) -> bool:
+    """Milvus stores JSON integers as 64-bit; a larger one fails the whole write."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, dict):
+        return all(_fits_json_ints(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_fits_json_ints(v) for v in value)
+    return True
 
 
 class Indexer:
