@@ -26,7 +26,6 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 SCIFACT = ROOT.parent / "shared" / "beir" / "scifact"
 RESULTS = ROOT / "benchmarks" / "results"
-COLLECTION = "bench20k"
 
 
 def main() -> None:
@@ -37,18 +36,19 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=20_000)
     parser.add_argument("--repeat-queries", action="store_true", help="reuse the query texts (cache hits)")
     parser.add_argument("--db", type=Path, default=RESULTS / "query-db" / "milvus.db")
+    parser.add_argument("--collection", default="bench20k", help="e.g. eval_scifact in a `semsearch eval` .db copy")
     parser.add_argument("--json", type=Path, default=RESULTS / "query.json")
     args = parser.parse_args()
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
 
-    chunks = _build_collection(args.db, args.chunks)
+    chunks = _build_collection(args.db, args.collection, args.chunks)
     queries = _queries()
     port = _free_port()
     env = {
         **os.environ,
         "SEMSEARCH_MILVUS_URI": str(args.db),
-        "SEMSEARCH_COLLECTION": COLLECTION,
+        "SEMSEARCH_COLLECTION": args.collection,
         "SEMSEARCH_MODEL_CACHE": str(RESULTS / "models"),
     }
     server = subprocess.Popen(
@@ -78,7 +78,7 @@ def main() -> None:
         )
 
 
-def _build_collection(db: Path, target: int) -> int:
+def _build_collection(db: Path, collection: str, target: int) -> int:
     """The benchmark collection, built once: real chunks first, then synthetic variants up to `target`."""
     import numpy as np
 
@@ -93,16 +93,17 @@ def _build_collection(db: Path, target: int) -> int:
 
     quiet_libraries()
     db.parent.mkdir(parents=True, exist_ok=True)
-    settings = Settings(milvus_uri=str(db), collection=COLLECTION, model_cache=str(RESULTS / "models"), _env_file=None)
+    settings = Settings(milvus_uri=str(db), collection=collection, model_cache=str(RESULTS / "models"), _env_file=None)
     settings = settings.model_copy(update={"backend": os.environ.get("SEMSEARCH_BACKEND", "onnx-int8")})
     engine = Engine.open(settings, create=True)
     try:
         count = engine.store.count()
         if count >= target:
             return count
-        corpus = SCIFACT / "corpus.jsonl" if (SCIFACT / "corpus.jsonl").is_file() else ROOT / "sample_data"
-        print(f"building the {target}-chunk collection from {corpus} (once)", file=sys.stderr)
-        ingest_files(discover([str(corpus)]).files, EngineSink(engine), TableOptions())
+        if count == 0:
+            corpus = SCIFACT / "corpus.jsonl" if (SCIFACT / "corpus.jsonl").is_file() else ROOT / "sample_data"
+            print(f"building the {target}-chunk collection from {corpus} (once)", file=sys.stderr)
+            ingest_files(discover([str(corpus)]).files, EngineSink(engine), TableOptions())
         real = [row for row in engine.store.scan("", [*STATE, VECTOR_FIELD]) if "~v" not in row["doc_id"]]
         rng = np.random.default_rng(0)
         variant, count = 1, engine.store.count()
@@ -192,7 +193,9 @@ def _wait_ready(base: str) -> str:
             try:
                 response = client.get("/ready")
                 if response.status_code == 200:
-                    return os.environ.get("SEMSEARCH_BACKEND", "torch")
+                    from semsearch.settings import Settings
+
+                    return Settings().backend  # what the server read from the same environment
             except httpx.HTTPError:
                 pass
             time.sleep(0.25)

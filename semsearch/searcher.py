@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,8 @@ from semsearch.store import Hit, MilvusStore
 
 #: Milvus's largest `limit`.
 MAX_CANDIDATES = 16_384
+#: Threads running hybrid search's keyword half alongside the query embedding (one per concurrent hybrid search).
+_KEYWORD_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="keyword-search")
 #: Chunks fetched per wanted hit when grouping by document (several chunks of one document collapse into one).
 GROUP_FACTOR = 5
 
@@ -105,12 +108,14 @@ class Searcher:
         if mode is Mode.KEYWORD:
             hits = self.store.keyword_search(query, limit, expr)
         else:
+            if mode is Mode.HYBRID:  # BM25 needs no vector: run it while the query is embedded
+                keyword_future = _KEYWORD_POOL.submit(self.store.keyword_search, query, limit, expr)
             vector = self.embed_query(query)
             if mode is Mode.DENSE:
                 hits = self.store.dense_search(vector, limit, expr)
             else:
                 dense = self.store.dense_search(vector, limit, expr)
-                keyword = self.store.keyword_search(query, limit, expr)
+                keyword = keyword_future.result()
                 if options.group_by_document:
                     dense, keyword = best_chunk_per_document(dense), best_chunk_per_document(keyword)
                     hits = fusion.fuse(dense, keyword, limit, key=lambda hit: hit.doc_id)

@@ -34,6 +34,8 @@ SAMPLE_DATA = ROOT / "sample_data"
 SAMPLE_QUERIES = json.loads((Path(__file__).parent / "sample_queries.json").read_text())
 
 quiet_libraries()
+# One ONNX export for the whole run, shared with the servers and CLI processes the tests start.
+os.environ.setdefault("SEMSEARCH_MODEL_CACHE", str(ROOT / "data" / "models"))
 
 
 @pytest.fixture(scope="session")

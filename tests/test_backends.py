@@ -35,10 +35,17 @@ def load(backend: str, cache: Path, **extra: str) -> Embedder:
     return Embedder.load(Settings(backend=backend, model_cache=str(cache), _env_file=None, **extra))
 
 
+@pytest.fixture(scope="module")
+def torch_embedder(model_cache: Path) -> Embedder:
+    """The reference: the model on torch, whatever SEMSEARCH_BACKEND the suite runs with."""
+    return load("torch", model_cache)
+
+
 @pytest.mark.parametrize(("backend", "min_cosine"), [("onnx", 0.9999), ("onnx-int8", 0.97)])
 def test_onnx_backends_embed_into_the_torch_vector_space(
-    embedder: Embedder, model_cache: Path, backend: str, min_cosine: float
+    torch_embedder: Embedder, model_cache: Path, backend: str, min_cosine: float
 ) -> None:
+    embedder = torch_embedder
     other = load(backend, model_cache)
     assert other.backend == Backend(backend)
     assert (other.dim, other.max_seq_length, other.special_tokens) == (
@@ -64,7 +71,8 @@ def test_onnx_files_are_made_once_and_reused_from_the_cache(model_cache: Path) -
     assert not [p for p in onnx_dir.parent.iterdir() if p.name.startswith(".")]  # no temporary leftovers
 
 
-def test_the_model_cache_defaults_to_models_beside_the_lite_db(tmp_path: Path) -> None:
+def test_the_model_cache_defaults_to_models_beside_the_lite_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SEMSEARCH_MODEL_CACHE", raising=False)
     settings = Settings(milvus_uri=str(tmp_path / "kb" / "milvus.db"), _env_file=None)
     assert settings.model_cache_dir == tmp_path / "kb" / "models"
     assert Settings(milvus_uri="http://milvus:19530", _env_file=None).model_cache_dir == Path("data/models")
@@ -75,7 +83,8 @@ def test_an_unknown_backend_is_refused_naming_the_choices() -> None:
         Settings(backend="tensorrt", _env_file=None)
 
 
-def test_a_model_the_export_cannot_handle_runs_on_torch(tmp_path: Path, embedder: Embedder) -> None:
+def test_a_model_the_export_cannot_handle_runs_on_torch(tmp_path: Path, torch_embedder: Embedder) -> None:
+    embedder = torch_embedder
     path = tmp_path / "minilm-dense"
     base = embedder.model
     SentenceTransformer(modules=[base[0], base[1], Dense(in_features=embedder.dim, out_features=64)]).save(str(path))
@@ -84,10 +93,10 @@ def test_a_model_the_export_cannot_handle_runs_on_torch(tmp_path: Path, embedder
 
 
 def test_a_collection_built_on_torch_is_searched_and_kept_on_int8_without_re_embedding(
-    settings: Settings, embedder: Embedder, model_cache: Path
+    settings: Settings, torch_embedder: Embedder, model_cache: Path
 ) -> None:
     docs = [Document(id=f"d{i}", text=text, source="t") for i, text in enumerate(TEXTS)]
-    engine = Engine.open(settings, create=True, embedder=embedder)
+    engine = Engine.open(settings, create=True, embedder=torch_embedder)
     engine.indexer.index(docs)
     engine.close()
     int8 = Engine.open(settings, create=False, embedder=load("onnx-int8", model_cache))

@@ -10,7 +10,7 @@ import pytest
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Dense
 
-from semsearch.embedder import Embedder
+from semsearch.embedder import Embedder, resolve_model_path
 from semsearch.engine import Engine
 from semsearch.errors import CollectionModelMismatch
 from semsearch.indexer import Document
@@ -21,7 +21,7 @@ from semsearch.settings import DEFAULT_MODEL, Settings
 @pytest.fixture(scope="module")
 def other_model_path(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> str:
     """A genuinely different local model (128-d head on the same encoder), saved to disk like a user's own."""
-    base = embedder.model
+    base = SentenceTransformer(resolve_model_path(DEFAULT_MODEL), device="cpu")  # torch modules, whatever the backend
     dense = Dense(in_features=embedder.dim, out_features=128)
     path = tmp_path_factory.mktemp("models") / "minilm-128"
     SentenceTransformer(modules=[base[0], base[1], dense]).save(str(path))

@@ -121,3 +121,11 @@ def test_a_batch_refused_at_write_time_is_retried_file_by_file(engine: Engine, t
         ("note001.txt", "refused by the indexer: the API refused the batch: forbidden word")
     ]
     assert report.stats.documents == 3 and engine.store.count() == 3
+
+
+def test_metadata_integers_beyond_64_bits_are_refused_before_milvus_sees_them(engine: Engine) -> None:
+    doc = Document(id="big", text="some text", source="t", metadata={"n": {"deep": [2**64]}})
+    with pytest.raises(DocumentRejected, match="64-bit"):
+        engine.indexer.index([doc])
+    largest = Document(id="ok", text="some text", source="t", metadata={"n": 2**63 - 1})
+    assert engine.indexer.index([largest]).chunks == 1
