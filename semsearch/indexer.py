@@ -90,8 +90,6 @@ def validate_document(doc: Document) -> None:
         raise DocumentRejected(f"document {doc.id!r} has no text")
     if len(doc.source.encode()) > SOURCE_MAX:
         raise DocumentRejected(f"document {doc.id!r}: source is longer than {SOURCE_MAX} bytes")
-    if not _fits_json_ints(doc.metadata):
-        raise DocumentRejected(f"document {doc.id!r}: metadata holds an integer outside the 64-bit range")
     for key in doc.metadata:
         if not _METADATA_KEY.match(key):
             raise DocumentRejected(
@@ -123,19 +121,6 @@ def _metadata_problem(value: Any, depth: int) -> str | None:
             return "has an object with non-string keys"
         return next((p for p in (_metadata_problem(v, depth + 1) for v in value.values()) if p), None)
     return f"holds a {type(value).__name__}, not a JSON value"
-
-
-def _fits_json_ints(value: Any) -> bool:
-    """Milvus stores JSON integers as 64-bit; a larger one fails the whole write."""
-    if isinstance(value, bool):
-        return True
-    if isinstance(value, int):
-        return -(2**63) <= value < 2**63
-    if isinstance(value, dict):
-        return all(_fits_json_ints(v) for v in value.values())
-    if isinstance(value, list):
-        return all(_fits_json_ints(v) for v in value)
-    return True
 
 
 class Indexer:
