@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,6 +43,7 @@ class Embedder:
     model_id: str
     batch_size: int = 64
     backend: Backend = Backend.TORCH
+    _per_thread: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @classmethod
     def load(cls, settings: Settings) -> Embedder:
@@ -65,7 +68,13 @@ class Embedder:
 
     @property
     def tokenizer(self) -> PreTrainedTokenizerBase:
-        return self.model.tokenizer
+        """The model's tokenizer for counting and chunking, one copy per thread. A Hugging Face fast tokenizer keeps
+        its padding and truncation mode as shared state: counting on one thread while the model encodes on another
+        (the ingest pipeline's stages, the query batcher) switched padding off mid-batch and gave ragged batches."""
+        tokenizer = getattr(self._per_thread, "tokenizer", None)
+        if tokenizer is None:
+            tokenizer = self._per_thread.tokenizer = copy.deepcopy(self.model.tokenizer)
+        return tokenizer
 
     @property
     def max_seq_length(self) -> int:

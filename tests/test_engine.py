@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,28 @@ def test_any_document_id_can_be_indexed_updated_searched_and_deleted(engine: Eng
     assert (hit.doc_id, hit.id) == (doc_id, f"{doc_id}#0")
     assert engine.indexer.delete_documents([doc_id]) == 1
     assert engine.store.count() == 0
+
+
+def test_counting_tokens_while_the_model_encodes_on_another_thread_is_safe(embedder: Embedder) -> None:
+    """The ingest pipeline chunks on one thread while the model encodes on another; a shared fast tokenizer had its
+    padding switched off mid-batch ("setting an array element with a sequence")."""
+    texts = ["word " * n for n in range(1, 300, 15)]
+    stop, errors = threading.Event(), []
+
+    def count() -> None:
+        while not stop.is_set():
+            try:
+                embedder.count_tokens("a few words " * 50)
+            except Exception as exc:
+                errors.append(exc)
+                return
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        for _ in range(10):
+            assert embedder.embed_documents(texts).shape == (len(texts), embedder.dim)
+    finally:
+        stop.set()
+        counter.join()
+    assert errors == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import threading
@@ -149,8 +148,9 @@ def test_ingest_killed_half_way_and_run_again_loses_and_duplicates_nothing(
 ) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    for path in sorted((SAMPLE_DATA / "library").glob("*.md"))[:90]:
-        shutil.copy(path, corpus / path.name)
+    for copy in range(5):  # 350 documents: several of the pipeline's 128-document write batches
+        for path in sorted((SAMPLE_DATA / "library").glob("*.md")):
+            (corpus / f"{copy}-{path.name}").write_text(f"{path.read_text()}\n\nCopy {copy}.\n")
     settings = _settings(own_milvus_server)
     env = {**os.environ, "SEMSEARCH_MILVUS_URI": settings.milvus_uri, "SEMSEARCH_COLLECTION": settings.collection}
     command = [semsearch_bin(), "ingest", "corpus", "--json", "--batch-size", "16"]

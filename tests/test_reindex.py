@@ -17,12 +17,12 @@ from sentence_transformers.sentence_transformer.modules import Dense
 from search_api.app import create_app
 from semsearch.capabilities import physical_name
 from semsearch.chunking import split_document
-from semsearch.embedder import Embedder
+from semsearch.embedder import Embedder, resolve_model_path
 from semsearch.engine import Engine
 from semsearch.indexer import Document
 from semsearch.reindex import rebuild_text
 from semsearch.schema import ModelRecord, build_index_params, build_schema
-from semsearch.settings import Settings
+from semsearch.settings import DEFAULT_MODEL, Settings
 from tests.conftest import SAMPLE_DATA, run_cli
 from tests.milvus_server import MilvusServer
 
@@ -30,7 +30,7 @@ from tests.milvus_server import MilvusServer
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> str:
     """A second, genuinely different local model: the MiniLM encoder with a 64-d head, saved like a user's own."""
-    base = embedder.model
+    base = SentenceTransformer(resolve_model_path(DEFAULT_MODEL), device="cpu")  # torch modules, whatever the backend
     path = tmp_path_factory.mktemp("models") / "minilm-64"
     SentenceTransformer(modules=[base[0], base[1], Dense(in_features=embedder.dim, out_features=64)]).save(str(path))
     return str(path)
