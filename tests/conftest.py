@@ -95,6 +95,22 @@ def client(settings: Settings, embedder: Embedder) -> Iterator[TestClient]:
         yield client
 
 
+def stored_row(chunk_id: str, doc_id: str, embedding: list[float]) -> dict:
+    """A minimal chunk row as the store writes it, for tests that drive MilvusStore below the indexer."""
+    return {
+        "id": chunk_id,
+        "doc_id": doc_id,
+        "chunk_index": 0,
+        "text": "t",
+        "source": "s",
+        "char_start": 0,
+        "char_end": 1,
+        "content_hash": "h",
+        "metadata": {},
+        "embedding": embedding,
+    }
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

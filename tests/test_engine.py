@@ -17,6 +17,7 @@ from semsearch.errors import CollectionModelMismatch
 from semsearch.indexer import Document
 from semsearch.searcher import SearchOptions
 from semsearch.settings import DEFAULT_MODEL, Settings
+from tests.conftest import stored_row
 
 
 @pytest.fixture(scope="module")
@@ -101,21 +102,8 @@ def test_closing_the_last_store_releases_the_lite_db_for_other_processes(
 
 
 def test_scan_pages_through_every_row_once_even_with_quotes_in_ids(engine: Engine) -> None:
-    rows = [
-        {
-            "id": f'doc "{i}" \\ x#0',
-            "doc_id": f'doc "{i}" \\ x',
-            "chunk_index": 0,
-            "text": "t",
-            "source": "s",
-            "char_start": 0,
-            "char_end": 1,
-            "content_hash": "h",
-            "metadata": {},
-            "embedding": [1.0] + [0.0] * (engine.embedder.dim - 1),
-        }
-        for i in range(2_345)
-    ]
+    unit = [1.0] + [0.0] * (engine.embedder.dim - 1)
+    rows = [stored_row(f'doc "{i}" \\ x#0', f'doc "{i}" \\ x', unit) for i in range(2_345)]
     engine.store.upsert_chunks(rows)
     scanned = [row["id"] for row in engine.store.scan("", ["id"])]
     assert len(scanned) == len(set(scanned)) == 2_345

@@ -22,7 +22,7 @@ from semsearch.engine import Engine
 from semsearch.errors import BackendUnavailable
 from semsearch.indexer import Document
 from semsearch.settings import Settings
-from tests.conftest import SAMPLE_DATA, semsearch_bin
+from tests.conftest import SAMPLE_DATA, semsearch_bin, stored_row
 from tests.milvus_server import MilvusServer
 
 pytestmark = pytest.mark.server
@@ -116,21 +116,7 @@ def test_a_write_that_keeps_failing_is_reported_naming_the_batch(
     engine = Engine.open(_settings(own_milvus_server), create=True, embedder=embedder)
     engine.store.write_timeout, engine.store.retry_seconds = 1.0, 3.0  # give up soon
     try:
-        rows = [
-            {
-                "id": f"k{i}",
-                "doc_id": f"lost-{i}",
-                "chunk_index": 0,
-                "text": "t",
-                "source": "s",
-                "char_start": 0,
-                "char_end": 1,
-                "content_hash": "h",
-                "metadata": {},
-                "embedding": [0.1] * embedder.dim,
-            }
-            for i in range(5)
-        ]
+        rows = [stored_row(f"k{i}", f"lost-{i}", [0.1] * embedder.dim) for i in range(5)]
         own_milvus_server.kill()
         with pytest.raises(BackendUnavailable) as caught:
             engine.store.upsert_chunks(rows)
