@@ -13,6 +13,8 @@ SOURCE_MAX = 2048
 TEXT_MAX_BYTES = 65_535
 VECTOR_FIELD = "embedding"
 SPARSE_FIELD = "sparse"
+#: What BM25 reads: the chunk text behind its document's title (see `indexer.keyword_text`). Not returned.
+KEYWORD_FIELD = "keyword_text"
 #: Scalar fields returned with every hit.
 OUTPUT_FIELDS = ["id", "doc_id", "chunk_index", "text", "source", "char_start", "char_end", "metadata"]
 #: What ingest compares to decide whether a stored chunk is already up to date.
@@ -39,14 +41,13 @@ class ModelRecord:
 
 
 def build_schema(dim: int, record: ModelRecord, bm25: bool):
-    """Schema for chunks; with `bm25`, Milvus also fills a sparse BM25 vector from `text` for keyword search."""
+    """Schema for chunks; with `bm25`, Milvus also fills a sparse BM25 vector from `keyword_text` for keyword
+    search. (Collections made before `keyword_text` existed analyse `text` itself; the store still serves them.)"""
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False, description=record.to_description())
     schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=ID_MAX)
     schema.add_field("doc_id", DataType.VARCHAR, max_length=ID_MAX)
     schema.add_field("chunk_index", DataType.INT64)
-    # The English analyzer stems and drops stop words, so "running" finds "run" in keyword search.
-    text_options = {"enable_analyzer": True, "analyzer_params": {"type": "english"}} if bm25 else {}
-    schema.add_field("text", DataType.VARCHAR, max_length=TEXT_MAX_BYTES, **text_options)
+    schema.add_field("text", DataType.VARCHAR, max_length=TEXT_MAX_BYTES)
     schema.add_field("source", DataType.VARCHAR, max_length=SOURCE_MAX)
     schema.add_field("char_start", DataType.INT64)
     schema.add_field("char_end", DataType.INT64)
@@ -54,12 +55,20 @@ def build_schema(dim: int, record: ModelRecord, bm25: bool):
     schema.add_field("metadata", DataType.JSON)
     schema.add_field(VECTOR_FIELD, DataType.FLOAT_VECTOR, dim=dim)
     if bm25:
+        # The English analyzer stems and drops stop words, so "running" finds "run" in keyword search.
+        schema.add_field(
+            KEYWORD_FIELD,
+            DataType.VARCHAR,
+            max_length=TEXT_MAX_BYTES,
+            enable_analyzer=True,
+            analyzer_params={"type": "english"},
+        )
         schema.add_field(SPARSE_FIELD, DataType.SPARSE_FLOAT_VECTOR)
         schema.add_function(
             Function(
                 name="text_bm25",
                 function_type=FunctionType.BM25,
-                input_field_names=["text"],
+                input_field_names=[KEYWORD_FIELD],
                 output_field_names=[SPARSE_FIELD],
             )
         )

@@ -32,6 +32,7 @@ from semsearch.errors import (
 )
 from semsearch.filters import string_literal
 from semsearch.schema import (
+    KEYWORD_FIELD,
     OUTPUT_FIELDS,
     SPARSE_FIELD,
     STATE_FIELDS,
@@ -102,6 +103,8 @@ class MilvusStore:
     read_timeout: float = 1.0
     retry_seconds: float = 60.0
     _has_sparse: bool = False
+    #: False for collections without `keyword_text` (on Milvus < 2.5, or made before it existed: BM25 reads `text`).
+    _has_keyword_text: bool = False
 
     def __post_init__(self) -> None:
         self.target = self.target or self.collection
@@ -179,7 +182,9 @@ class MilvusStore:
                 "the new model with `semsearch reindex --model NAME` (Milvus server)."
             )
         self._write(self.client.load_collection, self.target, what=f"load {self.target!r}")
-        self._has_sparse = any(f["name"] == SPARSE_FIELD for f in info["fields"])
+        fields = {f["name"] for f in info["fields"]}
+        self._has_sparse = SPARSE_FIELD in fields
+        self._has_keyword_text = KEYWORD_FIELD in fields
         self.refresh_metadata_keys()
 
     def create(self, record: ModelRecord) -> str:
@@ -296,6 +301,8 @@ class MilvusStore:
     def upsert_chunks(self, rows: list[dict[str, Any]]) -> None:
         """Upsert in batches, each retried while Milvus is unreachable or restarting (upserts are idempotent).
         Data Milvus refuses as given (e.g. a metadata integer beyond 64 bits) raises DocumentRejected."""
+        if not self._has_keyword_text:
+            rows = [{k: v for k, v in row.items() if k != KEYWORD_FIELD} for row in rows]
         for start in range(0, len(rows), WRITE_BATCH):
             batch = rows[start : start + WRITE_BATCH]
             what = _describe_batch("upsert", batch)

@@ -7,15 +7,16 @@ import math
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from pymilvus import DataType, Function, FunctionType, MilvusClient
 from sentence_transformers import CrossEncoder
 
 from search_api.app import create_app
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.errors import UnsupportedMode
-from semsearch.indexer import Document
+from semsearch.indexer import TITLE_MAX_BYTES, Document, keyword_text
 from semsearch.ranking import Fusion, Mode
-from semsearch.schema import ModelRecord, build_index_params, build_schema
+from semsearch.schema import SPARSE_FIELD, TEXT_MAX_BYTES, ModelRecord, build_index_params, build_schema
 from semsearch.searcher import SearchOptions
 from semsearch.settings import Settings
 
@@ -272,3 +273,91 @@ def test_context_cuts_the_last_passage_at_a_token_boundary_to_fill_the_budget(cl
     passage = body["passages"][0]
     assert text.startswith(passage["text"]) and len(passage["text"]) < len(text)
     assert passage["citation"]["char_end"] == len(passage["text"])
+
+
+# -- what keyword search indexes: the chunk behind its document's title -------------------------------------------
+
+
+def _titled_document(title: str) -> Document:
+    """A document of several chunks whose text never names its title."""
+    sentences = [f"Section {i} describes the arrangement of shelves number {i} in the reading room." for i in range(60)]
+    return Document(id="manual", text=" ".join(sentences), source="library", metadata={"title": title})
+
+
+def test_keyword_search_finds_every_chunk_by_its_documents_title(small: Engine) -> None:
+    doc = _titled_document("Heliotrope cataloguing manual")
+    stats = small.indexer.index([doc])
+    assert stats.chunks >= 3
+    hits = small.searcher.search("heliotrope", SearchOptions(mode=Mode.KEYWORD, top_k=50)).hits
+    assert {h.chunk_index for h in hits} == set(range(stats.chunks))
+    for hit in hits:  # the title is indexed, not stored in the chunk: text and offsets are the document's own
+        assert "Heliotrope" not in hit.text and hit.text == doc.text[hit.char_start : hit.char_end]
+
+
+def test_a_changed_title_is_reindexed_for_keyword_search_without_re_embedding(small: Engine) -> None:
+    small.indexer.index([_titled_document("Heliotrope cataloguing manual")])
+    stats = small.indexer.index([_titled_document("Marigold shelving guide")])
+    assert stats.embedded == 0 and stats.chunks > 0
+    keyword = SearchOptions(mode=Mode.KEYWORD, top_k=50)
+    assert small.searcher.search("marigold", keyword).hits[0].doc_id == "manual"
+    assert small.searcher.search("heliotrope", keyword).hits == []
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "expected"),
+    [
+        ("Body text.", "A title", "A title\n\nBody text."),
+        ("A Title\n\nBody text.", "a title", "A Title\n\nBody text."),  # the first line holds it already
+        ("# A title\nBody text.", "A title", "# A title\nBody text."),
+        ("Body text.", "  A\n title ", "A title\n\nBody text."),
+        ("Body text.", "", "Body text."),
+        ("Body text.", None, "Body text."),
+        ("Body text.", 42, "Body text."),
+    ],
+)
+def test_keyword_text_puts_the_title_before_the_chunk_once(text: str, title: object, expected: str) -> None:
+    assert keyword_text(text, title) == expected
+
+
+def test_keyword_text_always_fits_the_text_field() -> None:
+    chunk = "é" * (TEXT_MAX_BYTES // 2 - 10)
+    assert len(keyword_text(chunk, "ü" * 5000).encode()) <= TEXT_MAX_BYTES
+    assert keyword_text("x", "t" * 5000).startswith("t" * TITLE_MAX_BYTES + "\n\n")
+
+
+def test_a_collection_whose_bm25_reads_text_still_ingests_and_finds_keywords(
+    settings: Settings, embedder: Embedder
+) -> None:
+    """Collections made before `keyword_text` existed analyse `text` itself; they keep working unchanged."""
+    engine = Engine.open(settings, create=True, embedder=embedder)
+    store = engine.store
+    store.client.drop_collection(store.collection)
+    schema = MilvusClient.create_schema(
+        auto_id=False, description=ModelRecord(embedder.model_id, embedder.dim).to_description()
+    )
+    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=1024)
+    schema.add_field("doc_id", DataType.VARCHAR, max_length=1024)
+    schema.add_field("chunk_index", DataType.INT64)
+    schema.add_field("text", DataType.VARCHAR, max_length=TEXT_MAX_BYTES, enable_analyzer=True)
+    schema.add_field("source", DataType.VARCHAR, max_length=2048)
+    schema.add_field("char_start", DataType.INT64)
+    schema.add_field("char_end", DataType.INT64)
+    schema.add_field("content_hash", DataType.VARCHAR, max_length=64)
+    schema.add_field("metadata", DataType.JSON)
+    schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=embedder.dim)
+    schema.add_field(SPARSE_FIELD, DataType.SPARSE_FLOAT_VECTOR)
+    bm25 = Function(
+        name="bm25", function_type=FunctionType.BM25, input_field_names=["text"], output_field_names=[SPARSE_FIELD]
+    )
+    schema.add_function(bm25)
+    store.client.create_collection(
+        store.collection, schema=schema, index_params=build_index_params(store.client, "AUTOINDEX", bm25=True)
+    )
+    engine.close()
+    engine = Engine.open(settings, create=True, embedder=embedder)
+    try:
+        assert engine.indexer.index(PROSE).embedded == len(PROSE)
+        hits = engine.searcher.search("XQ-4471", SearchOptions(mode=Mode.KEYWORD, top_k=3)).hits
+        assert hits[0].doc_id == "ticket-7"
+    finally:
+        engine.close()
