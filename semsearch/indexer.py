@@ -16,7 +16,7 @@ from typing import Any
 from semsearch.chunking import Chunk, content_hash, split_document
 from semsearch.embedder import Embedder
 from semsearch.errors import DocumentRejected
-from semsearch.schema import ID_MAX, KEYWORD_FIELD, SOURCE_MAX, TEXT_MAX_BYTES
+from semsearch.schema import ID_MAX, SOURCE_MAX, TEXT_MAX_BYTES
 from semsearch.settings import Settings
 from semsearch.store import MilvusStore
 
@@ -27,8 +27,6 @@ _METADATA_KEY = re.compile(METADATA_KEY_PATTERN)
 METADATA_MAX_BYTES = 65_536
 METADATA_MAX_DEPTH = 16
 _INT64 = range(-(2**63), 2**63)
-#: Longest title, in UTF-8 bytes, that keyword text repeats in front of each chunk.
-TITLE_MAX_BYTES = 1024
 
 
 @dataclass
@@ -196,24 +194,7 @@ def _row(doc: Document, chunk: Chunk, model_id: str) -> dict[str, Any]:
         "char_end": chunk.char_end,
         "content_hash": content_hash(chunk.text, model_id),
         "metadata": doc.metadata,
-        KEYWORD_FIELD: keyword_text(chunk.text, doc.metadata.get("title")),
     }
-
-
-def keyword_text(text: str, title: Any) -> str:
-    """What BM25 indexes for a chunk: its text behind its document's title, unless the chunk's first line already
-    holds the title. The title says what the whole document is about, and without it every chunk after the first
-    loses those terms (the multi-field title + text BM25 of Anserini's BEIR baseline). The vector is still made
-    from the chunk text alone, so a chunk's embedding does not change with its title."""
-    if not isinstance(title, str):
-        return text
-    title = " ".join(title.split())
-    first_line = text.lstrip().split("\n", 1)[0]
-    if not title or title.casefold() in first_line.casefold():
-        return text
-    room = min(TITLE_MAX_BYTES, TEXT_MAX_BYTES - len(text.encode()) - 2)
-    title = title.encode()[: max(room, 0)].decode(errors="ignore")
-    return f"{title}\n\n{text}" if title else text
 
 
 def _changed(row: dict[str, Any], stored: dict[str, Any]) -> bool:

@@ -42,6 +42,7 @@ from semsearch.schema import (
     build_keys_schema,
     build_schema,
     keys_collection,
+    keyword_text,
 )
 from semsearch.settings import Settings
 
@@ -301,8 +302,8 @@ class MilvusStore:
     def upsert_chunks(self, rows: list[dict[str, Any]]) -> None:
         """Upsert in batches, each retried while Milvus is unreachable or restarting (upserts are idempotent).
         Data Milvus refuses as given (e.g. a metadata integer beyond 64 bits) raises DocumentRejected."""
-        if not self._has_keyword_text:
-            rows = [{k: v for k, v in row.items() if k != KEYWORD_FIELD} for row in rows]
+        if self._has_keyword_text:
+            rows = [{**row, KEYWORD_FIELD: keyword_text(row["text"], row["metadata"].get("title"))} for row in rows]
         for start in range(0, len(rows), WRITE_BATCH):
             batch = rows[start : start + WRITE_BATCH]
             what = _describe_batch("upsert", batch)

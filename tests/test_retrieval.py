@@ -14,9 +14,17 @@ from search_api.app import create_app
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.errors import UnsupportedMode
-from semsearch.indexer import TITLE_MAX_BYTES, Document, keyword_text
+from semsearch.indexer import Document
 from semsearch.ranking import Fusion, Mode
-from semsearch.schema import SPARSE_FIELD, TEXT_MAX_BYTES, ModelRecord, build_index_params, build_schema
+from semsearch.schema import (
+    SPARSE_FIELD,
+    TEXT_MAX_BYTES,
+    TITLE_MAX_BYTES,
+    ModelRecord,
+    build_index_params,
+    build_schema,
+    keyword_text,
+)
 from semsearch.searcher import SearchOptions
 from semsearch.settings import Settings
 
