@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from pydantic import ValidationError
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Dense
 
-from semsearch.backends import Backend, model_slug
+from semsearch.backends import ONNX_DIR, Backend, model_slug
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.indexer import Document
@@ -62,13 +64,24 @@ def test_onnx_backends_embed_into_the_torch_vector_space(
 
 def test_onnx_files_are_made_once_and_reused_from_the_cache(model_cache: Path) -> None:
     load("onnx-int8", model_cache)
-    onnx_dir = model_cache / model_slug(DEFAULT_MODEL) / "onnx"
+    onnx_dir = model_cache / model_slug(DEFAULT_MODEL) / ONNX_DIR
     made = {p.name: p.stat().st_mtime_ns for p in onnx_dir.glob("*.onnx")}
     assert set(made) == {"model.onnx", "model_qint8.onnx"}
     load("onnx", model_cache)
     load("onnx-int8", model_cache)
     assert {p.name: p.stat().st_mtime_ns for p in onnx_dir.glob("*.onnx")} == made
     assert not [p for p in onnx_dir.parent.iterdir() if p.name.startswith(".")]  # no temporary leftovers
+
+
+def test_the_onnx_graphs_are_fused_by_onnx_runtime(model_cache: Path) -> None:
+    """One Attention op per layer instead of the exported MatMul/Softmax pattern (the vectors equal torch's:
+    see the cosine test above); int8 quantises the fused attention too."""
+    load("onnx-int8", model_cache)
+    onnx_dir = model_cache / model_slug(DEFAULT_MODEL) / ONNX_DIR
+    fp32 = Counter(node.op_type for node in onnx.load(str(onnx_dir / "model.onnx")).graph.node)
+    int8 = Counter(node.op_type for node in onnx.load(str(onnx_dir / "model_qint8.onnx")).graph.node)
+    assert fp32["Attention"] == 6 and fp32["Softmax"] == 0 and fp32["SkipLayerNormalization"] == 12
+    assert int8["QAttention"] == 6 and int8["MatMulInteger"] > 0
 
 
 def test_the_model_cache_defaults_to_models_beside_the_lite_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
