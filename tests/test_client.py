@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
+from ingest.loaders import TableOptions, load_file
 from search_api.app import create_app
 from search_api.client import SearchAPIError, SemsearchRetriever
 from semsearch.engine import Engine
@@ -34,7 +35,8 @@ def test_invoke_returns_documents_with_metadata_and_scores_best_first(base: str)
     assert first.metadata["source"] == "sample_data/library/random.md"
     assert first.metadata["format"] == "md"
     assert first.id == f"{first.metadata['doc_id']}#{first.metadata['chunk_index']}"
-    assert "pseudo-random" in first.page_content
+    source_text = load_file(ROOT / first.metadata["source"], TableOptions())[0].text
+    assert first.page_content == source_text[first.metadata["char_start"] : first.metadata["char_end"]]
     scores = [doc.metadata["score"] for doc in docs]
     assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -78,7 +79,13 @@ def test_a_query_typed_in_the_page_shows_the_expected_document_first(browser: Br
     hits = page.locator("#results li")
     expect(hits).to_have_count(5)
     first = hits.first
-    expect(first.locator(".doc-id")).to_have_text("sample_data/library/random.md #0")
+    api = httpx.post(
+        f"{keyed_base}/search",
+        json={"query": QUERY, "top_k": 5, "mode": "dense"},
+        headers={"Authorization": f"Bearer {KEY}"},
+    ).json()["results"][0]
+    assert api["doc_id"] == "sample_data/library/random.md"
+    expect(first.locator(".doc-id")).to_have_text(f"sample_data/library/random.md #{api['chunk_index']}")
     expect(first.locator(".source")).to_have_text("sample_data/library/random.md")
     assert re.fullmatch(r"0\.\d{3}", first.locator(".score").text_content() or "")
     marked = {text.lower() for text in page.locator("#results mark").all_text_contents()}
