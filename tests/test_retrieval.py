@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from pymilvus import DataType, Function, FunctionType, MilvusClient
+from pymilvus import CollectionSchema, DataType, Function, FunctionType, MilvusClient
 from sentence_transformers import CrossEncoder
 
 from search_api.app import create_app
@@ -118,21 +118,22 @@ def test_min_score_drops_weak_hits(small: Engine) -> None:
     assert [h.id for h in kept] == [hits[0].id]
 
 
+def _reopen_as(settings: Settings, embedder: Embedder, schema: CollectionSchema, bm25: bool) -> Engine:
+    """An engine over a collection made with `schema` instead of today's, as an older Milvus or release made it."""
+    engine = Engine.open(settings, create=True, embedder=embedder)
+    client, name = engine.store.client, engine.store.collection
+    client.drop_collection(name)
+    client.create_collection(name, schema=schema, index_params=build_index_params(client, "AUTOINDEX", bm25=bm25))
+    engine.close()
+    return Engine.open(settings, create=True, embedder=embedder)
+
+
 def test_keyword_mode_on_a_collection_without_bm25_is_refused_naming_the_version(
     settings: Settings, embedder: Embedder
 ) -> None:
     """A collection created where BM25 is unavailable (as on Milvus < 2.5) has no sparse field."""
-    engine = Engine.open(settings, create=True, embedder=embedder)
-    store = engine.store
-    store.client.drop_collection(store.collection)
     record = ModelRecord(embedder.model_id, embedder.dim)
-    store.client.create_collection(
-        store.collection,
-        schema=build_schema(embedder.dim, record, bm25=False),
-        index_params=build_index_params(store.client, "AUTOINDEX", bm25=False),
-    )
-    engine.close()
-    engine = Engine.open(settings, create=True, embedder=embedder)
+    engine = _reopen_as(settings, embedder, build_schema(embedder.dim, record, bm25=False), bm25=False)
     try:
         assert engine.searcher.search("x").mode is Mode.DENSE  # the default falls back to dense
         for mode in (Mode.KEYWORD, Mode.HYBRID):
@@ -337,9 +338,6 @@ def test_a_collection_whose_bm25_reads_text_still_ingests_and_finds_keywords(
     settings: Settings, embedder: Embedder
 ) -> None:
     """Collections made before `keyword_text` existed analyse `text` itself; they keep working unchanged."""
-    engine = Engine.open(settings, create=True, embedder=embedder)
-    store = engine.store
-    store.client.drop_collection(store.collection)
     schema = MilvusClient.create_schema(
         auto_id=False, description=ModelRecord(embedder.model_id, embedder.dim).to_description()
     )
@@ -358,11 +356,7 @@ def test_a_collection_whose_bm25_reads_text_still_ingests_and_finds_keywords(
         name="bm25", function_type=FunctionType.BM25, input_field_names=["text"], output_field_names=[SPARSE_FIELD]
     )
     schema.add_function(bm25)
-    store.client.create_collection(
-        store.collection, schema=schema, index_params=build_index_params(store.client, "AUTOINDEX", bm25=True)
-    )
-    engine.close()
-    engine = Engine.open(settings, create=True, embedder=embedder)
+    engine = _reopen_as(settings, embedder, schema, bm25=True)
     try:
         assert engine.indexer.index(PROSE).embedded == len(PROSE)
         hits = engine.searcher.search("XQ-4471", SearchOptions(mode=Mode.KEYWORD, top_k=3)).hits
