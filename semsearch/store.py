@@ -32,6 +32,7 @@ from semsearch.errors import (
 )
 from semsearch.filters import string_literal
 from semsearch.schema import (
+    DENSE_METRIC,
     KEYWORD_FIELD,
     OUTPUT_FIELDS,
     SPARSE_FIELD,
@@ -106,6 +107,8 @@ class MilvusStore:
     _has_sparse: bool = False
     #: False for collections without `keyword_text` (on Milvus < 2.5, or made before it existed: BM25 reads `text`).
     _has_keyword_text: bool = False
+    #: The dense index's metric as built: IP for new collections, COSINE for older ones (same ranking and scores).
+    _dense_metric: str = DENSE_METRIC
 
     def __post_init__(self) -> None:
         self.target = self.target or self.collection
@@ -186,7 +189,14 @@ class MilvusStore:
         fields = {f["name"] for f in info["fields"]}
         self._has_sparse = SPARSE_FIELD in fields
         self._has_keyword_text = KEYWORD_FIELD in fields
+        self._dense_metric = self._index_metric(VECTOR_FIELD)
         self.refresh_metadata_keys()
+
+    def _index_metric(self, field_name: str) -> str:
+        names = self._read(self.client.list_indexes, self.target, field_name=field_name)
+        if not names:
+            return DENSE_METRIC
+        return self._read(self.client.describe_index, self.target, names[0])["metric_type"]
 
     def create(self, record: ModelRecord) -> str:
         """Create the physical collection for this model (and the metadata-keys companion); returns its name.
@@ -256,8 +266,10 @@ class MilvusStore:
         return self._has_sparse
 
     def dense_search(self, vector: np.ndarray, limit: int, expr: str = "") -> list[Hit]:
-        """Nearest chunks by cosine similarity; `Hit.score` is the raw cosine."""
-        return self._search(data=[vector.tolist()], anns_field=VECTOR_FIELD, metric="COSINE", limit=limit, expr=expr)
+        """Nearest chunks by cosine similarity; `Hit.score` is the raw cosine (the dot product of unit vectors)."""
+        return self._search(
+            data=[vector.tolist()], anns_field=VECTOR_FIELD, metric=self._dense_metric, limit=limit, expr=expr
+        )
 
     def keyword_search(self, query: str, limit: int, expr: str = "") -> list[Hit]:
         """Best chunks by BM25 over the analysed text; `Hit.score` is the raw BM25 score."""
@@ -374,7 +386,7 @@ class MilvusStore:
 
 def _search_params(metric: str, limit: int, capabilities: Capabilities) -> dict[str, Any]:
     """HNSW needs its candidate list `ef` to be at least `limit` (Milvus 2.3 refuses less)."""
-    if metric == "COSINE" and capabilities.dense_index == "HNSW":
+    if metric != "BM25" and capabilities.dense_index == "HNSW":
         return {"metric_type": metric, "params": {"ef": max(64, limit)}}
     return {"metric_type": metric}
 

@@ -17,9 +17,11 @@ from semsearch.errors import UnsupportedMode
 from semsearch.indexer import Document
 from semsearch.ranking import Fusion, Mode
 from semsearch.schema import (
+    DENSE_METRIC,
     SPARSE_FIELD,
     TEXT_MAX_BYTES,
     TITLE_MAX_BYTES,
+    VECTOR_FIELD,
     ModelRecord,
     build_index_params,
     build_schema,
@@ -118,12 +120,16 @@ def test_min_score_drops_weak_hits(small: Engine) -> None:
     assert [h.id for h in kept] == [hits[0].id]
 
 
-def _reopen_as(settings: Settings, embedder: Embedder, schema: CollectionSchema, bm25: bool) -> Engine:
-    """An engine over a collection made with `schema` instead of today's, as an older Milvus or release made it."""
+def _reopen_as(
+    settings: Settings, embedder: Embedder, schema: CollectionSchema, bm25: bool, metric: str = DENSE_METRIC
+) -> Engine:
+    """An engine over a collection made with `schema` (and `metric`) instead of today's, as an older Milvus or
+    release made it."""
     engine = Engine.open(settings, create=True, embedder=embedder)
     client, name = engine.store.client, engine.store.collection
     client.drop_collection(name)
-    client.create_collection(name, schema=schema, index_params=build_index_params(client, "AUTOINDEX", bm25=bm25))
+    index_params = build_index_params(client, "AUTOINDEX", bm25=bm25, metric=metric)
+    client.create_collection(name, schema=schema, index_params=index_params)
     engine.close()
     return Engine.open(settings, create=True, embedder=embedder)
 
@@ -356,10 +362,41 @@ def test_a_collection_whose_bm25_reads_text_still_ingests_and_finds_keywords(
         name="bm25", function_type=FunctionType.BM25, input_field_names=["text"], output_field_names=[SPARSE_FIELD]
     )
     schema.add_function(bm25)
-    engine = _reopen_as(settings, embedder, schema, bm25=True)
+    engine = _reopen_as(settings, embedder, schema, bm25=True, metric="COSINE")
     try:
         assert engine.indexer.index(PROSE).embedded == len(PROSE)
         hits = engine.searcher.search("XQ-4471", SearchOptions(mode=Mode.KEYWORD, top_k=3)).hits
         assert hits[0].doc_id == "ticket-7"
     finally:
         engine.close()
+
+
+def test_new_collections_use_inner_product_and_cosine_ones_keep_their_metric_with_the_same_scores(
+    settings: Settings, embedder: Embedder
+) -> None:
+    """Unit vectors make IP equal to cosine, and IP is the faster brute-force search on Milvus Lite; a collection
+    built with COSINE by an earlier release is searched with COSINE (Milvus refuses a metric the index lacks)."""
+    query = "how are random numbers generated"
+
+    def dense_scores(engine: Engine) -> dict[str, float]:
+        engine.indexer.index(PROSE)
+        hits = engine.store.dense_search(engine.embedder.embed_queries([query])[0], limit=10)
+        return {h.id: h.score for h in hits}
+
+    engine = Engine.open(settings, create=True, embedder=embedder)
+    try:
+        store = engine.store
+        index = store.client.describe_index(store.target, store.client.list_indexes(store.target, VECTOR_FIELD)[0])
+        assert index["metric_type"] == "IP"
+        new = dense_scores(engine)
+    finally:
+        engine.close()
+    record = ModelRecord(embedder.model_id, embedder.dim)
+    engine = _reopen_as(settings, embedder, build_schema(embedder.dim, record, bm25=True), bm25=True, metric="COSINE")
+    try:
+        old = dense_scores(engine)
+    finally:
+        engine.close()
+    assert old.keys() == new.keys() and len(new) == len(PROSE)
+    assert np.allclose([old[i] for i in new], list(new.values()), atol=1e-5)
+    assert len(set(np.round(list(new.values()), 3))) == len(PROSE)  # raw cosines, distinct: a real comparison
