@@ -2,9 +2,10 @@
 
 The collection holds 20,000 chunks: the SciFact corpus chunks (sample_data/ when SciFact is absent) plus synthetic
 variants (the same texts under new ids, vectors nudged by small noise and renormalised), built once and cached in
-benchmarks/results/query-db/. Every request's query is unique by default (a SciFact query plus a counter), so the
-query-embedding cache does not flatter the numbers; `--repeat-queries` measures the cached path. `server took` is
-the `took_ms` the API reports (embedding and Milvus, no HTTP): the rest of a latency is HTTP, FastAPI and the client.
+benchmarks/results/query-db/. Every request's query is unique by default (a SciFact query plus its row and a
+counter), so the query-embedding cache does not flatter the numbers; `--repeat-queries` measures the cached path.
+`server took` is the `took_ms` the API reports (embedding and Milvus, no HTTP): the rest of a latency is HTTP,
+FastAPI and the client.
 
     .venv/bin/python benchmarks/query.py [--seconds 15] [--clients 1,4,16] [--modes dense,hybrid]
 """
@@ -35,9 +36,6 @@ def main() -> None:
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--modes", default="dense,hybrid")
     parser.add_argument("--chunks", type=int, default=20_000)
-    parser.add_argument(
-        "--warmup", type=float, default=10.0, help="seconds of unmeasured load first (the first ~500 queries run slow)"
-    )
     parser.add_argument("--repeat-queries", action="store_true", help="reuse the query texts (cache hits)")
     parser.add_argument("--db", type=Path, default=RESULTS / "query-db" / "milvus.db")
     parser.add_argument("--collection", default="bench20k", help="e.g. eval_scifact in a `semsearch eval` .db copy")
@@ -62,11 +60,10 @@ def main() -> None:
     rows = []
     try:
         backend = _wait_ready(base)
-        warmup = [f"warm-up: {query}" for query in queries]  # never the same text as a measured query (no cache hit)
-        asyncio.run(_load(base, warmup, "dense", 1, args.warmup, True))
         for mode in args.modes.split(","):
             for clients in (int(c) for c in args.clients.split(",")):
-                stats = asyncio.run(_load(base, queries, mode, clients, args.seconds, not args.repeat_queries))
+                unique = "" if args.repeat_queries else f"{mode}{clients}-"  # no row reuses another row's texts
+                stats = asyncio.run(_load(base, queries, mode, clients, args.seconds, unique))
                 rows.append({"mode": mode, "clients": clients, **stats})
         server_rss = _peak_rss_mb(server.pid)
     finally:
@@ -154,8 +151,9 @@ def _queries() -> list[str]:
     return ["calculate money amounts without losing cents", "roll dice in a simulation", "read a compressed archive"]
 
 
-async def _load(base: str, queries: list[str], mode: str, clients: int, seconds: float, unique: bool) -> dict:
-    """`clients` tasks, each sending one request after another until the time is up."""
+async def _load(base: str, queries: list[str], mode: str, clients: int, seconds: float, unique: str) -> dict:
+    """`clients` tasks, each sending one request after another until the time is up. With `unique` (a tag for this
+    row), every query text is new, so the server's query-vector cache never answers."""
     latencies: list[float] = []
     took: list[float] = []  # the server's own time per request (`took_ms`: search and embed, no HTTP)
     errors = 0
@@ -170,7 +168,7 @@ async def _load(base: str, queries: list[str], mode: str, clients: int, seconds:
             nonlocal errors, counter
             while time.perf_counter() < deadline:
                 counter += 1
-                query = queries[counter % len(queries)] + (f" {counter}" if unique else "")
+                query = queries[counter % len(queries)] + (f" {unique}{counter}" if unique else "")
                 started = time.perf_counter()
                 try:
                     response = await client.post("/search", json={"query": query, "top_k": 10, "mode": mode})
