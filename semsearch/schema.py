@@ -95,7 +95,7 @@ def keyword_text(text: str, title: Any) -> str:
 
 
 #: Metric of the dense index in new collections. Vectors are unit length (`Embedder`), so inner product is their
-#: cosine; Milvus Lite's brute-force search takes 5.6 ms with IP against 8.0 ms with COSINE on 20k x 384
+#: cosine; Milvus Lite's brute-force search takes 5.3 ms with IP against 7.2 ms with COSINE on 20k x 384
 #: (`benchmarks/milvus_search.py`). Collections built with COSINE keep it: the store reads the metric back.
 DENSE_METRIC = "IP"
 
