@@ -102,19 +102,21 @@ class OnnxEncoder:
     def get_embedding_dimension(self) -> int:
         return self.dim
 
-    def encode(self, texts: list[str], batch_size: int = 64, **_: Any) -> np.ndarray:
-        """(n, dim) float32 embeddings, normalised if the model normalises. Texts are batched by length (less
-        padding), like SentenceTransformer.encode, and come back in input order."""
+    def encode(
+        self, texts: list[str], batch_size: int = 64, normalize_embeddings: bool = False, **_: Any
+    ) -> np.ndarray:
+        """(n, dim) float32 embeddings, normalised if the model normalises or `normalize_embeddings` asks, as in
+        SentenceTransformer.encode. Texts are batched by length (less padding) and come back in input order."""
         if self.one_text_per_run:
             batch_size = 1
         order = np.argsort([-len(text) for text in texts], kind="stable")
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
             idx = order[start : start + batch_size]
-            out[idx] = self._forward([texts[i] for i in idx])
+            out[idx] = self._forward([texts[i] for i in idx], self.normalize or normalize_embeddings)
         return out
 
-    def _forward(self, texts: list[str]) -> np.ndarray:
+    def _forward(self, texts: list[str], normalize: bool) -> np.ndarray:
         enc = self.tokenizer(
             texts, padding=True, truncation=True, max_length=self.max_seq_length, return_tensors="np", verbose=False
         )
@@ -127,7 +129,7 @@ class OnnxEncoder:
         else:
             mask = enc["attention_mask"][..., None].astype(np.float32)
             pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-        if self.normalize:
+        if normalize:
             pooled = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return pooled.astype(np.float32)
 

@@ -108,6 +108,4 @@ class Embedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        vectors = np.asarray(vectors, dtype=np.float32)
-        # The ONNX backends normalise only when the model has a Normalize step; the index's IP metric needs unit length.
-        return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+        return np.asarray(vectors, dtype=np.float32)

@@ -105,6 +105,19 @@ def test_a_model_the_export_cannot_handle_runs_on_torch(tmp_path: Path, torch_em
     assert fallback.backend is Backend.TORCH and fallback.dim == 64
 
 
+def test_a_model_without_a_normalize_step_still_gives_unit_vectors_on_onnx(
+    tmp_path: Path, torch_embedder: Embedder
+) -> None:
+    """The dense index's inner product is the cosine only for unit vectors, whatever the model's last module."""
+    path = tmp_path / "minilm-unnormalised"
+    base = torch_embedder.model
+    SentenceTransformer(modules=[base[0], base[1]]).save(str(path))
+    embedder = load("onnx", tmp_path / "cache", model=str(path))
+    assert embedder.backend is Backend.ONNX and not embedder.model.normalize
+    vectors = embedder.embed_documents(["a short text", "a much longer text about random number generators"])
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
 def test_a_collection_built_on_torch_is_searched_and_kept_on_int8_without_re_embedding(
     settings: Settings, torch_embedder: Embedder, model_cache: Path
 ) -> None:
