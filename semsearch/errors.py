@@ -1,4 +1,14 @@
-"""Typed engine errors. The doors map them to HTTP status codes and CLI exit codes, each in one place."""
+"""Typed engine errors, in three families that the doors map, each in one place (`search_api/errors.py` to HTTP
+status codes, `semsearch_cli/exits.py` to exit codes):
+
+- `Refused`: the caller's input cannot be served as given (bad filter, document, mode). HTTP 400, exit 2.
+- `Unavailable`: the knowledge base cannot serve now (Milvus down or locked, collection missing or built with another
+  model, an error inside Milvus). HTTP 503, exit 3.
+- `NotFound`: what the caller named does not exist (a document id). HTTP 404, exit 4.
+
+Doors catch families, never the classes below them: a new class joins a family and every door maps it at once.
+Nothing from pymilvus or gRPC crosses the store's boundary; the store raises these instead.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +17,19 @@ class SemsearchError(Exception):
     """Base class: the message is written for the person who has to act on it."""
 
 
-class BackendUnavailable(SemsearchError):
+class Refused(SemsearchError):
+    """Family: the caller's input is refused as given; sending it again will fail again."""
+
+
+class Unavailable(SemsearchError):
+    """Family: the knowledge base cannot serve this now; the operator has to act (or wait), not the caller."""
+
+
+class NotFound(SemsearchError):
+    """Family: the thing the caller named does not exist."""
+
+
+class BackendUnavailable(Unavailable):
     """Milvus cannot be reached or opened (server down, Lite `.db` held by another process)."""
 
 
@@ -15,15 +37,19 @@ class DatabaseLocked(BackendUnavailable):
     """A Milvus Lite `.db` is open in another process; only one process may hold it."""
 
 
-class CollectionMissing(SemsearchError):
+class MilvusFailed(Unavailable):
+    """Milvus answered a call with an error of its own (not a refusal of the caller's input)."""
+
+
+class CollectionMissing(Unavailable):
     """The collection has not been created yet (nothing ingested)."""
 
 
-class CollectionModelMismatch(SemsearchError):
+class CollectionModelMismatch(Unavailable):
     """The collection was built with another embedding model than the one configured."""
 
 
-class InvalidFilter(SemsearchError):
+class InvalidFilter(Refused):
     """A search filter names an unknown field or carries a value of the wrong shape."""
 
     def __init__(self, field: str, reason: str) -> None:
@@ -31,13 +57,17 @@ class InvalidFilter(SemsearchError):
         self.field = field
 
 
-class DocumentRejected(SemsearchError):
+class DocumentRejected(Refused):
     """A document cannot be indexed as given (empty text, bad id)."""
 
 
-class UnsupportedMode(SemsearchError):
+class UnsupportedMode(Refused):
     """The backend or collection cannot run this search mode (BM25 needs Milvus >= 2.5), or no reranker is set."""
 
 
 class UnsupportedOperation(UnsupportedMode):
     """The backend cannot do this at all (e.g. reindex needs aliases, which Milvus Lite lacks)."""
+
+
+class DocumentNotFound(NotFound):
+    """No document has this id."""
