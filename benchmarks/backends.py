@@ -51,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
-    from semsearch.console import quiet_libraries
+    from semsearch.logs import quiet_libraries
 
     quiet_libraries()
     workdir = Path(tempfile.mkdtemp(prefix="semsearch-backends-"))

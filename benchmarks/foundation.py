@@ -49,8 +49,8 @@ def main() -> None:
     from ingest.pipeline import ingest_files
     from ingest.sinks import EngineSink
     from ingest.sources import discover
-    from semsearch.console import quiet_libraries
     from semsearch.engine import Engine
+    from semsearch.logs import quiet_libraries
     from semsearch.settings import Settings
 
     quiet_libraries()

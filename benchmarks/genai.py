@@ -80,8 +80,8 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     import openai
 
-    from semsearch.console import quiet_libraries
     from semsearch.embedder import Embedder
+    from semsearch.logs import quiet_libraries
     from semsearch.settings import DEFAULT_MODEL, Settings
 
     quiet_libraries()

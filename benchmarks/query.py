@@ -89,8 +89,8 @@ def _build_collection(db: Path, collection: str, target: int) -> int:
     from ingest.pipeline import ingest_files
     from ingest.sinks import EngineSink
     from ingest.sources import discover
-    from semsearch.console import quiet_libraries
     from semsearch.engine import Engine
+    from semsearch.logs import quiet_libraries
     from semsearch.schema import VECTOR_FIELD
     from semsearch.settings import Settings
 

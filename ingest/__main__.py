@@ -1,7 +1,7 @@
-"""`python -m ingest PATH...` — the same command as `semsearch ingest`."""
+"""`python -m ingest PATH...`: the same command as `semsearch ingest`."""
 
 import typer
 
-from ingest.cli import ingest
+from semsearch_cli.ingest import ingest
 
 typer.run(ingest)

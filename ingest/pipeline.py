@@ -17,7 +17,7 @@ from typing import Any
 
 from ingest.loaders import LoadError, TableOptions, load_file
 from ingest.sinks import Sink
-from ingest.sources import TABLE_SUFFIXES, source_id
+from ingest.sources import TABLE_SUFFIXES, FileSelection, source_id
 from semsearch.errors import DocumentRejected
 from semsearch.indexer import Document, IndexStats, validate_document
 
@@ -62,6 +62,19 @@ class _Work:
 
     def size(self) -> int:
         return sum(len(docs) for _, docs in self.parts)
+
+
+def ingest_selection(
+    selection: FileSelection,
+    sink: Sink,
+    table: TableOptions,
+    on_file: Callable[[Path, IngestReport], None] | None = None,
+) -> IngestReport:
+    """Ingest the selected files; files named explicitly but of a type no reader takes are reported first."""
+    report = ingest_files(selection.files, sink, table, on_file=on_file)
+    report.files += len(selection.rejected)
+    report.failures[:0] = [(str(path), reason) for path, reason in selection.rejected]
+    return report
 
 
 def ingest_files(

@@ -1,7 +1,7 @@
-"""`python -m search_api` — the same as `semsearch serve`."""
+"""`python -m search_api`: the same as `semsearch serve`."""
 
 import typer
 
-from search_api.cli import serve
+from semsearch_cli.serve import serve
 
 typer.run(serve)

@@ -8,15 +8,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+import semsearch
 from search_api.errors import install_error_handlers
 from search_api.follow import AliasFollower
 from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodiesOnly
 from search_api.metrics import install_metrics
 from search_api.request_context import RequestContext
 from search_api.routes import documents, embeddings, health, page, search
-from semsearch.console import quiet_libraries
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
+from semsearch.logs import quiet_libraries
 from semsearch.settings import Settings
 
 DESCRIPTION = """
@@ -57,7 +58,9 @@ def create_app(
             current, app.state.engine = app.state.engine, None
             current.close()  # the follower closed the engines it replaced
 
-    app = FastAPI(title="milvus semantic search", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="milvus semantic search", version=semsearch.__version__, description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.settings = settings
     app.state.engine = None
     app.state.write_lock = threading.Lock()

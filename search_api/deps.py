@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from semsearch.engine import Engine
 from semsearch.errors import BackendUnavailable
+from semsearch.knowledge_base import KnowledgeBase
 from semsearch.metrics import EngineMetrics
 
 
@@ -17,6 +18,11 @@ def get_engine(request: Request) -> Engine:
     if engine is None:
         raise BackendUnavailable("the search engine is not loaded yet")
     return get_metrics(request).instrument(engine)  # embed and Milvus time go to this app's /metrics
+
+
+def get_knowledge_base(engine: Annotated[Engine, Depends(get_engine)]) -> KnowledgeBase:
+    """The request's view of the engine as the library's verbs: routes answer exactly what Python callers get."""
+    return KnowledgeBase(engine)
 
 
 def get_metrics(request: Request) -> EngineMetrics:
@@ -29,5 +35,6 @@ def get_write_lock(request: Request) -> threading.Lock:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_knowledge_base)]
 WriteLockDep = Annotated[threading.Lock, Depends(get_write_lock)]
 MetricsDep = Annotated[EngineMetrics, Depends(get_metrics)]

@@ -16,30 +16,22 @@ from pymilvus import MilvusException
 from starlette.exceptions import HTTPException
 
 from search_api.request_context import error_body, request_id
-from semsearch.errors import (
-    BackendUnavailable,
-    CollectionMissing,
-    CollectionModelMismatch,
-    DocumentRejected,
-    InvalidFilter,
-    UnsupportedMode,
-)
+from semsearch.errors import InvalidFilter, NotFound, Refused, SemsearchError, Unavailable
 
 log = logging.getLogger("search_api")
 
-STATUS_BY_ERROR: dict[type[Exception], int] = {
-    InvalidFilter: 400,
-    UnsupportedMode: 400,
-    DocumentRejected: 400,
-    CollectionMissing: 503,
-    CollectionModelMismatch: 503,
-    BackendUnavailable: 503,
+#: Families, not classes (semsearch.errors): a new engine error joins a family and gets its status here at once.
+STATUS_BY_FAMILY: dict[type[SemsearchError], int] = {
+    Refused: 400,
+    NotFound: 404,
+    Unavailable: 503,
 }
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    for error_type, status in STATUS_BY_ERROR.items():
-        app.add_exception_handler(error_type, _handler(status))
+    for family, status in STATUS_BY_FAMILY.items():
+        app.add_exception_handler(family, _handler(status))
+    app.add_exception_handler(SemsearchError, _handler(503))  # an error outside the families: the engine's fault
     app.add_exception_handler(MilvusException, _milvus_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)

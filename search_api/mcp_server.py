@@ -1,7 +1,7 @@
 """The MCP server: `search` and `get_context` tools for agents, over stdio or streamable HTTP (`semsearch mcp`).
 
-The tools build the same request models as `POST /search` and `POST /context` and call the same route functions,
-so an agent gets exactly what the HTTP API answers, with the same limits and error messages.
+The tools validate the same request models as `POST /search` and `POST /context` and call the same knowledge-base
+verbs, so an agent gets exactly what the HTTP API answers (`semsearch.answers`), with the same limits and messages.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
+import semsearch
 from search_api.guards import ApiKeyGuard
 from search_api.models import ContextRequest, ContextResponse, SearchRequest, SearchResponse
-from search_api.routes.search import context as context_route
-from search_api.routes.search import search as search_route
 from semsearch.engine import Engine
 from semsearch.errors import SemsearchError
+from semsearch.knowledge_base import KnowledgeBase
 from semsearch.ranking import Mode
 
 #: Where the streamable HTTP transport answers: http://HOST:PORT/mcp
@@ -36,7 +36,8 @@ def _doc(model: type[BaseModel], name: str) -> Any:
 
 
 def build_server(engine: Engine) -> MCPServer:
-    server = MCPServer("semsearch", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING")
+    server = MCPServer("semsearch", instructions=INSTRUCTIONS, version=semsearch.__version__, log_level="WARNING")
+    kb = KnowledgeBase(engine)
     read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
 
     @server.tool(annotations=read_only)
@@ -50,19 +51,19 @@ def build_server(engine: Engine) -> MCPServer:
     ) -> SearchResponse:
         """The best matching chunks, best first, each with `score` (0..1, higher is better), text, source and
         metadata: what `POST /search` answers."""
-        return _answer(
-            lambda: search_route(
-                SearchRequest(
-                    query=query,
-                    top_k=top_k,
-                    mode=mode,
-                    filter=filter,
-                    group_by_document=group_by_document,
-                    min_score=min_score,
-                ),
-                engine,
+
+        def answer() -> SearchResponse:
+            request = SearchRequest(
+                query=query,
+                top_k=top_k,
+                mode=mode,
+                filter=filter,
+                group_by_document=group_by_document,
+                min_score=min_score,
             )
-        )
+            return SearchResponse.model_validate(kb.search(request.query, **request.search_args()).to_dict())
+
+        return _answer(answer)
 
     @server.tool(annotations=read_only)
     def get_context(
@@ -73,17 +74,18 @@ def build_server(engine: Engine) -> MCPServer:
     ) -> ContextResponse:
         """RAG context for a question: the most relevant passages merged and packed into `token_budget` tokens,
         as a ready-to-paste `context` string ([n] passage, then its source) plus the passages with citations."""
-        return _answer(
-            lambda: context_route(
-                ContextRequest(query=query, token_budget=token_budget, mode=mode, filter=filter), engine
-            )
-        )
+
+        def answer() -> ContextResponse:
+            request = ContextRequest(query=query, token_budget=token_budget, mode=mode, filter=filter)
+            return ContextResponse.model_validate(kb.context(request.query, **request.context_args()).to_dict())
+
+        return _answer(answer)
 
     return server
 
 
 def _answer(call: Any) -> Any:
-    """Run a route function; bad arguments and engine refusals become tool errors with the API's message."""
+    """Run a tool; bad arguments and engine errors become tool errors with the API's message."""
     try:
         return call()
     except ValidationError as exc:

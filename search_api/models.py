@@ -8,7 +8,6 @@ from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StringConstr
 
 from semsearch.indexer import METADATA_KEY_PATTERN
 from semsearch.ranking import Fusion, Mode
-from semsearch.searcher import SearchOptions
 
 MAX_QUERY_CHARS = 4096
 
@@ -72,17 +71,18 @@ class SearchRequest(QueryIn):
         False, description="Reorder the candidates with the CrossEncoder in SEMSEARCH_RERANK_MODEL."
     )
 
-    def to_options(self) -> SearchOptions:
-        return SearchOptions(
-            top_k=self.top_k,
-            offset=self.offset,
-            mode=self.mode,
-            fusion=self.fusion.to_fusion(),
-            filters=self.filter,
-            min_score=self.min_score,
-            group_by_document=self.group_by_document,
-            rerank=self.rerank,
-        )
+    def search_args(self) -> dict[str, Any]:
+        """The request as `KnowledgeBase.search` keyword arguments."""
+        return {
+            "top_k": self.top_k,
+            "offset": self.offset,
+            "mode": self.mode,
+            "filter": self.filter,
+            "fusion": self.fusion.to_fusion(),
+            "min_score": self.min_score,
+            "group_by_document": self.group_by_document,
+            "rerank": self.rerank,
+        }
 
 
 class SearchHit(BaseModel):
@@ -119,8 +119,15 @@ class ContextRequest(QueryIn):
     token_budget: JsonInt = Field(1500, ge=16, le=100_000, description="Max tokens of `context` (model's tokenizer).")
     candidates: JsonInt = Field(30, ge=1, le=200, description="Chunks retrieved before merging and packing.")
 
-    def to_options(self) -> SearchOptions:
-        return SearchOptions(top_k=self.candidates, mode=self.mode, fusion=self.fusion.to_fusion(), filters=self.filter)
+    def context_args(self) -> dict[str, Any]:
+        """The request as `KnowledgeBase.context` keyword arguments."""
+        return {
+            "token_budget": self.token_budget,
+            "candidates": self.candidates,
+            "mode": self.mode,
+            "filter": self.filter,
+            "fusion": self.fusion.to_fusion(),
+        }
 
 
 class Citation(BaseModel):

@@ -104,6 +104,16 @@ def validate_document(doc: Document) -> None:
         raise DocumentRejected(f"document {doc.id!r}: metadata is {size} bytes as JSON, over {METADATA_MAX_BYTES}")
 
 
+def validate_batch(docs: list[Document]) -> None:
+    """Raise DocumentRejected for a document that cannot be stored, or for a doc id given twice."""
+    seen: set[str] = set()
+    for doc in docs:
+        validate_document(doc)
+        if doc.id in seen:
+            raise DocumentRejected(f"document id {doc.id!r} appears more than once in one batch")
+        seen.add(doc.id)
+
+
 def _metadata_problem(value: Any, depth: int) -> str | None:
     """Why Milvus's JSON field cannot hold this value as given (it would fail, or silently turn NaN into null)."""
     if depth > METADATA_MAX_DEPTH:
@@ -144,12 +154,7 @@ class Indexer:
     def plan(self, docs: list[Document]) -> IndexPlan:
         """Chunk the documents and compare with what Milvus holds: no writes, so a refused batch leaves no trace.
         Raises DocumentRejected for a document that cannot be stored, or a doc id twice in one batch."""
-        seen: set[str] = set()
-        for doc in docs:
-            validate_document(doc)
-            if doc.id in seen:
-                raise DocumentRejected(f"document id {doc.id!r} appears more than once in one batch")
-            seen.add(doc.id)
+        validate_batch(docs)
         rows = [_row(doc, c, self.embedder.model_id) for doc in docs for c in self.chunk(doc)]
         stored = self.store.existing_chunks([doc.id for doc in docs])
         to_embed = [r for r in rows if stored.get(r["id"], {}).get("content_hash") != r["content_hash"]]

@@ -1,11 +1,19 @@
-"""The `semsearch` command: the write door's and the read door's commands under one name."""
+"""The `semsearch` command: every command of the product under one name, as thin callers of the engine.
+
+Commands live here and only here (the engine imports neither typer nor rich); `semsearch_cli.exits` maps the engine's
+error families to exit codes.
+"""
+
+from typing import Annotated
 
 import typer
 
-from evaluation.cli import evaluate
-from ingest.cli import ingest
-from ingest.reindex_cli import reindex_command
-from search_api.cli import mcp, search, serve
+import semsearch
+from semsearch_cli.evaluate import evaluate
+from semsearch_cli.ingest import ingest
+from semsearch_cli.reindex import reindex_command
+from semsearch_cli.search import search
+from semsearch_cli.serve import mcp, serve
 
 app = typer.Typer(
     name="semsearch",
@@ -14,6 +22,23 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"semsearch {semsearch.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Semantic search over your documents with Milvus and sentence-transformers."""
+
+
 app.command("ingest")(ingest)
 app.command("search")(search)
 app.command("serve")(serve)

@@ -23,9 +23,9 @@ from ingest.pipeline import ingest_files
 from ingest.sinks import EngineSink
 from ingest.sources import discover
 from search_api.app import create_app
-from semsearch.console import quiet_libraries
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
+from semsearch.logs import quiet_libraries
 from semsearch.settings import Settings
 from tests.milvus_server import milvus_binaries, milvus_server, own_milvus_server  # noqa: F401  (server fixtures)
 

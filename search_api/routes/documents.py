@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, Path
 
-from search_api.deps import EngineDep, MetricsDep, WriteLockDep
+from search_api.deps import KnowledgeBaseDep, MetricsDep, WriteLockDep
 from search_api.models import ERRORS, DeleteResponse, DocumentsRequest, ErrorResponse, IndexResponse
+from semsearch.errors import DocumentNotFound
 from semsearch.indexer import Document
 
 router = APIRouter(tags=["documents"])
@@ -13,7 +14,7 @@ router = APIRouter(tags=["documents"])
 
 @router.post("/documents", response_model=IndexResponse, responses=ERRORS)
 def upsert_documents(
-    request: DocumentsRequest, engine: EngineDep, lock: WriteLockDep, metrics: MetricsDep
+    request: DocumentsRequest, kb: KnowledgeBaseDep, lock: WriteLockDep, metrics: MetricsDep
 ) -> IndexResponse:
     """Chunk, embed and upsert documents through the same pipeline as `semsearch ingest`; unchanged ones are skipped.
 
@@ -23,7 +24,7 @@ def upsert_documents(
     docs = [Document(id=d.id, text=d.text, source=d.source, metadata=d.metadata) for d in request.documents]
     try:
         with lock:
-            stats = engine.indexer.index(docs)
+            stats = kb.add(docs)
     except Exception:
         metrics.record_ingest(failures=len(docs))
         raise
@@ -44,11 +45,11 @@ def upsert_documents(
     responses={**ERRORS, 404: {"model": ErrorResponse, "description": "No such document"}},
 )
 def delete_document(
-    engine: EngineDep, lock: WriteLockDep, doc_id: str = Path(..., min_length=1, max_length=1000)
+    kb: KnowledgeBaseDep, lock: WriteLockDep, doc_id: str = Path(..., min_length=1, max_length=1000)
 ) -> DeleteResponse:
     """Remove every chunk of one document."""
     with lock:
-        deleted = engine.indexer.delete_documents([doc_id])
+        deleted = kb.delete(doc_id)
     if not deleted:
-        raise HTTPException(status_code=404, detail=f"no document with id {doc_id!r}")
+        raise DocumentNotFound(f"no document with id {doc_id!r}")
     return DeleteResponse(doc_id=doc_id, deleted=deleted)

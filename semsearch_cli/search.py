@@ -1,10 +1,10 @@
-"""`semsearch search` and `semsearch serve`: thin commands over the searcher and the FastAPI app."""
+"""`semsearch search`: a thin command over `KnowledgeBase.search`, or a running API's `POST /search` (`--api`).
+
+With `--json` it prints the answer the API gives (`SearchAnswer.to_dict()`), field for field."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
-from enum import StrEnum
 from typing import Annotated, Any
 
 import httpx
@@ -14,19 +14,18 @@ from rich.console import Console
 from rich.table import Table
 
 from search_api.models import SearchRequest
-from semsearch.console import (
-    EXIT_BACKEND,
-    EXIT_USAGE,
+from semsearch.knowledge_base import KnowledgeBase
+from semsearch.ranking import Mode
+from semsearch_cli.exits import EXIT_BACKEND, EXIT_USAGE, cli_errors, fail
+from semsearch_cli.options import (
     ApiOption,
     CollectionOption,
+    JsonOption,
     MilvusUriOption,
     ModelOption,
-    cli_errors,
-    fail,
+    api_key,
     load_settings,
 )
-from semsearch.engine import Engine
-from semsearch.ranking import Mode
 
 
 def search(
@@ -44,7 +43,7 @@ def search(
     fusion: Annotated[str, typer.Option(help="Hybrid fusion: rrf or weighted.")] = "rrf",
     rrf_k: Annotated[int, typer.Option(min=1, help="RRF constant k.")] = 60,
     weights: Annotated[str, typer.Option(help="Weighted fusion: dense,keyword weights.")] = "0.5,0.5",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the response as JSON.")] = False,
+    as_json: JsonOption = False,
     api: ApiOption = None,
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
@@ -68,15 +67,10 @@ def search(
     settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
     with cli_errors():
         if api:
-            key = settings.api_key.get_secret_value() if settings.api_key else None
-            body = _search_api(api, request.model_dump(mode="json"), key)
+            body = _search_api(api, request.model_dump(mode="json"), api_key(settings))
         else:
-            engine = Engine.open(settings, create=False)
-            try:
-                result = engine.searcher.search(query, request.to_options())
-                body = {"query": query, "mode": result.mode.value, "results": [asdict(hit) for hit in result.hits]}
-            finally:
-                engine.close()
+            with KnowledgeBase.open(settings, create=False) as kb:
+                body = kb.search(request.query, **request.search_args()).to_dict()
     hits = body["results"]
     if as_json:
         typer.echo(json.dumps(body, ensure_ascii=False))
@@ -88,54 +82,6 @@ def search(
         snippet = " ".join(hit["text"].split())[:160]
         table.add_row(str(rank), f"{hit['score']:.3f}", hit["doc_id"], str(hit["chunk_index"]), snippet)
     Console().print(table)
-
-
-def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
-    milvus_uri: MilvusUriOption = None,
-    collection: CollectionOption = None,
-    model: ModelOption = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
-) -> None:
-    """Serve the HTTP API (FastAPI under uvicorn); OpenAPI docs at /docs."""
-    import uvicorn
-
-    from search_api.app import create_app
-
-    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
-    with cli_errors():
-        engine = Engine.open(settings, create=True)
-    uvicorn.run(create_app(engine=engine), host=host, port=port, log_level=log_level)
-
-
-class McpTransport(StrEnum):
-    STDIO = "stdio"
-    HTTP = "http"
-
-
-def mcp(
-    transport: Annotated[
-        McpTransport, typer.Option(help="stdio (an agent starts this command) or http (streamable HTTP).")
-    ] = McpTransport.STDIO,
-    host: Annotated[str, typer.Option(help="Interface to bind (http).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port (http); the endpoint is /mcp.")] = 8001,
-    milvus_uri: MilvusUriOption = None,
-    collection: CollectionOption = None,
-    model: ModelOption = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level (http).")] = "warning",
-) -> None:
-    """Serve the MCP tools `search` and `get_context` (same engine and settings as the API)."""
-    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
-    with cli_errors():
-        engine = Engine.open(settings, create=False)
-    from search_api import mcp_server  # the mcp package takes a while to import; only this command needs it
-
-    key = settings.api_key.get_secret_value() if settings.api_key else None
-    try:
-        mcp_server.run(engine, transport.value, host=host, port=port, api_key=key, log_level=log_level)
-    finally:
-        engine.close()
 
 
 def parse_filters(items: list[str]) -> dict[str, Any] | None:

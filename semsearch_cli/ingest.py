@@ -1,4 +1,4 @@
-"""`semsearch ingest`: a thin command over the ingest pipeline."""
+"""`semsearch ingest`: a thin command over the ingest pipeline, into the knowledge base or a running API (`--api`)."""
 
 from __future__ import annotations
 
@@ -12,23 +12,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ingest.loaders import TableOptions
-from ingest.pipeline import IngestReport, ingest_files
+from ingest.pipeline import IngestReport, ingest_selection
 from ingest.sinks import ApiSink, EngineSink, Sink
-from ingest.sources import MissingPath, discover
-from semsearch.console import (
-    EXIT_OK,
-    EXIT_PARTIAL,
-    EXIT_USAGE,
-    ApiOption,
-    CollectionOption,
-    MilvusUriOption,
-    ModelOption,
-    cli_errors,
-    fail,
-    load_settings,
-)
+from ingest.sources import FileSelection, MissingPath, discover
 from semsearch.engine import Engine
 from semsearch.metrics import EngineMetrics
+from semsearch_cli.exits import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, cli_errors, fail
+from semsearch_cli.options import (
+    ApiOption,
+    CollectionOption,
+    JsonOption,
+    MilvusUriOption,
+    ModelOption,
+    api_key,
+    load_settings,
+)
 
 
 def ingest(
@@ -38,7 +36,7 @@ def ingest(
     metadata_columns: Annotated[
         str | None, typer.Option(help="Comma-separated table columns to keep as metadata (default: all others).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    as_json: JsonOption = False,
     api: ApiOption = None,
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
@@ -73,18 +71,15 @@ def ingest(
     with cli_errors():
         engine = None
         if api:
-            key = settings.api_key.get_secret_value() if settings.api_key else None
-            sink: Sink = ApiSink(api, api_key=key)
+            sink: Sink = ApiSink(api, api_key=api_key(settings))
         else:
             engine = Engine.open(settings, create=True)
             sink = EngineSink(metrics.instrument(engine))
         try:
-            report = _run(selection.files, sink, table, console, show_progress=not as_json)
+            report = _run(selection, sink, table, console, show_progress=not as_json)
         finally:
             if engine:
                 engine.close()
-    report.files += len(selection.rejected)
-    report.failures[:0] = [(str(path), reason) for path, reason in selection.rejected]
     metrics.record_ingest(report.stats.documents, report.stats.chunks, len(report.failures))
     if as_json:
         typer.echo(json.dumps({**report.to_dict(), "metrics": metrics.summary()}))
@@ -94,7 +89,9 @@ def ingest(
     raise typer.Exit(EXIT_PARTIAL if report.failures else EXIT_OK)
 
 
-def _run(files: list[Path], sink: Sink, table: TableOptions, console: Console, show_progress: bool) -> IngestReport:
+def _run(
+    selection: FileSelection, sink: Sink, table: TableOptions, console: Console, show_progress: bool
+) -> IngestReport:
     progress = Progress(
         TextColumn("[bold]ingest"),
         BarColumn(),
@@ -105,13 +102,13 @@ def _run(files: list[Path], sink: Sink, table: TableOptions, console: Console, s
         disable=not show_progress,
     )
     with progress:
-        task = progress.add_task("ingest", total=len(files), status="")
+        task = progress.add_task("ingest", total=len(selection.files), status="")
 
         def on_file(path: Path, report: IngestReport) -> None:
             status = f"{report.stats.documents} docs, {report.stats.embedded} embedded, {len(report.failures)} failed"
             progress.update(task, advance=1, status=status)
 
-        return ingest_files(files, sink, table, on_file=on_file)
+        return ingest_selection(selection, sink, table, on_file=on_file)
 
 
 def _summary_table(report: IngestReport) -> Table:

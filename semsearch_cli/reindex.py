@@ -1,4 +1,4 @@
-"""`semsearch reindex`: a thin command over semsearch.reindex (switch a collection to another model, no outage)."""
+"""`semsearch reindex`: a thin command over `semsearch.reindex` (switch a collection to another model, no outage)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from semsearch.console import EXIT_OK, CollectionOption, MilvusUriOption, cli_errors, load_settings
 from semsearch.reindex import ReindexReport, reindex
+from semsearch_cli.exits import EXIT_OK, cli_errors
+from semsearch_cli.options import CollectionOption, JsonOption, MilvusUriOption, load_settings
 
 
 def reindex_command(
@@ -22,7 +23,7 @@ def reindex_command(
         float,
         typer.Option(min=0, help="With --drop-old after a switch: seconds to wait first, so running APIs move over."),
     ] = 30.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    as_json: JsonOption = False,
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
 ) -> None:

@@ -14,16 +14,17 @@ from rich.table import Table
 from evaluation.beir import BeirFormatError, load
 from evaluation.metrics import METRICS
 from evaluation.runner import index_corpus, run_mode, scratch_collection
-from semsearch.console import EXIT_USAGE, MilvusUriOption, ModelOption, cli_errors, fail, load_settings
 from semsearch.engine import Engine
 from semsearch.ranking import Mode
+from semsearch_cli.exits import EXIT_USAGE, cli_errors, fail
+from semsearch_cli.options import JsonOption, MilvusUriOption, ModelOption, load_settings
 
 
 def evaluate(
     directory: Annotated[Path, typer.Argument(help="BEIR directory: corpus.jsonl, queries.jsonl, qrels/test.tsv.")],
     modes: Annotated[str, typer.Option(help="Comma-separated search modes.")] = "dense,keyword,hybrid",
     limit_queries: Annotated[int | None, typer.Option(min=1, help="Evaluate only the first N judged queries.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
+    as_json: JsonOption = False,
     milvus_uri: MilvusUriOption = None,
     model: ModelOption = None,
 ) -> None:

@@ -1,0 +1,198 @@
+"""`KnowledgeBase`: the product as one object with verbs, for Python callers and for the doors.
+
+The HTTP routes, MCP tools and CLI commands are thin callers of these verbs, so that every door answers a
+question in the same way and with the same shape (`semsearch.answers`). The engine parts underneath (`Indexer`,
+`Searcher`, `MilvusStore`) hold the algorithms; this facade holds none.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from semsearch.answers import ContextAnswer, SearchAnswer
+from semsearch.context import pack
+from semsearch.engine import Engine
+from semsearch.errors import DocumentRejected
+from semsearch.indexer import Document, IndexStats, validate_batch
+from semsearch.ranking import Fusion, Mode
+from semsearch.searcher import SearchOptions
+from semsearch.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestReport
+
+#: Documents per indexing call of `add`: the ingest pipeline's batch size, so the model sorts and pads alike.
+ADD_BATCH = 128
+
+
+def open_settings(target: str | Path | Settings | None = None, **overrides: Any) -> Settings:
+    """Settings for `target` (a Milvus Lite `.db` path, a server URI, or Settings), the environment beneath."""
+    if isinstance(target, Settings):
+        return target.model_copy(update=overrides) if overrides else target
+    if target is not None:
+        overrides["milvus_uri"] = str(target)
+    return Settings(**overrides)
+
+
+class KnowledgeBase:
+    """A collection of documents you can add to, search and cite, on Milvus Lite or a Milvus server.
+
+    Open one with `semsearch.open(...)`; use it as a context manager (or call `close()`): a Milvus Lite `.db`
+    is held by one process while it is open. Errors are `semsearch.errors` families: `Refused` (your input),
+    `Unavailable` (Milvus, the collection, the model), `NotFound`.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(
+        cls, target: str | Path | Settings | None = None, *, create: bool = True, **settings: Any
+    ) -> KnowledgeBase:
+        """Open (with `create`, make) the collection at `target`; keyword arguments are `Settings` fields
+        (`collection=`, `model=`, ...), overriding the `SEMSEARCH_*` environment."""
+        return cls(Engine.open(open_settings(target, **settings), create=create))
+
+    @property
+    def settings(self) -> Settings:
+        return self.engine.settings
+
+    # -- writes ---------------------------------------------------------------------------------------------------
+
+    def add(self, documents: Iterable[Document | Mapping[str, Any]]) -> IndexStats:
+        """Chunk, embed and store documents (`Document`s or mappings with `id`, `text`, optional `source` and
+        `metadata`). Unchanged chunks are not embedded again; a document sent again replaces its old chunks. Every
+        document is checked before any is stored; for a corpus too large to hold in memory, use `add_files` or call
+        `add` once per part."""
+        docs = [item if isinstance(item, Document) else _document(item) for item in documents]
+        validate_batch(docs)  # all refused before any is written, as one request of the API is
+        stats = IndexStats()
+        for start in range(0, len(docs), ADD_BATCH):
+            stats.add(self.engine.indexer.index(docs[start : start + ADD_BATCH]))
+        return stats
+
+    def add_files(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        text_column: str | None = None,
+        id_column: str | None = None,
+        metadata_columns: Sequence[str] | None = None,
+        on_file: Callable[[Path, IngestReport], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files, directories (recursive) and globs as `semsearch ingest` does; a file that cannot be read
+        is reported in the result's `failures` while the rest goes in. Raises `Refused` for a path that matches
+        nothing."""
+        # The file readers belong to the write door (ingest/), which imports the engine: imported here, on use, so
+        # that the engine never depends on them.
+        from ingest.loaders import TableOptions
+        from ingest.pipeline import ingest_selection
+        from ingest.sinks import EngineSink
+        from ingest.sources import discover
+
+        selection = discover([str(path) for path in paths])
+        table = TableOptions(
+            text_column=text_column,
+            id_column=id_column,
+            metadata_columns=tuple(metadata_columns) if metadata_columns is not None else None,
+            max_file_bytes=self.settings.max_file_bytes,
+        )
+        return ingest_selection(selection, EngineSink(self.engine), table, on_file=on_file)
+
+    def delete(self, *doc_ids: str) -> int:
+        """Remove every chunk of these documents; returns the number of chunks removed (0: none existed)."""
+        return self.engine.indexer.delete_documents(doc_ids)
+
+    # -- reads ----------------------------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        top_k: int = 10,
+        offset: int = 0,
+        mode: Mode | str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        fusion: Fusion | None = None,
+        min_score: float | None = None,
+        group_by_document: bool = False,
+        rerank: bool = False,
+    ) -> SearchAnswer:
+        """The best chunks for `query`, best first, each with `score` in 0..1 (higher is better).
+
+        `mode`: dense, keyword (BM25) or hybrid (default where the backend has BM25); `filter`: e.g.
+        `{"format": "md", "year": {"$gte": 2020}}`; `offset` pages; `group_by_document` keeps each document's best
+        chunk; `rerank` reorders with SEMSEARCH_RERANK_MODEL."""
+        started = time.perf_counter()
+        options = SearchOptions(
+            top_k=top_k,
+            offset=offset,
+            mode=Mode(mode) if mode is not None else None,
+            fusion=fusion or Fusion(),
+            filters=filter,
+            min_score=min_score,
+            group_by_document=group_by_document,
+            rerank=rerank,
+        )
+        result = self.engine.searcher.search(query, options)
+        return SearchAnswer(query, result.mode, result.hits, _ms_since(started))
+
+    def context(
+        self,
+        query: str,
+        *,
+        token_budget: int = 1500,
+        candidates: int = 30,
+        mode: Mode | str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        fusion: Fusion | None = None,
+    ) -> ContextAnswer:
+        """RAG context: the best `candidates` chunks merged into passages and packed into `token_budget` tokens
+        (counted with the model's tokenizer), as one citable string plus the passages with their sources."""
+        started = time.perf_counter()
+        options = SearchOptions(
+            top_k=candidates, mode=Mode(mode) if mode is not None else None, fusion=fusion or Fusion(), filters=filter
+        )
+        result = self.engine.searcher.search(query, options)
+        packed = pack(result.hits, self.engine.embedder.tokenizer, token_budget)
+        return ContextAnswer.of(query, result.mode, packed, token_budget, _ms_since(started))
+
+    def count(self) -> int:
+        """Chunks stored, counting every write acknowledged so far (by any process)."""
+        return self.engine.store.count()
+
+    # -- lifetime -------------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release Milvus (and a Lite `.db`, for another process to open) and the query batcher."""
+        self.engine.close()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"KnowledgeBase({self.settings.milvus_uri!r}, collection={self.engine.store.collection!r})"
+
+
+def _document(item: Mapping[str, Any]) -> Document:
+    unknown = set(item) - {"id", "text", "source", "metadata"}
+    if unknown or "id" not in item or "text" not in item:
+        raise DocumentRejected(
+            f"a document is a mapping with 'id' and 'text' (and optional 'source', 'metadata'); got keys {sorted(item)}"
+        )
+    return Document(
+        id=item["id"], text=item["text"], source=item.get("source", "api"), metadata=dict(item.get("metadata") or {})
+    )
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)

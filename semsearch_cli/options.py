@@ -1,0 +1,40 @@
+"""Options every command shares, and settings built from the environment with the command line on top."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from semsearch.settings import Settings
+from semsearch_cli.exits import EXIT_USAGE, fail
+
+MilvusUriOption = Annotated[
+    str | None, typer.Option("--milvus-uri", help="Milvus Lite .db path or server URI [env SEMSEARCH_MILVUS_URI]")
+]
+CollectionOption = Annotated[
+    str | None, typer.Option("--collection", help="Collection name [env SEMSEARCH_COLLECTION]")
+]
+ModelOption = Annotated[
+    str | None, typer.Option("--model", help="sentence-transformers model name or path [env SEMSEARCH_MODEL]")
+]
+ApiOption = Annotated[
+    str | None,
+    typer.Option("--api", help="Use a running semsearch API at this URL instead of opening Milvus directly."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from env and `.env`, with CLI options (those not None) taking precedence."""
+    try:
+        return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        fail(f"invalid settings: {problems}", EXIT_USAGE)
+
+
+def api_key(settings: Settings) -> str | None:
+    """The key a command sends to a running API (`--api`): the same SEMSEARCH_API_KEY the API checks."""
+    return settings.api_key.get_secret_value() if settings.api_key else None

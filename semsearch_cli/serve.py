@@ -1,0 +1,61 @@
+"""`semsearch serve` (the HTTP API under uvicorn) and `semsearch mcp` (the MCP tools): one engine each."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from semsearch.engine import Engine
+from semsearch_cli.exits import cli_errors
+from semsearch_cli.options import CollectionOption, MilvusUriOption, ModelOption, api_key, load_settings
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
+    milvus_uri: MilvusUriOption = None,
+    collection: CollectionOption = None,
+    model: ModelOption = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the HTTP API (FastAPI under uvicorn); OpenAPI docs at /docs."""
+    import uvicorn
+
+    from search_api.app import create_app
+
+    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
+    with cli_errors():
+        engine = Engine.open(settings, create=True)
+        uvicorn.run(create_app(engine=engine), host=host, port=port, log_level=log_level)
+
+
+class McpTransport(StrEnum):
+    STDIO = "stdio"
+    HTTP = "http"
+
+
+def mcp(
+    transport: Annotated[
+        McpTransport, typer.Option(help="stdio (an agent starts this command) or http (streamable HTTP).")
+    ] = McpTransport.STDIO,
+    host: Annotated[str, typer.Option(help="Interface to bind (http).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port (http); the endpoint is /mcp.")] = 8001,
+    milvus_uri: MilvusUriOption = None,
+    collection: CollectionOption = None,
+    model: ModelOption = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level (http).")] = "warning",
+) -> None:
+    """Serve the MCP tools `search` and `get_context` (same engine and settings as the API)."""
+    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
+    with cli_errors():
+        engine = Engine.open(settings, create=False)
+        from search_api import mcp_server  # the mcp package takes a while to import; only this command needs it
+
+        try:
+            mcp_server.run(
+                engine, transport.value, host=host, port=port, api_key=api_key(settings), log_level=log_level
+            )
+        finally:
+            engine.close()
