@@ -14,32 +14,19 @@ Milvus standalone 2.3.5 from the `milvus` package (`milvus-server`), started her
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
 
 import httpx
 import numpy as np
+from _common import QUERIES, RESULTS, ROOT, api_server, in_the_repo, milvus_server, percentiles, print_table, write_json
 
-ROOT = Path(__file__).resolve().parent.parent
 COLLECTION = "bench_backends"
 #: Searches sent straight through the store (no HTTP, no model): Milvus's own share of a /search.
 QUERY_PROBES = 200
-QUERIES = [
-    "how do I make a copy of an object that does not share nested lists",
-    "calculate money amounts without losing cents to rounding errors",
-    "roll dice and flip coins in a simulation",
-    "postpone a job until a chosen moment",
-    "read a compressed archive",
-    "measure how long a piece of code takes",
-]
 
 
 def main() -> None:
@@ -47,36 +34,23 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=20_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--server-uri", default=None, help="Use this Milvus server instead of starting one.")
-    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/backends.json")
+    parser.add_argument("--json", type=Path, default=RESULTS / "backends.json")
     args = parser.parse_args()
-    os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
-    from semsearch.logs import quiet_libraries
-
-    quiet_libraries()
+    in_the_repo()
     workdir = Path(tempfile.mkdtemp(prefix="semsearch-backends-"))
     rows = _rows(args.chunks)
-    server = None if args.server_uri else _start_server(workdir / "milvus")
-    uris = {
-        "milvus-lite": str(workdir / "bench.db"),
-        "milvus-server": args.server_uri or f"http://127.0.0.1:{server[1]}",  # type: ignore[index]
-    }
-    try:
+    with nullcontext(args.server_uri) if args.server_uri else milvus_server(workdir / "milvus") as server_uri:
+        uris = {"milvus-lite": str(workdir / "bench.db"), "milvus-server": server_uri}
         results = {backend: _load(uri, rows) for backend, uri in uris.items()}
         latencies = _search_latencies(uris, args.queries)
-    finally:
-        if server:
-            _stop(server[0])
     for backend, values in latencies.items():
         results[backend]["queries"] = len(values)
-        results[backend]["dense_p50_ms"] = round(statistics.median(values), 2)
-        results[backend]["dense_p95_ms"] = round(statistics.quantiles(values, n=20)[18], 2)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2))
+        results[backend] |= {f"dense_{key}": value for key, value in percentiles(values).items()}
+    write_json(args.json, results)
     keys = list(next(iter(results.values())))
-    print(f"{'backend':<14}" + "".join(f"{key:>14}" for key in keys))
-    for backend, values in results.items():
-        print(f"{backend:<14}" + "".join(f"{values.get(key, '-')!s:>14}" for key in keys))
+    print_table(
+        ["backend", *keys], ([backend, *(values.get(key, "-") for key in keys)] for backend, values in results.items())
+    )
 
 
 def _rows(n: int) -> list[dict]:
@@ -139,22 +113,12 @@ def _load(uri: str, rows: list[dict]) -> dict[str, float | int | str]:
 def _search_latencies(uris: dict[str, str], n: int) -> dict[str, list[float]]:
     """Dense /search over both APIs at once, alternating request by request, so that load from anything else on
     the machine falls on both backends alike (dense is the one mode both have: the 2.3 server lacks BM25)."""
-    apis, clients = {}, {}
-    try:
+    with ExitStack() as stack:
+        clients = {}
         for backend, uri in uris.items():
-            port = _free_port()
-            env = {**os.environ, "SEMSEARCH_MILVUS_URI": uri, "SEMSEARCH_COLLECTION": COLLECTION}
-            apis[backend] = subprocess.Popen(
-                [sys.executable, "-m", "search_api", "--port", str(port), "--log-level", "warning"], env=env, cwd=ROOT
-            )
-            clients[backend] = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+            api = stack.enter_context(api_server({"SEMSEARCH_MILVUS_URI": uri, "SEMSEARCH_COLLECTION": COLLECTION}))
+            clients[backend] = stack.enter_context(httpx.Client(base_url=api.base, timeout=30))
         for client in clients.values():
-            for _ in range(600):
-                try:
-                    if client.get("/ready").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
             for query in QUERIES:  # warm-up
                 client.post("/search", json={"query": query, "mode": "dense"}).raise_for_status()
         latencies: dict[str, list[float]] = {backend: [] for backend in uris}
@@ -165,51 +129,6 @@ def _search_latencies(uris: dict[str, str], n: int) -> dict[str, list[float]]:
                 client.post("/search", json=body).raise_for_status()
                 latencies[backend].append((time.perf_counter() - started) * 1000)
         return latencies
-    finally:
-        for client in clients.values():
-            client.close()
-        for api in apis.values():
-            api.terminate()
-            api.wait(timeout=30)
-
-
-def _start_server(data: Path) -> tuple[subprocess.Popen, int]:
-    """`milvus-server` on a free gRPC port, in its own process group (so it can be stopped with its child)."""
-    from pymilvus import MilvusClient, MilvusException
-
-    port = _free_port()
-    command = [str(Path(sys.executable).parent / "milvus-server"), "--data", str(data), "--proxy-port", str(port)]
-    command += ["--etcd-port", str(_free_port())]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    for _ in range(240):
-        try:
-            MilvusClient(uri=f"http://127.0.0.1:{port}", timeout=2).list_collections(timeout=2)
-            return process, port
-        except MilvusException:
-            time.sleep(0.5)
-    _stop(process)
-    raise SystemExit("Milvus server did not start")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM the server's process group, SIGKILL whatever of it is left after 5 s."""
-    os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        process.poll()
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 if __name__ == "__main__":

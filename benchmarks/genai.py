@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,27 +18,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from _common import RESULTS, ROOT, api_server, in_the_repo, percentiles, print_table, write_json
 
-ROOT = Path(__file__).resolve().parent.parent
 TEXT = "calculate money amounts without losing cents to rounding errors"
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "p50_ms": round(statistics.median(ordered) * 1000, 2),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 2),
-    }
 
 
 def timed(call: Callable[[], object], n: int) -> dict[str, float]:
     call()  # warm-up
-    samples = []
+    ms = []
     for _ in range(n):
         started = time.perf_counter()
         call()
-        samples.append(time.perf_counter() - started)
-    return percentiles(samples)
+        ms.append((time.perf_counter() - started) * 1000)
+    return percentiles(ms)
 
 
 def middleware_overhead_us(n: int = 20_000) -> float:
@@ -75,36 +63,18 @@ def middleware_overhead_us(n: int = 20_000) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/genai.json")
+    parser.add_argument("--json", type=Path, default=RESULTS / "genai.json")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
+    in_the_repo()
     import openai
 
     from semsearch.embedder import Embedder
-    from semsearch.logs import quiet_libraries
     from semsearch.settings import DEFAULT_MODEL, Settings
 
-    quiet_libraries()
     workdir = Path(tempfile.mkdtemp(prefix="semsearch-genai-"))
-    port = 8700 + os.getpid() % 200
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "SEMSEARCH_MILVUS_URI": str(workdir / "g.db"), "SEMSEARCH_COLLECTION": "genai"}
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "semsearch"), "serve", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.3)
+    env = {"SEMSEARCH_MILVUS_URI": str(workdir / "g.db"), "SEMSEARCH_COLLECTION": "genai"}
+    with api_server(env, command=[str(Path(sys.executable).parent / "semsearch"), "serve"]) as api:
+        base = api.base
         docs = [
             {"id": str(p.relative_to(ROOT)), "text": p.read_text(), "source": str(p.relative_to(ROOT))}
             for p in sorted((ROOT / "sample_data/library").glob("*.md"))
@@ -134,18 +104,13 @@ def main() -> None:
             "GET /health": timed(lambda: http.get("/health"), n),
         }
         metrics_bytes = len(http.get("/metrics").content)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     overhead = middleware_overhead_us()
 
-    print(f"{'request':52} {'p50 ms':>8} {'p95 ms':>8}")
-    for name, row in rows.items():
-        print(f"{name:52} {row['p50_ms']:>8} {row['p95_ms']:>8}")
+    print_table(["request", "p50 ms", "p95 ms", "p99 ms"], ([name, *row.values()] for name, row in rows.items()))
     print(f"/metrics body after the run: {metrics_bytes} bytes; RequestMetrics middleware: {overhead} µs per request")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    result = {"requests": n, "rows": rows, "metrics_bytes": metrics_bytes, "middleware_overhead_us": overhead}
-    args.json.write_text(json.dumps(result, indent=2))
+    write_json(
+        args.json, {"requests": n, "rows": rows, "metrics_bytes": metrics_bytes, "middleware_overhead_us": overhead}
+    )
 
 
 if __name__ == "__main__":

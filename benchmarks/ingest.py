@@ -23,9 +23,9 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _common import RESULTS, ROOT, in_the_repo, print_table, write_json
+
 SCIFACT = ROOT.parent / "shared" / "beir" / "scifact" / "corpus.jsonl"
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def main() -> None:
@@ -49,9 +49,7 @@ def main() -> None:
     if args.rss_check:
         half, _ = _corpus(workdir / "half", (args.limit or _count_lines(SCIFACT)) // 2)
         rows.append({**_run_worker("torch", half, raw=False), "backend": "torch (half corpus)"})
-    result = {"corpus": label, "rows": rows}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
+    write_json(args.json, {"corpus": label, "rows": rows})
     _print_table(label, rows)
 
 
@@ -86,16 +84,14 @@ def _run_worker(backend: str, corpus: Path, raw: bool = True) -> dict:
 
 def _measure(backend: str, corpus: Path, raw: bool) -> dict:
     """In a fresh process: ingest end to end, then raw encode of the same chunk texts."""
-    sys.path.insert(0, str(ROOT))
+    in_the_repo()
     from ingest.loaders import TableOptions
     from ingest.pipeline import ingest_files
     from ingest.sinks import EngineSink
     from ingest.sources import discover
     from semsearch.engine import Engine
-    from semsearch.logs import quiet_libraries
     from semsearch.settings import Settings
 
-    quiet_libraries()
     workdir = Path(tempfile.mkdtemp(prefix="semsearch-ingest-worker-"))
     settings = Settings(milvus_uri=str(workdir / "bench.db"), collection="bench", backend=backend, _env_file=None)
     engine = Engine.open(settings, create=True)
@@ -172,20 +168,21 @@ def _print_table(label: str, rows: list[dict]) -> None:
     print(f"ingest benchmark: {label}")
     header = ["backend", "docs", "chunks", "raw encode docs/s", "ingest docs/s", "ingest / raw"]
     header += ["torch raw docs/s", "ingest / torch raw", "peak RSS MB"]
-    print(" | ".join(header))
-    for r in rows:
-        cells = [
+    cells = [
+        [
             r["backend"],
-            str(r["documents"]),
-            str(r["chunks"]),
-            str(r.get("raw_encode_docs_per_s", "-")),
-            str(r["ingest_docs_per_s"]),
+            r["documents"],
+            r["chunks"],
+            r.get("raw_encode_docs_per_s", "-"),
+            r["ingest_docs_per_s"],
             f"{r['ingest_vs_raw']:.2f}x" if "ingest_vs_raw" in r else "-",
-            str(r.get("torch_raw_docs_per_s", "-")),
+            r.get("torch_raw_docs_per_s", "-"),
             f"{r['ingest_vs_torch_raw']:.2f}x" if "ingest_vs_torch_raw" in r else "-",
-            str(r["ingest_peak_rss_mb"]),
+            r["ingest_peak_rss_mb"],
         ]
-        print(" | ".join(cells))
+        for r in rows
+    ]
+    print_table(header, cells)
 
 
 if __name__ == "__main__":

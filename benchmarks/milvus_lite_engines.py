@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import RESULTS, percentiles, print_table, write_json
 from pymilvus import DataType, MilvusClient
 
 COLLECTION = "bench"
@@ -96,13 +97,11 @@ def search_round(client: MilvusClient, queries: np.ndarray, top_k: int) -> dict[
 
 
 def latency_stats(times: list[float]) -> dict[str, float]:
-    """p50 / p95 / mean / max in milliseconds."""
-    arr = np.asarray(times)
+    """p50 / p95 / p99 / mean / max in milliseconds."""
     return {
-        "p50_ms": round(float(np.percentile(arr, 50)), 3),
-        "p95_ms": round(float(np.percentile(arr, 95)), 3),
-        "mean_ms": round(float(statistics.fmean(times)), 3),
-        "max_ms": round(float(arr.max()), 3),
+        **percentiles(times, digits=3),
+        "mean_ms": round(statistics.fmean(times), 3),
+        "max_ms": round(max(times), 3),
     }
 
 
@@ -226,7 +225,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def print_table(r: dict[str, Any]) -> None:
+def print_result(r: dict[str, Any]) -> None:
     """Print the measurements as one plain-text table."""
     eng = r["engine"]
     a, b = r["search_after_insert"], r["search_after_reload"]
@@ -248,11 +247,7 @@ def print_table(r: dict[str, Any]) -> None:
         ("  results != top_k", str(b["short_results"])),
         ("rows after insert / after reload", f"{r['rows_after_insert']} / {r['rows_after_reload']}"),
     ]
-    width = max(len(k) for k, _ in rows)
-    print("-" * (width + 30))
-    for key, val in rows:
-        print(f"{key:<{width}}  {val}")
-    print("-" * (width + 30))
+    print_table(["measurement", "value"], rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,11 +268,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     result = run(args)
-    print_table(result)
+    print_result(result)
     default_name = f"milvus_lite_engines-{result['engine']['milvus_lite']}.json"
-    out = args.json or Path(__file__).resolve().parent / "results" / default_name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = args.json or RESULTS / default_name
+    write_json(out, result)
     print(f"wrote {out}")
     return 0
 

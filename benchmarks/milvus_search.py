@@ -11,8 +11,6 @@ searched one query at a time, top 10, straight through pymilvus (no HTTP, no mod
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
 import tempfile
 import time
@@ -20,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from _common import RESULTS, percentiles, print_table, write_json
 from pymilvus import DataType, MilvusClient
 
-ROOT = Path(__file__).resolve().parent.parent
 DIM = 384
 BATCH = 1_000
 WARMUP = 20
@@ -39,7 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000, help="vectors per collection")
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/milvus_search.json")
+    parser.add_argument("--json", type=Path, default=RESULTS / "milvus_search.json")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     vectors = _unit(rng.standard_normal((args.n, DIM), dtype=np.float32))
@@ -60,12 +58,9 @@ def main() -> None:
     times = _time(lambda _: client.query("ip_flat", filter="id == 7", output_fields=["id"]), queries)
     rows.append({"search": "primary-key query", "rows": "reloaded", **times})
     client.close()
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"n": args.n, "dim": DIM, "queries": args.queries, "rows": rows}, indent=2))
+    write_json(args.json, {"n": args.n, "dim": DIM, "queries": args.queries, "rows": rows})
     print(f"Milvus Lite search, {args.n:,} x {DIM} unit vectors, top 10, {args.queries} queries each")
-    print(f"{'search':<22} {'rows':<9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
-    for row in rows:
-        print(f"{row['search']:<22} {row['rows']:<9} {row['p50_ms']:>7} {row['p95_ms']:>7} {row['p99_ms']:>7}")
+    print_table(["search", "rows", "p50 ms", "p95 ms", "p99 ms"], (row.values() for row in rows))
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -94,9 +89,7 @@ def _time(call: Callable[[np.ndarray], object], queries: np.ndarray) -> dict[str
         start = time.perf_counter()
         call(query)
         ms.append((time.perf_counter() - start) * 1000)
-    ms = sorted(ms[WARMUP:])
-    pct = statistics.quantiles(ms, n=100)
-    return {"p50_ms": round(statistics.median(ms), 2), "p95_ms": round(pct[94], 2), "p99_ms": round(pct[98], 2)}
+    return percentiles(ms[WARMUP:])
 
 
 if __name__ == "__main__":

@@ -16,18 +16,15 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+from _common import RESULTS, ROOT, api_server, in_the_repo, percentiles, print_table, write_json
 
-ROOT = Path(__file__).resolve().parent.parent
 SCIFACT = ROOT.parent / "shared" / "beir" / "scifact"
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def main() -> None:
@@ -41,44 +38,29 @@ def main() -> None:
     parser.add_argument("--collection", default="bench20k", help="e.g. eval_scifact in a `semsearch eval` .db copy")
     parser.add_argument("--json", type=Path, default=RESULTS / "query.json")
     args = parser.parse_args()
-    os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
+    in_the_repo()
 
     chunks = _build_collection(args.db, args.collection, args.chunks)
     queries = _queries()
-    port = _free_port()
     env = {
-        **os.environ,
         "SEMSEARCH_MILVUS_URI": str(args.db),
         "SEMSEARCH_COLLECTION": args.collection,
         "SEMSEARCH_MODEL_CACHE": str(RESULTS / "models"),
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "search_api", "--port", str(port), "--log-level", "warning"], env=env, cwd=ROOT
-    )
-    base = f"http://127.0.0.1:{port}"
     rows = []
-    try:
-        backend = _wait_ready(base)
+    with api_server(env) as api:
+        backend = _served_backend()
         for mode in args.modes.split(","):
             for clients in (int(c) for c in args.clients.split(",")):
                 unique = "" if args.repeat_queries else f"{mode}{clients}-"  # no row reuses another row's texts
-                stats = asyncio.run(_load(base, queries, mode, clients, args.seconds, unique))
+                stats = asyncio.run(_load(api.base, queries, mode, clients, args.seconds, unique))
                 rows.append({"mode": mode, "clients": clients, **stats})
-        server_rss = _peak_rss_mb(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    result = {"chunks": chunks, "backend": backend, "server_peak_rss_mb": server_rss, "rows": rows}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
+        server_rss = _peak_rss_mb(api.pid)
+    write_json(args.json, {"chunks": chunks, "backend": backend, "server_peak_rss_mb": server_rss, "rows": rows})
     print(f"/search load: {chunks} chunks, backend {backend}, {args.seconds:.0f} s a row, server RSS {server_rss} MB")
-    print("mode | clients | requests | QPS | p50 ms | p95 ms | p99 ms | server took p50 ms | errors")
-    for r in rows:
-        print(
-            f"{r['mode']} | {r['clients']} | {r['requests']} | {r['qps']} | {r['p50_ms']} | {r['p95_ms']} | "
-            f"{r['p99_ms']} | {r['took_p50_ms']} | {r['errors']}"
-        )
+    columns = ["mode", "clients", "requests", "qps", "p50_ms", "p95_ms", "p99_ms", "took_p50_ms", "errors"]
+    header = ["mode", "clients", "requests", "QPS", "p50 ms", "p95 ms", "p99 ms", "server took p50 ms", "errors"]
+    print_table(header, ([row[key] for key in columns] for row in rows))
 
 
 def _build_collection(db: Path, collection: str, target: int) -> int:
@@ -90,11 +72,9 @@ def _build_collection(db: Path, collection: str, target: int) -> int:
     from ingest.sinks import EngineSink
     from ingest.sources import discover
     from semsearch.engine import Engine
-    from semsearch.logs import quiet_libraries
     from semsearch.schema import VECTOR_FIELD
     from semsearch.settings import Settings
 
-    quiet_libraries()
     db.parent.mkdir(parents=True, exist_ok=True)
     settings = Settings(milvus_uri=str(db), collection=collection, model_cache=str(RESULTS / "models"), _env_file=None)
     settings = settings.model_copy(update={"backend": os.environ.get("SEMSEARCH_BACKEND", "onnx-int8")})
@@ -183,31 +163,20 @@ async def _load(base: str, queries: list[str], mode: str, clients: int, seconds:
         started = time.perf_counter()
         await asyncio.gather(*(one_client() for _ in range(clients)))
         elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
     return {
         "requests": len(latencies),
         "qps": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(latencies), 2),
-        "p95_ms": round(cuts[94], 2),
-        "p99_ms": round(cuts[98], 2),
+        **percentiles(latencies),
         "took_p50_ms": round(statistics.median(took), 2) if took else None,
         "errors": errors,
     }
 
 
-def _wait_ready(base: str) -> str:
-    with httpx.Client(base_url=base, timeout=10) as client:
-        for _ in range(1200):
-            try:
-                response = client.get("/ready")
-                if response.status_code == 200:
-                    from semsearch.settings import Settings
+def _served_backend() -> str:
+    """The server's embedding backend: it inherits this environment and working directory, so its Settings match."""
+    from semsearch.settings import Settings
 
-                    return Settings().backend  # what the server read from the same environment
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-    raise SystemExit("the server did not become ready")
+    return Settings().backend
 
 
 def _peak_rss_mb(pid: int) -> int:
@@ -215,12 +184,6 @@ def _peak_rss_mb(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) // 1024
     return 0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ingest.loaders import TableOptions
@@ -27,11 +18,8 @@ from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.logs import quiet_libraries
 from semsearch.settings import Settings
+from tests.helpers import ROOT, borrow_engine, semsearch_server
 from tests.milvus_server import milvus_binaries, milvus_server, own_milvus_server  # noqa: F401  (server fixtures)
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DATA = ROOT / "sample_data"
-SAMPLE_QUERIES = json.loads((Path(__file__).parent / "sample_queries.json").read_text())
 
 quiet_libraries()
 # One ONNX export for the whole run, shared with the servers and CLI processes the tests start.
@@ -76,15 +64,7 @@ def sample_engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) 
 @pytest.fixture(scope="session")
 def sample_client(sample_engine: Engine) -> Iterator[TestClient]:
     """The real FastAPI app over the sample collection, spoken to over HTTP semantics (ASGI)."""
-    app = create_app(engine=sample_engine)
-
-    @asynccontextmanager
-    async def borrow_engine(app: FastAPI) -> AsyncIterator[None]:  # the session fixture closes it, not the app
-        app.state.engine = sample_engine
-        yield
-
-    app.router.lifespan_context = borrow_engine
-    with TestClient(app) as client:
+    with TestClient(borrow_engine(create_app(engine=sample_engine), sample_engine)) as client:
         yield client
 
 
@@ -95,76 +75,10 @@ def client(settings: Settings, embedder: Embedder) -> Iterator[TestClient]:
         yield client
 
 
-def stored_row(chunk_id: str, doc_id: str, embedding: list[float]) -> dict:
-    """A minimal chunk row as the store writes it, for tests that drive MilvusStore below the indexer."""
-    return {
-        "id": chunk_id,
-        "doc_id": doc_id,
-        "chunk_index": 0,
-        "text": "t",
-        "source": "s",
-        "char_start": 0,
-        "char_end": 1,
-        "content_hash": "h",
-        "metadata": {},
-        "embedding": embedding,
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def semsearch_bin() -> str:
-    found = shutil.which("semsearch", path=str(Path(sys.executable).parent))
-    assert found, "semsearch console script not installed (pip install -e .)"
-    return found
-
-
-def run_cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 180
-) -> subprocess.CompletedProcess:
-    """Run the real `semsearch` command in a subprocess."""
-    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
-    return subprocess.run(
-        [semsearch_bin(), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
-    )
-
-
 @pytest.fixture
 def running_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """`semsearch serve` as a real uvicorn process on a free port; yields (base URL, .db path)."""
     db = tmp_path / "served.db"
-    port = free_port()
-    env = {**os.environ, "SEMSEARCH_MILVUS_URI": str(db), "SEMSEARCH_COLLECTION": "served"}
-    process = subprocess.Popen(
-        [semsearch_bin(), "serve", "--port", str(port), "--log-level", "warning"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert process.poll() is None, f"server exited: {process.stdout.read() if process.stdout else ''}"
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail("server did not become ready in 120 s")
+    env = {"SEMSEARCH_MILVUS_URI": str(db), "SEMSEARCH_COLLECTION": "served"}
+    with semsearch_server("serve", "--log-level", "warning", cwd=tmp_path, env=env) as base:
         yield base, db
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

@@ -1,32 +1,20 @@
 """A real uvicorn server in a thread of the test process, for clients that need a TCP URL (openai, a browser, MCP).
 
-In-process because Milvus Lite lets one process open a `.db`: the server shares the session's `sample_engine`.
+In-process because Milvus Lite lets one process open a `.db`: the server shares the session's `sample_engine`
+(lent to the app with `tests.helpers.borrow_engine`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import uvicorn
 from fastapi import FastAPI
 
-from semsearch.engine import Engine
-from tests.conftest import free_port
-
-
-def borrow_engine(app: FastAPI, engine: Engine) -> FastAPI:
-    """Give the app an already open engine that the app must not close (a session fixture owns it)."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = engine
-        yield
-
-    app.router.lifespan_context = lifespan
-    return app
+from tests.helpers import free_port
 
 
 @contextmanager

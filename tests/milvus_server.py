@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)
     from pymilvus import MilvusClient, MilvusException
@@ -200,8 +202,6 @@ class MilvusServer:
 
 
 def new_server(root: Path, binaries: Path) -> MilvusServer:
-    from tests.conftest import free_port
-
     root.mkdir(parents=True, exist_ok=True)
     return MilvusServer(data_dir=root / "milvus", binaries=binaries, ports={key: free_port() for key in PORT_KEYS})
 

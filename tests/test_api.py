@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import SAMPLE_QUERIES
+from tests.helpers import SAMPLE_QUERIES
 
 
 @pytest.mark.parametrize("case", SAMPLE_QUERIES, ids=[c["expected_doc_id"].split("/")[-1] for c in SAMPLE_QUERIES])

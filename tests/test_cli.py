@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, SAMPLE_DATA, run_cli
+from tests.helpers import ROOT, SAMPLE_DATA, run_cli
 
 SMALL_SET = ["library/copy.txt", "library/decimal.md", "library/calendar.html", "howto/unicode.pdf", "modules.csv"]
 

@@ -12,8 +12,8 @@ from ingest.loaders import TableOptions, load_file
 from search_api.app import create_app
 from search_api.client import SearchAPIError, SemsearchRetriever
 from semsearch.engine import Engine
-from tests.conftest import ROOT
-from tests.live_server import borrow_engine, serve_in_thread
+from tests.helpers import ROOT, borrow_engine
+from tests.live_server import serve_in_thread
 
 KEY = "retriever-key"
 QUERY = "roll dice and flip coins in a simulation"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from semsearch.settings import Settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]

@@ -6,12 +6,10 @@ Files are ingested through the real pipeline, searched through the real API (ASG
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ingest.loaders import TableOptions
@@ -22,6 +20,7 @@ from semsearch.capabilities import physical_name
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.settings import Settings
+from tests.helpers import borrow_engine
 from tests.milvus_server import MilvusServer
 
 DOCS = {
@@ -48,16 +47,8 @@ def e2e(backend: Settings, embedder: Embedder, tmp_path: Path) -> Iterator[tuple
     folder.mkdir()
     for name, text in DOCS.items():
         (folder / name).write_text(text)
-    app = create_app(engine=engine)
-
-    @asynccontextmanager
-    async def borrow(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = engine
-        yield
-
-    app.router.lifespan_context = borrow
     try:
-        with TestClient(app) as client:
+        with TestClient(borrow_engine(create_app(engine=engine), engine)) as client:
             yield engine, client, folder
     finally:
         _drop(engine)

@@ -17,7 +17,7 @@ from semsearch.errors import CollectionModelMismatch
 from semsearch.indexer import Document
 from semsearch.searcher import SearchOptions
 from semsearch.settings import DEFAULT_MODEL, Settings
-from tests.conftest import stored_row
+from tests.helpers import stored_row
 
 
 @pytest.fixture(scope="module")

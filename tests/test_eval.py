@@ -9,7 +9,7 @@ import pytest
 
 from evaluation.beir import BeirFormatError, load
 from evaluation.metrics import evaluate
-from tests.conftest import ROOT, run_cli
+from tests.helpers import ROOT, run_cli
 
 FIXTURE = Path(__file__).parent / "data" / "beir_tiny"
 SCIFACT = ROOT.parent / "shared" / "beir" / "scifact"

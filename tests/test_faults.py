@@ -22,7 +22,7 @@ from semsearch.engine import Engine
 from semsearch.errors import BackendUnavailable
 from semsearch.indexer import Document
 from semsearch.settings import Settings
-from tests.conftest import SAMPLE_DATA, semsearch_bin, stored_row
+from tests.helpers import SAMPLE_DATA, semsearch_bin, stored_row
 from tests.milvus_server import MilvusServer
 
 pytestmark = pytest.mark.server

@@ -6,9 +6,6 @@ the documented status codes, content types and schemas.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -18,7 +15,7 @@ from hypothesis import HealthCheck, settings
 
 from search_api.app import create_app
 from semsearch.settings import Settings
-from tests.conftest import free_port, semsearch_bin
+from tests.helpers import semsearch_server
 
 schema = schemathesis.openapi.from_dict(create_app(Settings(_env_file=None)).openapi())
 
@@ -26,28 +23,13 @@ schema = schemathesis.openapi.from_dict(create_app(Settings(_env_file=None)).ope
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("fuzz")
-    port = free_port()
-    env = {**os.environ, "SEMSEARCH_MILVUS_URI": str(folder / "fuzz.db"), "SEMSEARCH_COLLECTION": "fuzz"}
-    process = subprocess.Popen(
-        [semsearch_bin(), "serve", "--port", str(port), "--log-level", "error"], cwd=folder, env=env
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
+    env = {"SEMSEARCH_MILVUS_URI": str(folder / "fuzz.db"), "SEMSEARCH_COLLECTION": "fuzz"}
+    with semsearch_server("serve", "--log-level", "error", cwd=folder, env=env) as base:
         docs = [
             {"id": f"doc-{i}", "text": f"Document {i} about topic {i % 3}.", "metadata": {"n": i}} for i in range(5)
         ]
         httpx.post(f"{base}/documents", json={"documents": docs}, timeout=60).raise_for_status()
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @schema.parametrize()

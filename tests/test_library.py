@@ -21,7 +21,7 @@ from search_api.mcp_server import build_server
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.settings import Settings
-from tests.conftest import ROOT, run_cli
+from tests.helpers import ROOT, run_cli
 
 NOTES = [
     {"id": "otters", "text": "Otters hold hands while they sleep on the water.", "metadata": {"kind": "animal"}},

@@ -4,9 +4,6 @@ HTTP as real subprocesses, and in process for the details (same answers as the H
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +21,7 @@ from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.indexer import Document
 from semsearch.settings import Settings
-from tests.conftest import free_port, semsearch_bin
+from tests.helpers import semsearch_bin, semsearch_server
 
 DOCS = [
     Document(id="dice", text="Roll dice and flip coins to simulate games of chance.", source="games.md"),
@@ -78,31 +75,12 @@ def test_semsearch_mcp_over_stdio(collection: dict[str, str], tmp_path: Path) ->
 
 @pytest.fixture
 def mcp_http(collection: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, **collection, "SEMSEARCH_API_KEY": KEY}
-    process = subprocess.Popen(
-        [semsearch_bin(), "mcp", "--transport", "http", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/mcp"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            assert time.monotonic() < deadline, "the MCP server did not start in 120 s"
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    """`semsearch mcp` over streamable HTTP; up once /mcp answers at all (a bare GET is not an MCP request)."""
+    env = {**collection, "SEMSEARCH_API_KEY": KEY}
+    with semsearch_server(
+        "mcp", "--transport", "http", cwd=tmp_path, env=env, path="/mcp", ready=lambda response: True
+    ) as base:
+        yield f"{base}/mcp"
 
 
 def test_semsearch_mcp_over_streamable_http_with_the_api_key(mcp_http: str) -> None:

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from search_api.app import create_app
 from semsearch.embedder import Embedder
 from semsearch.settings import Settings
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 DOCS = [
     {"id": "dice", "text": "Roll dice and flip coins to simulate games of chance."},

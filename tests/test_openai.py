@@ -14,7 +14,8 @@ from pydantic import SecretStr
 from search_api.app import create_app
 from semsearch.engine import Engine
 from semsearch.settings import DEFAULT_MODEL
-from tests.live_server import borrow_engine, serve_in_thread
+from tests.helpers import borrow_engine
+from tests.live_server import serve_in_thread
 
 KEY = "test-openai-key"
 TEXTS = ["roll dice and flip coins in a simulation", "Decimal fixed point and floating point arithmetic"]

@@ -18,8 +18,8 @@ from pydantic import SecretStr
 from search_api.app import create_app
 from semsearch.engine import Engine
 from semsearch.indexer import Document
-from tests.conftest import ROOT
-from tests.live_server import borrow_engine, serve_in_thread
+from tests.helpers import ROOT, borrow_engine
+from tests.live_server import serve_in_thread
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -23,7 +23,7 @@ from semsearch.indexer import Document
 from semsearch.reindex import rebuild_text
 from semsearch.schema import ModelRecord, build_index_params, build_schema
 from semsearch.settings import DEFAULT_MODEL, Settings
-from tests.conftest import SAMPLE_DATA, run_cli
+from tests.helpers import SAMPLE_DATA, run_cli
 from tests.milvus_server import MilvusServer
 
 
