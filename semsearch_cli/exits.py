@@ -13,6 +13,7 @@ from typing import NoReturn
 
 import click
 import typer
+from typer.exceptions import TyperException
 from rich.console import Console
 from rich.markup import escape
 
@@ -48,7 +49,14 @@ def cli_errors() -> Iterator[None]:
     quiet_libraries()
     try:
         yield
-    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+    except (
+        typer.Exit,
+        typer.Abort,
+        TyperException,
+        click.exceptions.Exit,
+        click.exceptions.Abort,
+        click.ClickException,
+    ):
         raise  # typer's own exits and usage errors carry their codes already
     except SemsearchError as exc:
         fail(str(exc), exit_code(exc))
