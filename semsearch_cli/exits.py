@@ -13,9 +13,9 @@ from typing import NoReturn
 
 import click
 import typer
-from typer.exceptions import TyperException
 from rich.console import Console
 from rich.markup import escape
+from typer.exceptions import TyperException
 
 from semsearch.errors import NotFound, Refused, SemsearchError, Unavailable
 from semsearch.logs import quiet_libraries
