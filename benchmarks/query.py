@@ -91,8 +91,8 @@ def _build_collection(db: Path, collection: str, target: int) -> int:
     from ingest.sources import discover
     from semsearch.console import quiet_libraries
     from semsearch.engine import Engine
-    from semsearch.schema import VECTOR_FIELD
     from semsearch.settings import Settings
+    from semsearch.store.schema import VECTOR_FIELD
 
     quiet_libraries()
     db.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from semsearch.engine import Engine
 from semsearch.errors import SemsearchError
-from semsearch.schema import ModelRecord
+from semsearch.store.schema import ModelRecord
 
 log = logging.getLogger("search_api")
 

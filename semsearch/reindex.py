@@ -31,13 +31,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from semsearch.capabilities import physical_name
 from semsearch.embedder import Embedder
 from semsearch.errors import CollectionMissing, UnsupportedOperation
 from semsearch.indexer import Document, Indexer, IndexStats
-from semsearch.schema import ModelRecord
 from semsearch.settings import Settings
 from semsearch.store import MilvusStore
+from semsearch.store.capabilities import physical_name
+from semsearch.store.schema import ModelRecord
 
 log = logging.getLogger(__name__)
 

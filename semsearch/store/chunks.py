@@ -20,8 +20,6 @@ with warnings.catch_warnings():  # milvus-lite 2.5 imports the deprecated pkg_re
     from pymilvus import MilvusClient, MilvusException
     from pymilvus.exceptions import DataNotMatchException
 
-from semsearch import lite, milvus_calls
-from semsearch.capabilities import Capabilities, detect, physical_name
 from semsearch.chunking import chunk_id
 from semsearch.errors import (
     BackendUnavailable,
@@ -31,7 +29,10 @@ from semsearch.errors import (
     DocumentRejected,
 )
 from semsearch.filters import string_literal
-from semsearch.schema import (
+from semsearch.settings import Settings
+from semsearch.store import lite, milvus_calls
+from semsearch.store.capabilities import Capabilities, detect, physical_name
+from semsearch.store.schema import (
     DENSE_METRIC,
     KEYWORD_FIELD,
     OUTPUT_FIELDS,
@@ -45,7 +46,6 @@ from semsearch.schema import (
     keys_collection,
     keyword_text,
 )
-from semsearch.settings import Settings
 
 log = logging.getLogger(__name__)
 

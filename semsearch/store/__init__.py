@@ -1,0 +1,10 @@
+"""The Milvus store: the only package that talks to pymilvus.
+
+It presents a few verbs over one chunk collection, so the same code runs on Milvus Lite (a local `.db`) and on a
+Milvus server (a URI), and so that every Milvus call follows one timeout and retry policy (`milvus_calls`).
+"""
+
+from semsearch.store.capabilities import Capabilities
+from semsearch.store.chunks import Hit, MilvusStore
+
+__all__ = ["Capabilities", "Hit", "MilvusStore"]
