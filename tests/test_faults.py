@@ -113,8 +113,8 @@ def test_ingest_retries_through_a_server_restart_and_finishes(
 def test_a_write_that_keeps_failing_is_reported_naming_the_batch(
     own_milvus_server: MilvusServer, embedder: Embedder
 ) -> None:
-    engine = Engine.open(_settings(own_milvus_server), create=True, embedder=embedder)
-    engine.store.write_timeout, engine.store.retry_seconds = 1.0, 3.0  # give up soon
+    settings = _settings(own_milvus_server, milvus_timeout=1.0, write_retry_seconds=3.0)  # give up soon
+    engine = Engine.open(settings, create=True, embedder=embedder)
     try:
         rows = [stored_row(f"k{i}", f"lost-{i}", [0.1] * embedder.dim) for i in range(5)]
         own_milvus_server.kill()

@@ -5,6 +5,7 @@ Milvus server (a URI), and so that every Milvus call follows one timeout and ret
 """
 
 from semsearch.store.capabilities import Capabilities
-from semsearch.store.chunks import Hit, MilvusStore
+from semsearch.store.chunks import Hit
+from semsearch.store.milvus_store import MilvusStore
 
 __all__ = ["Capabilities", "Hit", "MilvusStore"]
