@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -113,8 +114,9 @@ def test_ingest_retries_through_a_server_restart_and_finishes(
 def test_a_write_that_keeps_failing_is_reported_naming_the_batch(
     own_milvus_server: MilvusServer, embedder: Embedder
 ) -> None:
-    settings = _settings(own_milvus_server, milvus_timeout=1.0, write_retry_seconds=3.0)  # give up soon
-    engine = Engine.open(settings, create=True, embedder=embedder)
+    engine = Engine.open(_settings(own_milvus_server), create=True, embedder=embedder)
+    policy = engine.store.milvus.policy
+    engine.store.milvus.policy = dataclasses.replace(policy, write_timeout=1.0, retry_seconds=3.0)  # give up soon
     try:
         rows = [stored_row(f"k{i}", f"lost-{i}", [0.1] * embedder.dim) for i in range(5)]
         own_milvus_server.kill()
