@@ -72,8 +72,8 @@ def _build_collection(db: Path, collection: str, target: int) -> int:
     from ingest.sinks import EngineSink
     from ingest.sources import discover
     from semsearch.engine import Engine
-    from semsearch.schema import VECTOR_FIELD
     from semsearch.settings import Settings
+    from semsearch.store.schema import VECTOR_FIELD
 
     db.parent.mkdir(parents=True, exist_ok=True)
     settings = Settings(milvus_uri=str(db), collection=collection, model_cache=str(RESULTS / "models"), _env_file=None)

@@ -53,7 +53,7 @@ class EngineSink:
 class ApiSink:
     def __init__(self, base_url: str, timeout: float = 300.0, api_key: str | None = None) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers)
+        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers)
 
     def prepare(self, docs: list[Document]) -> list[Document]:
         return docs  # the server chunks and compares
@@ -66,9 +66,9 @@ class ApiSink:
             "documents": [{"id": d.id, "text": d.text, "source": d.source, "metadata": d.metadata} for d in docs]
         }
         try:
-            response = self.client.post("/documents", json=payload)
+            response = self.http.post("/documents", json=payload)
         except httpx.HTTPError as exc:
-            raise BackendUnavailable(f"cannot reach the API at {self.client.base_url}: {exc}") from exc
+            raise BackendUnavailable(f"cannot reach the API at {self.http.base_url}: {exc}") from exc
         if response.status_code in (400, 413, 422):
             raise DocumentRejected(f"the API refused the batch: {response.text[:500]}")
         if response.status_code != 200:
@@ -80,4 +80,4 @@ class ApiSink:
         return 0  # the API has no per-source listing yet; rows removed from a table stay until deleted by id
 
     def close(self) -> None:
-        self.client.close()
+        self.http.close()

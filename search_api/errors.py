@@ -12,7 +12,6 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pymilvus import MilvusException
 from starlette.exceptions import HTTPException
 
 from search_api.request_context import error_body, request_id
@@ -32,7 +31,6 @@ def install_error_handlers(app: FastAPI) -> None:
     for family, status in STATUS_BY_FAMILY.items():
         app.add_exception_handler(family, _handler(status))
     app.add_exception_handler(SemsearchError, _handler(503))  # an error outside the families: the engine's fault
-    app.add_exception_handler(MilvusException, _milvus_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
 
@@ -49,10 +47,6 @@ def _handler(status: int):
         return _answer(request, status, str(exc), level, **extra)
 
     return handle
-
-
-async def _milvus_error(request: Request, exc: Exception) -> JSONResponse:
-    return _answer(request, 503, f"Milvus error: {getattr(exc, 'message', exc)}", logging.ERROR)
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:

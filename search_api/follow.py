@@ -15,7 +15,6 @@ from fastapi import FastAPI
 
 from semsearch.engine import Engine
 from semsearch.errors import SemsearchError
-from semsearch.schema import ModelRecord
 
 log = logging.getLogger("search_api")
 
@@ -59,12 +58,11 @@ class AliasFollower:
         engine: Engine = self.app.state.engine
         try:
             target = engine.store.resolve()
+            if target is None or target == engine.store.target or target in self._failed:
+                return False
+            record = engine.store.collections.describe(target, fail_fast=True).record
         except SemsearchError:
             return False  # Milvus unreachable: /ready reports it
-        if target is None or target == engine.store.target or target in self._failed:
-            return False
-        info = engine.store.client.describe_collection(target, timeout=engine.store.read_timeout)
-        record = ModelRecord.from_description(info.get("description", ""))
         model = record.model if record else engine.embedder.model_id
         settings = engine.settings.model_copy(update={"model": model})
         same_model = model == engine.embedder.model_id

@@ -7,7 +7,7 @@ status codes, `semsearch_cli/exits.py` to exit codes):
 - `NotFound`: what the caller named does not exist (a document id). HTTP 404, exit 4.
 
 Doors catch families, never the classes below them: a new class joins a family and every door maps it at once.
-Nothing from pymilvus or gRPC crosses the store's boundary; the store raises these instead.
+Nothing from the Milvus client library or gRPC crosses the store's boundary; the store raises these instead.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from typing import Any
 from semsearch.chunking import Chunk, content_hash, split_document
 from semsearch.embedder import Embedder
 from semsearch.errors import DocumentRejected
-from semsearch.schema import ID_MAX, SOURCE_MAX, TEXT_MAX_BYTES
 from semsearch.settings import Settings
 from semsearch.store import MilvusStore
+from semsearch.store.schema import ID_MAX, SOURCE_MAX, TEXT_MAX_BYTES
 
 #: Metadata keys become filter fields (`metadata["key"]` in Milvus expressions), so they are kept simple.
 METADATA_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import os
 
-#: Libraries that log every failed call with a traceback (pymilvus at ERROR) or chatter at start-up.
-NOISY_LIBRARIES = ("pymilvus", "milvus_lite", "transformers", "sentence_transformers", "pypdf")
+from semsearch.store import MILVUS_LOGGERS
+
+#: Libraries that log every failed call with a traceback (the Milvus client) or chatter at start-up.
+NOISY_LIBRARIES = (*MILVUS_LOGGERS, "transformers", "sentence_transformers", "pypdf")
 
 
 def quiet_libraries() -> None:

@@ -1,6 +1,6 @@
 """Switch a collection to another embedding model without a search outage (`semsearch reindex --model NAME`).
 
-On a server the configured name (`documents`) is an alias of a physical collection `documents__<model-slug>`.
+On a server the configured name (`documents`) is an alias of a physical collection `documents__<collection-slug>`.
 A reindex fills `documents__<new-slug>` while searches keep using the old one, then moves the alias in one
 `alter_alias` call: readers of the alias switch atomically, and a running API (pinned to its physical collection,
 whose vectors match its model) notices the move and swaps in the new model and collection together
@@ -31,13 +31,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from semsearch.capabilities import physical_name
 from semsearch.embedder import Embedder
 from semsearch.errors import CollectionMissing, UnsupportedOperation
 from semsearch.indexer import Document, Indexer, IndexStats
-from semsearch.schema import ModelRecord
 from semsearch.settings import Settings
 from semsearch.store import MilvusStore
+from semsearch.store.capabilities import physical_name
+from semsearch.store.schema import ModelRecord
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def reindex(
         report = ReindexReport(store.collection, old, physical_name(store.collection, embedder.model_id), model)
         if report.new != old:
             _fill(store, report, embedder, new_settings, on_batch)
-            store.client.alter_alias(report.new, store.collection, timeout=store.write_timeout)
+            store.collections.move_alias(store.collection, report.new)
             report.switched = True
             log.info("alias %r now points at %r (was %r)", store.collection, report.new, old)
         if drop_old:
@@ -128,14 +128,13 @@ def _current_target(store: MilvusStore) -> str:
         raise CollectionMissing(f"collection {store.collection!r} does not exist yet: ingest some documents first")
     if target != store.collection:
         return target
-    info = store.client.describe_collection(store.collection, timeout=store.write_timeout)
-    record = ModelRecord.from_description(info.get("description", ""))
+    record = store.collections.describe(store.collection).record
     if record is None:
         raise CollectionMissing(f"collection {store.collection!r} has no model record; it was not made by semsearch")
     physical = physical_name(store.collection, record.model)
     log.warning("migrating the plain collection %r to %r behind an alias of the same name", store.collection, physical)
-    store.client.rename_collection(store.collection, physical, timeout=store.write_timeout)
-    store.client.create_alias(physical, store.collection, timeout=store.write_timeout)
+    store.collections.rename(store.collection, physical)
+    store.collections.create_alias(store.collection, physical)
     return physical
 
 
@@ -146,16 +145,8 @@ def _fill(
     settings: Settings,
     on_batch: Callable[[ReindexReport], None] | None,
 ) -> None:
-    target = MilvusStore(
-        client=source.client,
-        collection=source.collection,
-        capabilities=source.capabilities,
-        target=report.new,
-        write_timeout=source.write_timeout,
-        read_timeout=source.read_timeout,
-        retry_seconds=source.retry_seconds,
-    )
-    if not source.client.has_collection(report.new, timeout=source.write_timeout):
+    target = source.pinned_to(report.new)
+    if not source.collections.has(report.new):
         target.create(ModelRecord(embedder.model_id, embedder.dim))
     target.open(embedder.model_id, embedder.dim, create=False, resolve=False)
     indexer = Indexer(target, embedder, settings)
@@ -179,12 +170,8 @@ def _fill(
 def _drop_others(store: MilvusStore, keep: str) -> list[str]:
     """Drop this collection's other physical collections (earlier models): `<collection>__<slug>_<8 hex>`."""
     pattern = re.compile(rf"{re.escape(store.collection)}__[a-z0-9_]*[0-9a-f]{{8}}")
-    others = [
-        name
-        for name in store.client.list_collections(timeout=store.write_timeout)
-        if pattern.fullmatch(name) and name != keep
-    ]
+    others = [name for name in store.collections.names() if pattern.fullmatch(name) and name != keep]
     for name in others:
-        store.client.drop_collection(name, timeout=store.write_timeout)
+        store.collections.drop(name)
         log.info("dropped %r", name)
     return others

@@ -16,10 +16,10 @@ from ingest.loaders import TableOptions
 from ingest.pipeline import IngestReport, ingest_files
 from ingest.sinks import EngineSink
 from search_api.app import create_app
-from semsearch.capabilities import physical_name
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.settings import Settings
+from semsearch.store.capabilities import physical_name
 from tests.helpers import borrow_engine
 from tests.milvus_server import MilvusServer
 

@@ -82,7 +82,7 @@ def test_chunk_tokens_are_capped_at_the_model_limit(settings: Settings, embedder
 
 
 def _locked_for_others(db: str) -> bool:
-    probe = "import sys; from pathlib import Path; from semsearch.lite import held_by_another_process as f; "
+    probe = "import sys; from pathlib import Path; from semsearch.store.lite import held_by_another_process as f; "
     probe += "print(f(Path(sys.argv[1])))"
     result = subprocess.run([sys.executable, "-c", probe, db], capture_output=True, text=True, check=True)
     return result.stdout.strip() == "True"

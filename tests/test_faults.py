@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -114,7 +115,8 @@ def test_a_write_that_keeps_failing_is_reported_naming_the_batch(
     own_milvus_server: MilvusServer, embedder: Embedder
 ) -> None:
     engine = Engine.open(_settings(own_milvus_server), create=True, embedder=embedder)
-    engine.store.write_timeout, engine.store.retry_seconds = 1.0, 3.0  # give up soon
+    policy = engine.store.milvus.policy
+    engine.store.milvus.policy = dataclasses.replace(policy, write_timeout=1.0, retry_seconds=3.0)  # give up soon
     try:
         rows = [stored_row(f"k{i}", f"lost-{i}", [0.1] * embedder.dim) for i in range(5)]
         own_milvus_server.kill()

@@ -15,14 +15,14 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Dense
 
 from search_api.app import create_app
-from semsearch.capabilities import physical_name
 from semsearch.chunking import split_document
 from semsearch.embedder import Embedder, resolve_model_path
 from semsearch.engine import Engine
 from semsearch.indexer import Document
 from semsearch.reindex import rebuild_text
-from semsearch.schema import ModelRecord, build_index_params, build_schema
 from semsearch.settings import DEFAULT_MODEL, Settings
+from semsearch.store.capabilities import physical_name
+from semsearch.store.schema import ModelRecord, build_index_params, build_schema
 from tests.helpers import SAMPLE_DATA, run_cli
 from tests.milvus_server import MilvusServer
 

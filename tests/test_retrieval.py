@@ -16,7 +16,9 @@ from semsearch.engine import Engine
 from semsearch.errors import UnsupportedMode
 from semsearch.indexer import Document
 from semsearch.ranking import Fusion, Mode
-from semsearch.schema import (
+from semsearch.searcher import SearchOptions
+from semsearch.settings import Settings
+from semsearch.store.schema import (
     DENSE_METRIC,
     SPARSE_FIELD,
     TEXT_MAX_BYTES,
@@ -27,8 +29,6 @@ from semsearch.schema import (
     build_schema,
     keyword_text,
 )
-from semsearch.searcher import SearchOptions
-from semsearch.settings import Settings
 
 CODE_DOC = Document(
     id="ticket-7",

@@ -26,7 +26,7 @@ class Capabilities:
     version: str
     bm25: bool
     dense_index: str
-    #: Collection aliases: a server serves `documents` as an alias of `documents__<model-slug>`, which lets
+    #: Collection aliases: a server serves `documents` as an alias of `documents__<collection-slug>`, which lets
     #: `semsearch reindex` switch models atomically. Milvus Lite has none.
     aliases: bool = False
 
@@ -59,8 +59,9 @@ def parse_version(text: str) -> tuple[int, int]:
     return (int(match[1]), int(match[2])) if match else (0, 0)
 
 
-def model_slug(model_id: str) -> str:
-    """A collection-name-safe slug for a model: its readable last path part plus a short hash of the whole id
+def collection_slug(model_id: str) -> str:
+    """The part of a physical collection's name that says which model made its vectors (not the model cache's
+    directory name, `backends.model_slug`): its readable last path part plus a short hash of the whole id
     (two local models called `model` in different folders must not share a collection)."""
     readable = re.sub(r"[^a-z0-9]+", "_", model_id.rstrip("/").split("/")[-1].lower()).strip("_")[:40]
     digest = hashlib.sha256(model_id.encode()).hexdigest()[:8]
@@ -69,4 +70,4 @@ def model_slug(model_id: str) -> str:
 
 def physical_name(collection: str, model_id: str) -> str:
     """The physical collection behind the alias `collection` for vectors of this model."""
-    return f"{collection}__{model_slug(model_id)}"
+    return f"{collection}__{collection_slug(model_id)}"

@@ -1,0 +1,273 @@
+"""Chunk reads and writes on one physical collection: count, state for ingest, scans, dense and keyword search,
+upserts, deletes, and the metadata keys filters may name.
+
+These are the verbs the indexer and the searcher use; `MilvusStore` (in `milvus_store`) adds the lifecycle that
+opens the collection. Every call goes through `milvus_calls.Connection`, so its timeout and retry policy apply and
+only engine errors come out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from semsearch.chunking import chunk_id
+from semsearch.errors import MilvusFailed
+from semsearch.filters import string_literal
+from semsearch.store.capabilities import Capabilities
+from semsearch.store.collections import SEARCH_CONSISTENCY, STATE_CONSISTENCY
+from semsearch.store.milvus_calls import Connection
+from semsearch.store.schema import (
+    DENSE_METRIC,
+    KEYWORD_FIELD,
+    OUTPUT_FIELDS,
+    SPARSE_FIELD,
+    STATE_FIELDS,
+    VECTOR_FIELD,
+    keys_collection,
+    keyword_text,
+)
+
+#: Rows per upsert/delete request: well under Milvus's 64 MB gRPC message limit at 384-d.
+WRITE_BATCH = 500
+#: doc_ids per `in [...]` expression when reading back state.
+READ_BATCH = 200
+#: Rows per page when scanning.
+SCAN_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: a chunk, its relevance `score` (0..1, see semsearch.ranking) and Milvus's `raw_score`.
+
+    Straight out of the store, `score` is still the raw metric; the searcher normalises it.
+    """
+
+    id: str
+    doc_id: str
+    chunk_index: int
+    score: float
+    text: str
+    source: str
+    char_start: int
+    char_end: int
+    metadata: dict[str, Any]
+    raw_score: float = 0.0
+    #: In hybrid mode: the chunk's 1-based rank in the dense and keyword lists (None where it is absent).
+    ranks: dict[str, int | None] | None = None
+
+
+@dataclass
+class ChunkCollection:
+    """The chunks of the physical collection `target`, behind the name `collection` that users configure.
+
+    `metadata_keys` are the keys ingest has seen (kept in the companion collection `<collection>__keys`), which
+    filters may name. The flags say what the collection was built with; `MilvusStore.open` reads them.
+    """
+
+    milvus: Connection
+    collection: str
+    target: str = ""
+    metadata_keys: set[str] = field(default_factory=set)
+    _has_sparse: bool = False
+    #: False for collections without `keyword_text` (on Milvus < 2.5, or made before it existed: BM25 reads `text`).
+    _has_keyword_text: bool = False
+    #: The dense index's metric as built: IP for new collections, COSINE for older ones (same ranking and scores).
+    _dense_metric: str = DENSE_METRIC
+
+    def __post_init__(self) -> None:
+        self.target = self.target or self.collection
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.milvus.capabilities
+
+    @property
+    def client(self) -> Any:
+        """The raw pymilvus client, for tests and benchmarks that look behind the store; the product calls verbs."""
+        return self.milvus.client
+
+    # -- reads ----------------------------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """Chunks in the collection, counting every write acknowledged so far (by any process)."""
+        rows = self.milvus.read(
+            "query",
+            self.target,
+            filter="",
+            output_fields=["count(*)"],
+            consistency_level=STATE_CONSISTENCY,
+        )
+        return int(rows[0]["count(*)"])
+
+    def existing_chunks(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Stored state of every chunk of these documents, by primary key (`Chunk.key`)."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(doc_ids), READ_BATCH):
+            expr = _in_expr("doc_id", doc_ids[start : start + READ_BATCH])
+            for row in self.scan(expr, STATE_FIELDS):
+                found[row["id"]] = row
+        return found
+
+    def chunks_of(self, doc_ids: Sequence[str], fields: list[str]) -> Iterator[dict[str, Any]]:
+        """Every stored chunk of these documents, with these fields."""
+        for start in range(0, len(doc_ids), READ_BATCH):
+            yield from self.scan(_in_expr("doc_id", doc_ids[start : start + READ_BATCH]), fields)
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        found: dict[str, list[float]] = {}
+        for start in range(0, len(ids), READ_BATCH):
+            expr = _in_expr("id", ids[start : start + READ_BATCH])
+            found.update({row["id"]: row[VECTOR_FIELD] for row in self.scan(expr, ["id", VECTOR_FIELD])})
+        return found
+
+    def doc_ids_for_source(self, source: str) -> set[str]:
+        return {row["doc_id"] for row in self.scan(_in_expr("source", [source]), ["id", "doc_id"])}
+
+    @property
+    def keyword_ready(self) -> bool:
+        """True when the collection has the BM25 sparse field (built on a Milvus that supports it)."""
+        return self._has_sparse
+
+    def dense_search(self, vector: np.ndarray, limit: int, expr: str = "") -> list[Hit]:
+        """Nearest chunks by cosine similarity; `Hit.score` is the raw cosine (the dot product of unit vectors)."""
+        return self._search(
+            data=[vector.tolist()], anns_field=VECTOR_FIELD, metric=self._dense_metric, limit=limit, expr=expr
+        )
+
+    def keyword_search(self, query: str, limit: int, expr: str = "") -> list[Hit]:
+        """Best chunks by BM25 over the analysed text; `Hit.score` is the raw BM25 score."""
+        try:
+            return self._search(data=[query], anns_field=SPARSE_FIELD, metric="BM25", limit=limit, expr=expr)
+        except MilvusFailed as exc:
+            # On an empty collection Milvus's BM25 divides by a zero average length and refuses the NaN it made.
+            if "NaN or Inf" in str(exc) and self.count() == 0:
+                return []
+            raise
+
+    def _search(self, *, data: list, anns_field: str, metric: str, limit: int, expr: str) -> list[Hit]:
+        result = self.milvus.read(
+            "search",
+            self.target,
+            data=data,
+            anns_field=anns_field,
+            limit=limit,
+            filter=expr,
+            output_fields=OUTPUT_FIELDS,
+            search_params=_search_params(metric, limit, self.capabilities),
+            consistency_level=SEARCH_CONSISTENCY,
+        )
+        return [_to_hit(raw) for raw in result[0]]
+
+    def refresh_metadata_keys(self) -> set[str]:
+        keys = keys_collection(self.collection)
+        if self.milvus.read("has_collection", keys):
+            rows = self.milvus.read(
+                "query",
+                keys,
+                filter='key != ""',
+                output_fields=["key"],
+                limit=16_384,
+                consistency_level=STATE_CONSISTENCY,
+            )
+            self.metadata_keys = {row["key"] for row in rows}
+        return self.metadata_keys
+
+    # -- writes ---------------------------------------------------------------------------------------------------
+
+    def upsert_chunks(self, rows: list[dict[str, Any]]) -> None:
+        """Upsert in batches, each retried while Milvus is unreachable or restarting (upserts are idempotent).
+        Data Milvus refuses as given (e.g. a metadata integer beyond 64 bits) raises DocumentRejected."""
+        if self._has_keyword_text:
+            rows = [{**row, KEYWORD_FIELD: keyword_text(row["text"], row["metadata"].get("title"))} for row in rows]
+        for start in range(0, len(rows), WRITE_BATCH):
+            batch = rows[start : start + WRITE_BATCH]
+            what = _describe_batch("upsert", batch)
+            self.milvus.write("upsert", self.target, data=batch, what=what)
+        self._register_keys(rows)
+
+    def delete_ids(self, ids: Sequence[str]) -> int:
+        # By filter with our own literals: pymilvus's `ids=` quoting breaks on ids with quotes or backslashes.
+        for start in range(0, len(ids), READ_BATCH):
+            batch = ids[start : start + READ_BATCH]
+            self.milvus.write(
+                "delete", self.target, filter=_in_expr("id", batch), what=f"delete of {len(batch)} chunks"
+            )
+        return len(ids)
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> int:
+        """Delete every chunk of these documents; returns how many chunks there were."""
+        ids = list(self.existing_chunks(doc_ids))
+        return self.delete_ids(ids)
+
+    def _register_keys(self, rows: Iterable[dict[str, Any]]) -> None:
+        new = {key for row in rows for key in row["metadata"]} - self.metadata_keys
+        if new:
+            data = [{"key": key, "vector": [0.0, 0.0]} for key in sorted(new)]
+            self.milvus.write("upsert", keys_collection(self.collection), data=data, what="upsert metadata keys")
+            self.metadata_keys |= new
+
+    # -- plumbing -------------------------------------------------------------------------------------------------
+
+    def scan(self, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        """Every row matching `expr`, in primary-key order, a page at a time, seeing every acknowledged write.
+
+        Pages continue after the last id with our own escaped literal: pymilvus's query_iterator writes that
+        literal itself and loops forever on ids containing quotes or backslashes. Milvus returns the smallest ids
+        first for a limited query, which is what query_iterator relies on too.
+        """
+        last: str | None = None
+        fields = fields if "id" in fields else ["id", *fields]
+        while True:
+            after = f"id > {string_literal(last)}" if last is not None else ""
+            page_expr = " and ".join(f"({e})" for e in (expr, after) if e)
+            rows = self.milvus.write(
+                "query",
+                self.target,
+                filter=page_expr,
+                output_fields=fields,
+                limit=SCAN_PAGE,
+                consistency_level=STATE_CONSISTENCY,
+                what=f"read of stored chunks from {self.target!r}",
+            )
+            rows.sort(key=lambda row: row["id"])
+            yield from rows
+            if len(rows) < SCAN_PAGE:
+                return
+            last = rows[-1]["id"]
+
+
+def _search_params(metric: str, limit: int, capabilities: Capabilities) -> dict[str, Any]:
+    """HNSW needs its candidate list `ef` to be at least `limit` (Milvus 2.3 refuses less)."""
+    if metric != "BM25" and capabilities.dense_index == "HNSW":
+        return {"metric_type": metric, "params": {"ef": max(64, limit)}}
+    return {"metric_type": metric}
+
+
+def _describe_batch(verb: str, rows: list[dict[str, Any]]) -> str:
+    docs = sorted({row["doc_id"] for row in rows})
+    shown = ", ".join(repr(d) for d in docs[:3]) + (f" and {len(docs) - 3} more" if len(docs) > 3 else "")
+    return f"{verb} of {len(rows)} chunks of documents {shown}"
+
+
+def _in_expr(field_name: str, values: Sequence[str]) -> str:
+    return f"{field_name} in [{', '.join(string_literal(v) for v in values)}]"
+
+
+def _to_hit(raw: dict[str, Any]) -> Hit:
+    entity = raw["entity"]
+    return Hit(
+        id=chunk_id(entity["doc_id"], int(entity["chunk_index"])),
+        doc_id=entity["doc_id"],
+        chunk_index=int(entity["chunk_index"]),
+        score=float(raw["distance"]),
+        raw_score=float(raw["distance"]),
+        text=entity["text"],
+        source=entity["source"],
+        char_start=int(entity["char_start"]),
+        char_end=int(entity["char_end"]),
+        metadata=entity.get("metadata") or {},
+    )

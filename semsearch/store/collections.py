@@ -1,0 +1,123 @@
+"""The collections and aliases of one Milvus, by name: creating, describing, loading, renaming and dropping them.
+
+The store opens its chunk collection through these verbs, and `semsearch reindex` and the API's alias follower
+manage physical collections and the alias in front of them with them, so that those calls follow the store's
+timeout and retry policy too: the lifecycle runs on the write path (retried through a restart), except the checks
+a serving API makes (`fail_fast`, and `alias_target`), which fail fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from semsearch.store.milvus_calls import Connection
+from semsearch.store.schema import (
+    DENSE_METRIC,
+    ModelRecord,
+    build_index_params,
+    build_keys_schema,
+    build_schema,
+)
+
+#: Collections whose reads decide what ingest writes see every earlier write (on a server "Strong" waits for the
+#: next time tick, about 200 ms; Milvus Lite is always up to date).
+STATE_CONSISTENCY = "Strong"
+#: Searches see this process's own writes at once and other writers' within a time tick, without that wait.
+SEARCH_CONSISTENCY = "Session"
+#: What a failed read of the lifecycle leaves behind.
+UNCHANGED = "nothing was changed"
+
+
+@dataclass(frozen=True)
+class Description:
+    """What the store needs to know of a collection: the model that made its vectors (None if not semsearch's)
+    and its field names (older collections lack the BM25 fields)."""
+
+    record: ModelRecord | None
+    fields: frozenset[str]
+
+
+@dataclass
+class Collections:
+    """Lifecycle verbs over the collections of the Milvus behind `milvus`."""
+
+    milvus: Connection
+
+    def has(self, name: str, *, fail_fast: bool = False) -> bool:
+        if fail_fast:
+            return bool(self.milvus.read("has_collection", name))
+        return bool(self.milvus.write("has_collection", name, what="read collections", unfinished=UNCHANGED))
+
+    def names(self) -> list[str]:
+        """Every collection in the database."""
+        return list(self.milvus.write("list_collections", what="list collections", unfinished=UNCHANGED))
+
+    def describe(self, name: str, *, fail_fast: bool = False) -> Description:
+        if fail_fast:
+            info = self.milvus.read("describe_collection", name)
+        else:
+            info = self.milvus.write("describe_collection", name, what=f"describe {name!r}", unfinished=UNCHANGED)
+        return Description(
+            record=ModelRecord.from_description(info.get("description", "")),
+            fields=frozenset(field["name"] for field in info["fields"]),
+        )
+
+    def alias_target(self, alias: str) -> str | None:
+        """The collection `alias` points at; None if there is no such alias (or no aliases, on Milvus Lite).
+        (Aliases are listed first: describing a missing one makes pymilvus log an error with a traceback.)"""
+        if not self.milvus.capabilities.aliases or alias not in self.milvus.read("list_aliases").get("aliases", []):
+            return None
+        return self.milvus.read("describe_alias", alias)["collection_name"]
+
+    def index_metric(self, name: str, field_name: str) -> str:
+        """The metric the index on `field_name` was built with (IP for new collections, COSINE for older ones)."""
+        indexes = self.milvus.read("list_indexes", name, field_name=field_name)
+        if not indexes:
+            return DENSE_METRIC
+        return self.milvus.read("describe_index", name, indexes[0])["metric_type"]
+
+    def create_chunks(self, name: str, record: ModelRecord) -> None:
+        """A chunk collection for vectors of this model, with the BM25 fields where this Milvus has BM25."""
+        capabilities = self.milvus.capabilities
+        self.milvus.write(
+            "create_collection",
+            name,
+            schema=build_schema(record.dim, record, bm25=capabilities.bm25),
+            index_params=build_index_params(self.milvus.client, capabilities.dense_index, bm25=capabilities.bm25),
+            consistency_level=SEARCH_CONSISTENCY,
+            what=f"create collection {name!r}",
+        )
+
+    def ensure_keys(self, name: str) -> None:
+        """The metadata-keys companion collection `name`, created if missing."""
+        if self.has(name):
+            return
+        params = self.milvus.client.prepare_index_params()  # builds the request locally; no call to Milvus
+        params.add_index(field_name="vector", index_type="FLAT", metric_type="L2")
+        self.milvus.write(
+            "create_collection",
+            name,
+            schema=build_keys_schema(),
+            index_params=params,
+            consistency_level=STATE_CONSISTENCY,
+            what=f"create collection {name!r}",
+        )
+
+    def load(self, name: str) -> None:
+        """Load the whole collection into memory (Milvus searches and queries only loaded collections); returns
+        when it is loaded. On a big collection this is the slowest call the store makes: SEMSEARCH_MILVUS_TIMEOUT
+        bounds each attempt."""
+        self.milvus.write("load_collection", name, what=f"load {name!r}", unfinished=f"{name!r} is not loaded")
+
+    def create_alias(self, alias: str, target: str) -> None:
+        self.milvus.write("create_alias", target, alias, what=f"create alias {alias!r} for {target!r}")
+
+    def move_alias(self, alias: str, target: str) -> None:
+        """Point `alias` at `target` in one call: readers of the alias switch atomically."""
+        self.milvus.write("alter_alias", target, alias, what=f"move alias {alias!r} to {target!r}")
+
+    def rename(self, old: str, new: str) -> None:
+        self.milvus.write("rename_collection", old, new, what=f"rename {old!r} to {new!r}")
+
+    def drop(self, name: str) -> None:
+        self.milvus.write("drop_collection", name, what=f"drop {name!r}", unfinished=f"{name!r} was not dropped")

@@ -1,0 +1,117 @@
+"""The store as the engine holds it: one chunk collection in one Milvus, connected, opened and closed.
+
+`ChunkCollection` (in `chunks`) has the reads and writes; this class adds the lifecycle that gets there: connect,
+resolve the configured name to a physical collection, create it, check its model, load it. `collections` has the
+same lifecycle verbs by name, for `semsearch reindex` and the API's alias follower.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from semsearch.errors import CollectionMissing, CollectionModelMismatch, DatabaseLocked
+from semsearch.settings import Settings
+from semsearch.store import lite
+from semsearch.store.capabilities import physical_name
+from semsearch.store.chunks import ChunkCollection
+from semsearch.store.collections import Collections
+from semsearch.store.milvus_calls import Connection
+from semsearch.store.schema import KEYWORD_FIELD, SPARSE_FIELD, VECTOR_FIELD, ModelRecord, keys_collection
+
+
+@dataclass
+class MilvusStore(ChunkCollection):
+    """One chunk collection in one Milvus. Build with `MilvusStore.connect`, then `open` or `create`.
+
+    `collection` is the name users configure. On a server it is an alias of the physical collection `target`
+    (`<collection>__<collection-slug>`), which `open` resolves once: this store keeps using that physical collection
+    even when `semsearch reindex` moves the alias, so its vectors always match its model. On Milvus Lite (no
+    aliases) and for a legacy plain collection, `target == collection`.
+    """
+
+    #: Resolved `.db` path when this store runs on Milvus Lite (embedded in this process).
+    lite_path: str | None = None
+
+    @classmethod
+    def connect(cls, settings: Settings) -> MilvusStore:
+        """Connect to the configured Milvus; raise BackendUnavailable / DatabaseLocked with a clear message."""
+        uri = settings.milvus_uri
+        if settings.is_lite:
+            Path(uri).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+            if lite.held_by_another_process(Path(uri)):
+                raise DatabaseLocked(
+                    f"the Milvus Lite database {uri} is open in another process (a running `semsearch serve`?); "
+                    "Milvus Lite allows one process per .db file. Stop that process, or send the documents "
+                    "to it: semsearch ingest --api http://127.0.0.1:8000 PATH..."
+                )
+        milvus = Connection.open(settings)
+        lite_path = lite.opened(Path(uri)) if settings.is_lite else None
+        return cls(milvus=milvus, collection=settings.collection, lite_path=lite_path)
+
+    def close(self) -> None:
+        """Close the connection; the last store on a Lite `.db` in this process also stops its embedded server,
+        so that another process (e.g. `semsearch serve` after an ingest) can open the file."""
+        self.milvus.close()
+        if self.lite_path is not None:
+            lite.closed(self.lite_path)
+
+    @property
+    def collections(self) -> Collections:
+        """Lifecycle verbs by collection name, on this store's connection and policy."""
+        return Collections(self.milvus)
+
+    def pinned_to(self, target: str) -> MilvusStore:
+        """Another store on this connection, on the physical collection `target` whatever the alias names (reindex
+        fills one the alias does not name yet). Close this store, not that one: they share the connection."""
+        return MilvusStore(milvus=self.milvus, collection=self.collection, target=target)
+
+    def exists(self) -> bool:
+        return self.collections.has(self.target, fail_fast=True)
+
+    def resolve(self) -> str | None:
+        """The physical collection `collection` names now: an alias's target, or a plain collection; None if none."""
+        target = self.collections.alias_target(self.collection)
+        if target is not None:
+            return target
+        return self.collection if self.collections.has(self.collection, fail_fast=True) else None
+
+    def open(self, model_id: str, dim: int, create: bool, resolve: bool = True) -> None:
+        """Check the collection was built with this model (or create it); load it for search. With `resolve` False
+        the store opens its `target` as it is (reindex fills a physical collection the alias does not name yet)."""
+        target = self.resolve() if resolve else self.target
+        if target is None:
+            if not create:
+                raise CollectionMissing(
+                    f"collection {self.collection!r} does not exist yet: ingest some documents first"
+                )
+            target = self.create(ModelRecord(model_id, dim))
+            if self.capabilities.aliases:
+                self.collections.create_alias(self.collection, target)
+        self.target = target
+        described = self.collections.describe(self.target, fail_fast=True)
+        record = described.record
+        if record is not None and (record.model != model_id or record.dim != dim):
+            raise CollectionModelMismatch(
+                f"collection {self.collection!r} was built with model {record.model!r} ({record.dim}-d vectors), "
+                f"but the configured model is {model_id!r} ({dim}-d). Use the model it was built with "
+                "(SEMSEARCH_MODEL), or another collection (SEMSEARCH_COLLECTION), or switch the collection to "
+                "the new model with `semsearch reindex --model NAME` (Milvus server)."
+            )
+        self.load()
+        self._has_sparse = SPARSE_FIELD in described.fields
+        self._has_keyword_text = KEYWORD_FIELD in described.fields
+        self._dense_metric = self.collections.index_metric(self.target, VECTOR_FIELD)
+        self.refresh_metadata_keys()
+
+    def load(self) -> None:
+        """Load `target` for search; returns once Milvus can search all of it (see `Collections.load`)."""
+        self.collections.load(self.target)
+
+    def create(self, record: ModelRecord) -> str:
+        """Create the physical collection for this model (and the metadata-keys companion); returns its name.
+        On a server it is `<collection>__<collection-slug>`, for the alias `collection` to point at."""
+        target = physical_name(self.collection, record.model) if self.capabilities.aliases else self.collection
+        self.collections.create_chunks(target, record)
+        self.collections.ensure_keys(keys_collection(self.collection))
+        return target
