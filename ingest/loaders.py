@@ -13,14 +13,11 @@ from typing import Any
 
 from ingest.sources import TABLE_SUFFIXES, source_id
 from semsearch.indexer import Document
+from semsearch.settings import Settings
 
 
 class LoadError(Exception):
     """This file cannot be read; the message says why. The run goes on with the other files."""
-
-
-#: Files above this are refused before reading (SEMSEARCH_MAX_FILE_BYTES): embedding 32 MiB of text takes hours on CPU.
-MAX_FILE_BYTES = 32 * 2**20
 
 
 @dataclass(frozen=True)
@@ -32,7 +29,7 @@ class TableOptions:
     id_column: str | None = None
     metadata_columns: tuple[str, ...] | None = None
     title_column: str | None = None
-    max_file_bytes: int = MAX_FILE_BYTES
+    max_file_bytes: int = Settings.default("max_file_bytes")  # files above it are refused before reading
 
 
 TEXT_COLUMN_GUESSES = ("text", "content", "body", "document", "abstract", "passage")

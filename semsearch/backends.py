@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from semsearch.settings import Settings
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -104,7 +106,11 @@ class OnnxEncoder:
         return self.dim
 
     def encode(
-        self, texts: list[str], batch_size: int = 64, normalize_embeddings: bool = False, **_: Any
+        self,
+        texts: list[str],
+        batch_size: int = Settings.default("batch_size"),
+        normalize_embeddings: bool = False,
+        **_: Any,
     ) -> np.ndarray:
         """(n, dim) float32 embeddings, normalised if the model normalises or `normalize_embeddings` asks, as in
         SentenceTransformer.encode. Texts are batched by length (less padding) and come back in input order."""

@@ -41,7 +41,7 @@ class Embedder:
 
     model: SentenceTransformer | OnnxEncoder
     model_id: str
-    batch_size: int = 64
+    batch_size: int
     backend: Backend = Backend.TORCH
     _per_thread: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
