@@ -1,26 +1,18 @@
-"""Readers per file format: each turns one file into Documents or raises LoadError with a reason for the report."""
+"""Files in, Documents out: one document per prose file, one per table row; a file that cannot be read raises
+LoadError with a reason for the report. The readers per format are `ingest.readers`, picked by `ingest.formats`."""
 
 from __future__ import annotations
 
-import io
-import json
 import math
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.sources import TABLE_SUFFIXES, source_id
+from ingest.formats import RowReader, format_of
+from ingest.readers import LoadError
+from ingest.sources import source_id
 from semsearch.indexer import Document
-
-
-class LoadError(Exception):
-    """This file cannot be read; the message says why. The run goes on with the other files."""
-
-
-#: Files above this are refused before reading (SEMSEARCH_MAX_FILE_BYTES): embedding 32 MiB of text takes hours on CPU.
-MAX_FILE_BYTES = 32 * 2**20
+from semsearch.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -32,7 +24,7 @@ class TableOptions:
     id_column: str | None = None
     metadata_columns: tuple[str, ...] | None = None
     title_column: str | None = None
-    max_file_bytes: int = MAX_FILE_BYTES
+    max_file_bytes: int = Settings.default("max_file_bytes")  # files above it are refused before reading
 
 
 TEXT_COLUMN_GUESSES = ("text", "content", "body", "document", "abstract", "passage")
@@ -42,9 +34,9 @@ TITLE_COLUMN_GUESSES = ("title",)
 
 def load_file(path: Path, table: TableOptions) -> list[Document]:
     """Read one file into documents: one per file for prose formats, one per row for tables."""
-    suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES and suffix not in _READERS:
-        raise LoadError(f"unsupported file type {suffix!r}")
+    found = format_of(path)
+    if found is None:
+        raise LoadError(f"unsupported file type {path.suffix.lower()!r}")
     size = path.stat().st_size
     if size == 0:
         raise LoadError("empty file")
@@ -53,71 +45,18 @@ def load_file(path: Path, table: TableOptions) -> list[Document]:
             f"file is {size / 2**20:.1f} MiB, over the {table.max_file_bytes / 2**20:.1f} MiB limit "
             "(SEMSEARCH_MAX_FILE_BYTES); split it or raise the limit"
         )
-    if suffix in TABLE_SUFFIXES:
-        return load_table(path, table)
-    text, metadata = _READERS[suffix](path)
+    if found.read_rows is not None:
+        return load_table(path, table, found.read_rows)
+    assert found.read_text is not None  # a format has exactly one reader
+    text, metadata = found.read_text(path)
     if not text.strip():
         raise LoadError("no text in file")
     return [Document(id=source_id(path), text=text, source=source_id(path), metadata=metadata)]
 
 
-def read_text_file(path: Path) -> str:
-    """UTF-8 text (a BOM is dropped); binary or non-UTF-8 content is refused rather than guessed."""
-    data = path.read_bytes()
-    if b"\x00" in data[:8192]:
-        raise LoadError("binary file (contains NUL bytes), not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise LoadError(
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line}, offset {exc.start}); re-save it as UTF-8"
-        ) from exc
-
-
-def _read_plain(path: Path) -> tuple[str, dict[str, Any]]:
-    return read_text_file(path), {"format": "txt", "title": path.stem}
-
-
-def _read_markdown(path: Path) -> tuple[str, dict[str, Any]]:
-    text = read_text_file(path)
-    heading = re.search(r"^#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", text, flags=re.MULTILINE)
-    return text, {"format": "md", "title": heading.group(1) if heading else path.stem}
-
-
-def _read_html(path: Path) -> tuple[str, dict[str, Any]]:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(read_text_file(path), "html.parser")
-    candidates = (" ".join(tag.get_text(" ").split()) for tag in (soup.title, soup.find("h1")) if tag)
-    title = next((c for c in candidates if c), path.stem)
-    for tag in soup(["script", "style", "noscript", "template", "nav", "footer", "header"]):
-        tag.decompose()
-    body = soup.body or soup
-    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in body.get_text("\n").splitlines())
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return text, {"format": "html", "title": title}
-
-
-def _read_pdf(path: Path) -> tuple[str, dict[str, Any]]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(path, strict=False)
-        pages = [page.extract_text() or "" for page in reader.pages]
-        title = reader.metadata.title if reader.metadata and reader.metadata.title else path.stem
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        raise LoadError(f"corrupt or unreadable PDF: {exc}") from exc
-    text = "\n\n".join(page.strip() for page in pages if page.strip())
-    if not text:
-        raise LoadError("PDF has no extractable text (scanned images need OCR, which is not supported)")
-    return text, {"format": "pdf", "title": str(title), "pages": len(pages)}
-
-
-def load_table(path: Path, options: TableOptions) -> list[Document]:
+def load_table(path: Path, options: TableOptions, read_rows: RowReader) -> list[Document]:
     """One document per row. The text column is required; every other chosen column becomes metadata."""
-    rows, columns = _read_rows(path)
+    rows, columns = read_rows(path)
     text_col = _pick(options.text_column, TEXT_COLUMN_GUESSES, columns, path, "text")
     id_col = _pick(options.id_column, ID_COLUMN_GUESSES, columns, path, "id", required=False)
     title_col = _pick(options.title_column, TITLE_COLUMN_GUESSES, columns, path, "title", required=False)
@@ -153,36 +92,6 @@ def load_table(path: Path, options: TableOptions) -> list[Document]:
     return docs
 
 
-def _read_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Rows as dicts and the column names in first-seen order. JSONL is parsed line by line (so errors name the
-    line and integers stay integers); CSV is read as strings; Parquet keeps its types."""
-    if path.suffix.lower() == ".jsonl":
-        rows = []
-        for number, line in enumerate(read_text_file(path).splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise LoadError(f"invalid JSON on line {number}: {exc.msg}") from exc
-            if not isinstance(record, dict):
-                raise LoadError(f"every JSONL line must be a JSON object; line {number} is not")
-            rows.append(record)
-        return rows, list(dict.fromkeys(str(key) for row in rows for key in row))
-    import pandas as pd
-
-    try:
-        if path.suffix.lower() == ".csv":  # decoded by us: binary and non-UTF-8 files are refused naming the line
-            frame = pd.read_csv(io.StringIO(read_text_file(path)), dtype=str, keep_default_na=False)
-        else:
-            frame = pd.read_parquet(path)
-    except LoadError:
-        raise
-    except Exception as exc:  # pandas/pyarrow raise many types for malformed tables
-        raise LoadError(f"cannot read table: {exc}") from exc
-    return frame.to_dict(orient="records"), [str(c) for c in frame.columns]
-
-
 def _pick(
     chosen: str | None, guesses: tuple[str, ...], columns: list[str], path: Path, what: str, required: bool = True
 ) -> str | None:
@@ -215,13 +124,3 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, str | int | float | bool | list | dict):
         return value
     return str(value)
-
-
-_READERS: dict[str, Callable[[Path], tuple[str, dict[str, Any]]]] = {
-    ".txt": _read_plain,
-    ".md": _read_markdown,
-    ".markdown": _read_markdown,
-    ".html": _read_html,
-    ".htm": _read_html,
-    ".pdf": _read_pdf,
-}

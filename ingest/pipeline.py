@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.loaders import LoadError, TableOptions, load_file
+from ingest.formats import is_table
+from ingest.loaders import TableOptions, load_file
+from ingest.readers import LoadError
 from ingest.sinks import Sink
-from ingest.sources import TABLE_SUFFIXES, FileSelection, source_id
+from ingest.sources import FileSelection, source_id
 from semsearch.errors import DocumentRejected
 from semsearch.indexer import Document, IndexStats, validate_document
 
@@ -131,7 +133,7 @@ def _read(files: list[Path], sink: Sink, table: TableOptions) -> Iterator[_Work]
         except (LoadError, DocumentRejected, OSError) as exc:
             work.done.append((path, None, str(exc)))
             continue
-        if path.suffix.lower() not in TABLE_SUFFIXES:
+        if not is_table(path):
             work.parts.append((path, docs))
             work.done.append((path, docs, None))
             if work.size() >= DOC_BATCH:
@@ -210,7 +212,7 @@ def _finish(
         reason = reason or refused.get(path)
         if reason is not None:
             report.failures.append((str(path), reason))
-        elif docs is not None and path.suffix.lower() in TABLE_SUFFIXES:
+        elif docs is not None and is_table(path):
             report.stats.deleted += sink.prune_source(source_id(path), {d.id for d in docs})
         if on_file:
             on_file(path, report)

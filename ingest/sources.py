@@ -1,4 +1,5 @@
-"""Which files an ingest run reads: paths, directories (recursive) and globs, expanded to supported files."""
+"""Which files an ingest run reads: paths, directories (recursive) and globs, expanded to the files of the formats
+`ingest.formats` declares."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TABLE_SUFFIXES = frozenset({".csv", ".jsonl", ".parquet"})
-SUPPORTED = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}) | TABLE_SUFFIXES
+from ingest.formats import format_of, supported_suffixes
+from semsearch.errors import Refused
 
 
-class MissingPath(ValueError):
-    """A path or glob on the command line matched nothing (a usage error: exit 2)."""
+class MissingPath(Refused, ValueError):
+    """A path or glob on the command line matched nothing (the caller's input: exit 2, or `Refused` in Python)."""
 
 
 @dataclass
@@ -31,11 +32,11 @@ def discover(paths: list[str]) -> FileSelection:
         if resolved in seen:
             return
         seen.add(resolved)
-        if path.suffix.lower() in SUPPORTED:
+        if format_of(path) is not None:
             selection.files.append(path)
         elif explicit:
-            supported = ", ".join(sorted(SUPPORTED))
-            selection.rejected.append((path, f"unsupported file type {path.suffix or '(none)'!r}; use {supported}"))
+            reason = f"unsupported file type {path.suffix or '(none)'!r}; use {supported_suffixes()}"
+            selection.rejected.append((path, reason))
 
     for arg in paths:
         matches = [Path(m) for m in sorted(glob.glob(arg, recursive=True))] if glob.has_magic(arg) else [Path(arg)]

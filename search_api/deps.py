@@ -17,7 +17,9 @@ def get_engine(request: Request) -> Engine:
     engine: Engine | None = getattr(request.app.state, "engine", None)
     if engine is None:
         raise BackendUnavailable("the search engine is not loaded yet")
-    return get_metrics(request).instrument(engine)  # embed and Milvus time go to this app's /metrics
+    # Embed and Milvus time go to this app's /metrics. Attaching is an assignment, not a copy, and doing it here
+    # covers every engine the app serves: the one opened at start-up, a borrowed one, and one the follower swapped in.
+    return get_metrics(request).instrument(engine)
 
 
 def get_knowledge_base(engine: Annotated[Engine, Depends(get_engine)]) -> KnowledgeBase:

@@ -73,6 +73,7 @@ class AliasFollower:
             log.exception("cannot open %r with model %r; still serving %r", target, model, engine.store.target)
             self._failed.add(target)
             return False
+        new.observer = engine.observer  # measured from its first request, in the same app's metrics
         self.app.state.engine = new
         self._retired.append((time.monotonic(), engine))
         return True

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StringConstraints, field_validator
 
-from semsearch.indexer import METADATA_KEY_PATTERN
+from semsearch.filters import METADATA_KEY_PATTERN
 from semsearch.ranking import Fusion, Mode
 
 MAX_QUERY_CHARS = 4096

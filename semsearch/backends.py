@@ -3,7 +3,7 @@
 The ONNX graphs are made here, from the local weights, on first use: the transformer exported once with
 `torch.onnx`, its attention, GELU and layer norms fused by ONNX Runtime's transformer optimizer, its weights
 quantised once to int8 with onnxruntime's dynamic quantisation, all cached next to the data
-(`<data dir>/models/<model slug>/`), so nothing is downloaded and later starts skip torch entirely.
+(`<data dir>/models/<cache slug>/`), so nothing is downloaded and later starts skip torch entirely.
 (sentence-transformers' own `backend="onnx"` needs optimum-onnx, which pins transformers < 4.58; this does not.)
 
 All three backends compute the same model, so their vectors share one space: the cosine between a torch vector
@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from semsearch.settings import Settings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -48,8 +50,9 @@ class UnsupportedForOnnx(ValueError):
     """The model is not a plain transformer + pooling (+ normalize) pipeline, which is all the export handles."""
 
 
-def model_slug(model: str) -> str:
-    """A directory name for a model name or path, e.g. `sentence-transformers--all-MiniLM-L6-v2`."""
+def cache_slug(model: str) -> str:
+    """The model cache directory name for a model name or path, e.g. `sentence-transformers--all-MiniLM-L6-v2`
+    (not the collection slug, which also hashes the name)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "--", model.strip("/")).strip("-.") or "model"
 
 
@@ -103,7 +106,11 @@ class OnnxEncoder:
         return self.dim
 
     def encode(
-        self, texts: list[str], batch_size: int = 64, normalize_embeddings: bool = False, **_: Any
+        self,
+        texts: list[str],
+        batch_size: int = Settings.default("batch_size"),
+        normalize_embeddings: bool = False,
+        **_: Any,
     ) -> np.ndarray:
         """(n, dim) float32 embeddings, normalised if the model normalises or `normalize_embeddings` asks, as in
         SentenceTransformer.encode. Texts are batched by length (less padding) and come back in input order."""

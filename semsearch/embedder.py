@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semsearch.backends import Backend, OnnxEncoder, load_model, model_slug
+from semsearch.backends import Backend, OnnxEncoder, cache_slug, load_model
 from semsearch.settings import DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class Embedder:
 
     model: SentenceTransformer | OnnxEncoder
     model_id: str
-    batch_size: int = 64
+    batch_size: int
     backend: Backend = Backend.TORCH
     _per_thread: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
@@ -53,7 +53,7 @@ class Embedder:
         path = resolve_model_path(settings.model)
         backend = Backend(settings.backend)
         log.info("loading model %s from %s on %s", settings.model, path, backend)
-        cache = settings.model_cache_dir / model_slug(settings.model)
+        cache = settings.model_cache_dir / cache_slug(settings.model)
         model = load_model(path, backend, settings.device, cache)
         actual = backend if isinstance(model, OnnxEncoder) else Backend.TORCH
         return cls(model=model, model_id=settings.model, batch_size=settings.batch_size, backend=actual)

@@ -1,24 +1,36 @@
-"""The engine as the doors see it: one model, one store, and the indexer and searcher built on them."""
+"""The engine as the doors see it: one model, one store, and the indexer and searcher built on them.
+
+An engine is never copied: it owns one query batcher (a thread) and one store connection, and `close()` ends both.
+Whoever measures it (an app's metrics, one ingest run's) attaches as its `observer` instead of wrapping a copy.
+"""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import threading
+
+import numpy as np
 
 from semsearch.batcher import QueryBatcher
 from semsearch.embedder import Embedder
+from semsearch.errors import BackendUnavailable
 from semsearch.indexer import Indexer
+from semsearch.observe import EngineObserver, Reports, observed
 from semsearch.reranker import Reranker
 from semsearch.searcher import Searcher
 from semsearch.settings import Settings
 from semsearch.store import MilvusStore
 
 
-@dataclass
 class Engine:
-    settings: Settings
-    embedder: Embedder
-    store: MilvusStore
+    def __init__(self, settings: Settings, embedder: Embedder, store: MilvusStore) -> None:
+        self.settings = settings
+        self._reports = Reports()
+        self.embedder = observed(embedder, self._reports)
+        self.store = observed(store, self._reports)
+        self._batcher: QueryBatcher | None = None
+        self._batcher_lock = threading.Lock()
+        self._closed = False
 
     @classmethod
     def open(cls, settings: Settings, *, create: bool, embedder: Embedder | None = None) -> Engine:
@@ -33,19 +45,38 @@ class Engine:
         return cls(settings=settings, embedder=embedder, store=store)
 
     @property
+    def observer(self) -> EngineObserver | None:
+        """Who hears about this engine's model and Milvus time; one at a time, None for nobody."""
+        return self._reports.observer
+
+    @observer.setter
+    def observer(self, observer: EngineObserver | None) -> None:
+        self._reports.observer = observer
+
+    @property
     def indexer(self) -> Indexer:
         return Indexer(self.store, self.embedder, self.settings)
 
     @property
     def searcher(self) -> Searcher:
         return Searcher(
-            self.store, self.embedder, lambda: self.reranker, self.settings.rerank_candidates, self.query_batcher.embed
+            self.store, self.embedder, self.settings, reranker=lambda: self.reranker, embed_query=self.embed_query
         )
 
-    @functools.cached_property
+    @property
     def query_batcher(self) -> QueryBatcher:
-        """Query embeddings for every search of this engine: cached, and batched across concurrent requests."""
-        return QueryBatcher(self.embedder.embed_queries)
+        """Query embeddings for every search of this engine: cached, and batched across concurrent requests. One per
+        engine, started on first use; after `close()` there is none (BackendUnavailable)."""
+        with self._batcher_lock:
+            if self._closed:
+                raise BackendUnavailable("the search engine is closed")
+            if self._batcher is None:
+                self._batcher = QueryBatcher(self.embedder.embed_queries)
+            return self._batcher
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """The query's unit vector through the batcher (read-only)."""
+        return self.query_batcher.embed(query)
 
     @functools.cached_property
     def reranker(self) -> Reranker | None:
@@ -55,6 +86,10 @@ class Engine:
         return Reranker(self.settings.rerank_model, self.settings.device)
 
     def close(self) -> None:
-        if "query_batcher" in self.__dict__:
-            self.query_batcher.close()
+        """Stop the query batcher (queries already queued are answered) and close the store. Idempotent."""
+        with self._batcher_lock:
+            self._closed = True
+            batcher, self._batcher = self._batcher, None
+        if batcher is not None:
+            batcher.close()
         self.store.close()

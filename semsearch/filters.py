@@ -20,7 +20,12 @@ COLUMN_TYPES: dict[str, tuple[type, ...]] = {"doc_id": (str,), "source": (str,),
 
 _COMPARE = {"$eq": "==", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 _MEMBER = {"$in": "in", "$nin": "not in"}
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
+#: What a metadata key may be, wherever keys are checked (ingest, the API's models, this compiler): keys become
+#: filter fields (`metadata["key"]` in Milvus expressions), so they are kept simple.
+METADATA_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$"
+_METADATA_KEY = re.compile(METADATA_KEY_PATTERN)
+#: The pattern in words, for error messages.
+METADATA_KEY_RULE = "a letter or '_' followed by up to 63 letters, digits, '_' or '-'"
 Scalar = str | int | float | bool
 
 
@@ -38,11 +43,16 @@ def compile_filter(spec: Mapping[str, Any] | None, metadata_keys: Collection[str
     return " and ".join(clauses)
 
 
+def is_metadata_key(key: str) -> bool:
+    """True if `key` can be a metadata key (the whole string: a trailing newline is not allowed either)."""
+    return _METADATA_KEY.fullmatch(key) is not None
+
+
 def _resolve_field(field: str, metadata_keys: Collection[str]) -> tuple[str, tuple[type, ...]]:
     if field in COLUMN_TYPES:
         return field, COLUMN_TYPES[field]
     key = field.removeprefix("metadata.")
-    if _KEY.match(key) and key in metadata_keys:
+    if is_metadata_key(key) and key in metadata_keys:
         return f'metadata["{key}"]', (str, int, float, bool)
     known = sorted([*COLUMN_TYPES, *metadata_keys])
     raise InvalidFilter(field, f"unknown field; filterable fields are: {', '.join(known)}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,13 +15,11 @@ from typing import Any
 from semsearch.chunking import Chunk, content_hash, split_document
 from semsearch.embedder import Embedder
 from semsearch.errors import DocumentRejected
+from semsearch.filters import METADATA_KEY_RULE, is_metadata_key
 from semsearch.settings import Settings
 from semsearch.store import MilvusStore
 from semsearch.store.schema import ID_MAX, SOURCE_MAX, TEXT_MAX_BYTES
 
-#: Metadata keys become filter fields (`metadata["key"]` in Milvus expressions), so they are kept simple.
-METADATA_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$"
-_METADATA_KEY = re.compile(METADATA_KEY_PATTERN)
 #: Metadata is stored with every chunk as a Milvus JSON value: bounded in size and nesting, with int64 integers.
 METADATA_MAX_BYTES = 65_536
 METADATA_MAX_DEPTH = 16
@@ -91,11 +88,8 @@ def validate_document(doc: Document) -> None:
     if len(doc.source.encode()) > SOURCE_MAX:
         raise DocumentRejected(f"document {doc.id!r}: source is longer than {SOURCE_MAX} bytes")
     for key in doc.metadata:
-        if not _METADATA_KEY.match(key):
-            raise DocumentRejected(
-                f"document {doc.id!r}: metadata key {key!r} must be a letter or '_' followed by up to 63 "
-                "letters, digits, '_' or '-'"
-            )
+        if not is_metadata_key(key):
+            raise DocumentRejected(f"document {doc.id!r}: metadata key {key!r} must be {METADATA_KEY_RULE}")
         problem = _metadata_problem(doc.metadata[key], 1)
         if problem:
             raise DocumentRejected(f"document {doc.id!r}: metadata {key!r} {problem}")

@@ -19,6 +19,7 @@ from semsearch.errors import InvalidFilter, UnsupportedMode
 from semsearch.filters import compile_filter
 from semsearch.ranking import Fusion, Mode, normalise
 from semsearch.reranker import Reranker
+from semsearch.settings import Settings
 from semsearch.store import Hit, MilvusStore
 
 #: Milvus's largest `limit`.
@@ -52,15 +53,16 @@ class Searcher:
         self,
         store: MilvusStore,
         embedder: Embedder,
+        settings: Settings,
+        *,
         reranker: Callable[[], Reranker | None] = lambda: None,
-        rerank_candidates: int = 50,
         embed_query: Callable[[str], np.ndarray] | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.embed_query = embed_query or (lambda query: embedder.embed_queries([query])[0])
         self.reranker = reranker
-        self.rerank_candidates = rerank_candidates
+        self.rerank_candidates = settings.rerank_candidates
 
     def default_mode(self) -> Mode:
         return Mode.HYBRID if self.store.keyword_ready else Mode.DENSE

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,8 +68,17 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(None, description="When set, the API requires `Authorization: Bearer <key>`.")
     max_request_bytes: int = Field(20_000_000, ge=1_000, description="Largest HTTP request body; more answers 413.")
     max_file_bytes: int = Field(
-        32 * 2**20, ge=1, description="Largest file ingest reads; bigger files are skipped and reported, not read."
+        32 * 2**20,
+        ge=1,
+        description="Largest file ingest reads; bigger files are skipped and reported, not read (embedding 32 MiB "
+        "of text takes hours on CPU).",
     )
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        """One setting's declared default, not read from the environment: for a parameter that stands in for a
+        setting where no Settings is at hand (e.g. `TableOptions()`), so the default still has one home."""
+        return cls.model_fields[name].get_default(call_default_factory=True)
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> Settings:

@@ -10,7 +10,7 @@ import typer
 
 import semsearch
 from semsearch_cli.evaluate import evaluate
-from semsearch_cli.ingest import ingest
+from semsearch_cli.ingest import ingest, ingest_epilog
 from semsearch_cli.reindex import reindex_command
 from semsearch_cli.search import search
 from semsearch_cli.serve import mcp, serve
@@ -39,7 +39,7 @@ def main(
     """Semantic search over your documents with Milvus and sentence-transformers."""
 
 
-app.command("ingest")(ingest)
+app.command("ingest", epilog=ingest_epilog())(ingest)
 app.command("search")(search)
 app.command("serve")(serve)
 app.command("mcp")(mcp)

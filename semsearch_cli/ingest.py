@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ingest import formats
 from ingest.loaders import TableOptions
 from ingest.pipeline import IngestReport, ingest_selection
 from ingest.sinks import ApiSink, EngineSink, Sink
@@ -87,6 +88,11 @@ def ingest(
         Console().print(_summary_table(report))
         typer.echo(_metrics_line(metrics.summary()))
     raise typer.Exit(EXIT_PARTIAL if report.failures else EXIT_OK)
+
+
+def ingest_epilog() -> str:
+    """The table of formats (ingest/formats.py), one paragraph a line: Rich help joins single line breaks."""
+    return "\n\n".join(formats.help_text().splitlines())
 
 
 def _run(

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Dense
 
-from semsearch.backends import ONNX_DIR, Backend, model_slug
+from semsearch.backends import ONNX_DIR, Backend, cache_slug
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.indexer import Document
@@ -64,7 +64,7 @@ def test_onnx_backends_embed_into_the_torch_vector_space(
 
 def test_onnx_files_are_made_once_and_reused_from_the_cache(model_cache: Path) -> None:
     load("onnx-int8", model_cache)
-    onnx_dir = model_cache / model_slug(DEFAULT_MODEL) / ONNX_DIR
+    onnx_dir = model_cache / cache_slug(DEFAULT_MODEL) / ONNX_DIR
     made = {p.name: p.stat().st_mtime_ns for p in onnx_dir.glob("*.onnx")}
     assert set(made) == {"model.onnx", "model_qint8.onnx"}
     load("onnx", model_cache)
@@ -77,7 +77,7 @@ def test_the_onnx_graphs_are_fused_by_onnx_runtime(model_cache: Path) -> None:
     """One Attention op per layer instead of the exported MatMul/Softmax pattern (the vectors equal torch's:
     see the cosine test above); int8 quantises the fused attention too."""
     load("onnx-int8", model_cache)
-    onnx_dir = model_cache / model_slug(DEFAULT_MODEL) / ONNX_DIR
+    onnx_dir = model_cache / cache_slug(DEFAULT_MODEL) / ONNX_DIR
     fp32 = Counter(node.op_type for node in onnx.load(str(onnx_dir / "model.onnx")).graph.node)
     int8 = Counter(node.op_type for node in onnx.load(str(onnx_dir / "model_qint8.onnx")).graph.node)
     assert fp32["Attention"] == 6 and fp32["Softmax"] == 0 and fp32["SkipLayerNormalization"] == 12

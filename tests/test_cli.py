@@ -119,3 +119,18 @@ def test_module_entry_points_run() -> None:
         result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         assert "Usage" in result.stdout
+
+
+def test_ingest_help_lists_every_format_of_the_one_table(tmp_path: Path) -> None:
+    from ingest.formats import FORMATS
+
+    shown = run_cli("ingest", "--help", cwd=tmp_path, env={"COLUMNS": "120"})
+    assert shown.returncode == 0, shown.stderr
+    assert all(suffix in shown.stdout for suffix in FORMATS)
+
+
+def test_version_is_the_installed_distributions(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    shown = run_cli("--version", cwd=tmp_path)
+    assert shown.returncode == 0 and shown.stdout.strip() == f"semsearch {version('milvus-semantic-search')}"

@@ -6,12 +6,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from search_api.models import DocumentIn
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
-from semsearch.errors import InvalidFilter
+from semsearch.errors import DocumentRejected, InvalidFilter
 from semsearch.filters import compile_filter
-from semsearch.indexer import Document
+from semsearch.indexer import Document, validate_document
 from semsearch.searcher import SearchOptions
 from semsearch.settings import Settings
 
@@ -128,6 +130,16 @@ def test_an_unknown_field_error_lists_the_filterable_fields() -> None:
 def test_a_metadata_key_that_could_break_the_expression_is_refused_even_if_stored() -> None:
     with pytest.raises(InvalidFilter):
         compile_filter({'a"] or true or metadata["b': "x"}, {'a"] or true or metadata["b'})
+
+
+@pytest.mark.parametrize("key", ["lang\n", "9lives", "x" * 65, "a b", ""])
+def test_ingest_the_api_and_the_compiler_refuse_the_same_metadata_keys(key: str) -> None:
+    with pytest.raises(InvalidFilter):
+        compile_filter({key: "x"}, {key})
+    with pytest.raises(DocumentRejected):
+        validate_document(Document(id="d", text="t", source="s", metadata={key: "x"}))
+    with pytest.raises(ValidationError):
+        DocumentIn(id="d", text="t", metadata={key: "x"})
 
 
 def test_a_string_that_cannot_be_encoded_is_refused_naming_the_field() -> None:

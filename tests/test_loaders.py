@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 from fpdf import FPDF
 
-from ingest.loaders import LoadError, TableOptions, load_file
+from ingest.formats import FORMATS, help_text
+from ingest.loaders import TableOptions, load_file
 from ingest.pipeline import IngestReport, ingest_files
+from ingest.readers import LoadError
 from ingest.sinks import EngineSink
 from ingest.sources import MissingPath, discover, source_id
 from semsearch.chunking import content_hash, storage_key
@@ -505,6 +507,17 @@ def test_an_unsupported_file_named_explicitly_is_rejected_with_a_reason(tree: Pa
     [(path, reason)] = selection.rejected
     assert path == tree / name
     assert reason.startswith(f"unsupported file type {shown}") and ".txt" in reason and ".parquet" in reason
+
+
+def test_one_table_of_formats_drives_discovery_loading_and_the_help(tmp_path: Path) -> None:
+    for suffix in [*FORMATS, ".docx"]:
+        write(tmp_path / f"file{suffix.upper()}", "x")
+    discovered = discover([str(tmp_path)]).files
+    assert sorted(path.suffix.lower() for path in discovered) == sorted(FORMATS)
+    assert sorted(suffix for suffix, kind in FORMATS.items() if kind.table) == TABLE_SUFFIXES
+    assert all((kind.read_rows is None) != (kind.read_text is None) for kind in FORMATS.values())
+    listed = help_text()
+    assert all(suffix in listed for suffix in FORMATS) and ".docx" not in listed
 
 
 def test_a_hidden_file_named_explicitly_is_taken(tree: Path) -> None:

@@ -1,0 +1,73 @@
+"""The supported file formats, declared once: discovery picks files by these suffixes, loading reads them with these
+readers, and `help_text()` lists them for `semsearch ingest --help`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest import readers
+
+ProseReader = Callable[[Path], tuple[str, dict[str, Any]]]
+RowReader = Callable[[Path], tuple[list[dict[str, Any]], list[str]]]
+
+
+@dataclass(frozen=True)
+class Format:
+    """One kind of file. Prose is one document per file (`read_text`: text and metadata); a table is one document
+    per row (`read_rows`: rows and column names). Exactly one reader is set."""
+
+    description: str
+    read_text: ProseReader | None = None
+    read_rows: RowReader | None = None
+
+    @property
+    def table(self) -> bool:
+        return self.read_rows is not None
+
+
+_TEXT = Format("plain text (UTF-8), one document per file", read_text=readers.read_plain)
+_MARKDOWN = Format("Markdown, titled by its first '# heading'", read_text=readers.read_markdown)
+_HTML = Format(
+    "HTML without scripts, navigation, header or footer, titled by <title> or <h1>", read_text=readers.read_html
+)
+_PDF = Format("PDF text layer (scans need OCR, which is not supported)", read_text=readers.read_pdf)
+
+#: Lower-case suffix → format, in the order `help_text` lists them.
+FORMATS: dict[str, Format] = {
+    ".txt": _TEXT,
+    ".md": _MARKDOWN,
+    ".markdown": _MARKDOWN,
+    ".html": _HTML,
+    ".htm": _HTML,
+    ".pdf": _PDF,
+    ".csv": Format("CSV table with a header row, one document per row", read_rows=readers.read_csv_rows),
+    ".jsonl": Format("JSON Lines, one object per line, one document per row", read_rows=readers.read_jsonl_rows),
+    ".parquet": Format("Parquet table, one document per row", read_rows=readers.read_parquet_rows),
+}
+
+
+def format_of(path: Path) -> Format | None:
+    """The format a file's suffix names (any case); None for an unsupported file."""
+    return FORMATS.get(path.suffix.lower())
+
+
+def is_table(path: Path) -> bool:
+    found = format_of(path)
+    return found is not None and found.table
+
+
+def supported_suffixes() -> str:
+    """The suffixes as one sorted, comma-separated list, for error messages."""
+    return ", ".join(sorted(FORMATS))
+
+
+def help_text() -> str:
+    """One line per format, its suffixes first, for a command's help."""
+    grouped: dict[Format, list[str]] = {}
+    for suffix, found in FORMATS.items():
+        grouped.setdefault(found, []).append(suffix)
+    lines = [f"{', '.join(suffixes):<16} {found.description}" for found, suffixes in grouped.items()]
+    return "Supported formats (by file suffix, any case):\n" + "\n".join(f"  {line}" for line in lines)
