@@ -16,7 +16,7 @@ from semsearch.errors import BackendUnavailable
 from semsearch.indexer import Document
 from semsearch.metrics import EngineMetrics
 from semsearch.settings import Settings
-from semsearch.store.collections import Description
+from semsearch.store.collections import Collections, Description
 
 
 def threads_started_by(action: Callable[[], object]) -> set[threading.Thread]:
@@ -87,7 +87,7 @@ def test_after_a_swap_the_old_engine_is_closed_with_its_batcher_and_the_new_one_
         monkeypatch.setattr(old.store, "resolve", lambda: "moved")
         monkeypatch.setattr(Engine, "open", classmethod(lambda cls, *args, **kwargs: new))
         unrecorded = Description(record=None, fields=frozenset())  # a collection without a model record: same model
-        monkeypatch.setattr(old.store.collections, "describe", lambda *args, **kwargs: unrecorded)
+        monkeypatch.setattr(Collections, "describe", lambda *args, **kwargs: unrecorded)
         follower = AliasFollower(app, interval=60)
 
         assert follower.check_once()
