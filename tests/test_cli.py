@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -134,3 +135,17 @@ def test_version_is_the_installed_distributions(tmp_path: Path) -> None:
 
     shown = run_cli("--version", cwd=tmp_path)
     assert shown.returncode == 0 and shown.stdout.strip() == f"semsearch {version('milvus-semantic-search')}"
+
+
+@pytest.mark.parametrize(("module", "option"), [("ingest", "--text-column"), ("search_api", "--port")])
+def test_python_dash_m_runs_the_same_commands(module: str, option: str, tmp_path: Path) -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", module, "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert option in shown.stdout
