@@ -117,18 +117,30 @@ class Connection:
         except MILVUS_ERRORS as exc:
             raise engine_error(exc, what or _call_name(method, args), timeout, self.policy.read_setting) from exc
 
-    def write(self, method: str, *args: Any, what: str, unfinished: str = "it was not stored", **kwargs: Any) -> Any:
+    def write(
+        self,
+        method: str,
+        *args: Any,
+        what: str,
+        unfinished: str = "it was not stored",
+        bounded: bool = True,
+        **kwargs: Any,
+    ) -> Any:
         """A write-path call (ingest, reindex, load): retried with exponential backoff while Milvus is unreachable
         or recovering (a restart), for up to `retry_seconds`. Every retried call is idempotent (upserts by primary
         key, deletes, reads, a load). A call that still fails raises BackendUnavailable saying `what` failed and
-        what is therefore `unfinished`."""
+        what is therefore `unfinished`.
+
+        `bounded=False` drops the per-attempt deadline, for a call whose legitimate length grows with the
+        collection (a load): whoever makes it watches it with short reads instead (`store.loading`)."""
         policy, fn = self.policy, getattr(self.client, method)
+        timeout = policy.write_timeout if bounded else None
         started = time.monotonic()
         delay, attempt = 0.5, 0
         while True:
             attempt += 1
             try:
-                return fn(*args, timeout=policy.write_timeout, **kwargs)
+                return fn(*args, timeout=timeout, **kwargs)
             except MILVUS_ERRORS as exc:
                 error = engine_error(exc, what, policy.write_timeout, "SEMSEARCH_MILVUS_TIMEOUT")
                 elapsed = time.monotonic() - started
