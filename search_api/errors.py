@@ -45,7 +45,7 @@ def _handler(status: int):
         extra = {"field": exc.field} if isinstance(exc, InvalidFilter) else {}
         level = logging.WARNING if status >= 500 else logging.INFO
         if isinstance(exc, CollectionLoading):  # expected while a big collection loads: no warning per request
-            response = _answer(request, status, str(exc), logging.INFO, status="loading")
+            response = _answer(request, status, str(exc), logging.INFO)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response
         return _answer(request, status, str(exc), level, **extra)

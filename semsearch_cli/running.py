@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -65,11 +66,22 @@ def advertised(settings: Settings, host: str, port: int) -> Iterator[None]:
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(record) + "\n")
     temporary.replace(path)  # atomic: a reader sees the old file or the whole new one
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again with the handler it found: the default one
+    # would end the process before `finally`, so for the block that handler exits as SIGTERM does (143), cleanly.
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         yield
     finally:
+        if previous == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, previous)
         if (found := _read(path)) is not None and found.pid == os.getpid():
             path.unlink(missing_ok=True)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def find_server(settings: Settings) -> RunningServer | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from semsearch.store.loading import ProgressCallback, wait_loaded
+from semsearch.store.loading import ProgressCallback, is_loaded, wait_loaded
 from semsearch.store.milvus_calls import Connection
 from semsearch.store.schema import (
     DENSE_METRIC,
@@ -109,6 +109,10 @@ class Collections:
         when it is loaded. On a big collection this is the slowest call the store makes, so it has no deadline:
         Milvus's own progress is watched instead (`loading.wait_loaded`) and reported to `on_progress`."""
         wait_loaded(self.milvus, name, on_progress)
+
+    def is_loaded(self, name: str) -> bool:
+        """True if Milvus can search `name` now (a serving-path read: fails fast)."""
+        return is_loaded(self.milvus, name)
 
     def create_alias(self, alias: str, target: str) -> None:
         self.milvus.write("create_alias", target, alias, what=f"create alias {alias!r} for {target!r}")

@@ -69,7 +69,7 @@ def wait_loaded(milvus: Connection, name: str, on_progress: ProgressCallback | N
     started = time.monotonic()
     rows = _row_count(milvus, name)
     what = f"loading collection {name!r}" + (f" ({rows:,} chunks)" if rows is not None else "")
-    if _loaded(milvus, name):
+    if is_loaded(milvus, name):
         report(LoadProgress(f"collection {name!r} is loaded", 100, rows, 0.0, done=True))
         return
     log.info("%s", what)
@@ -115,7 +115,7 @@ def _row_count(milvus: Connection, name: str) -> int | None:
         return None
 
 
-def _loaded(milvus: Connection, name: str) -> bool:
+def is_loaded(milvus: Connection, name: str) -> bool:
     state = milvus.read("get_load_state", name).get("state")
     return getattr(state, "name", str(state)) == "Loaded"
 

@@ -90,6 +90,8 @@ class Connection:
     client: MilvusClient
     capabilities: Capabilities
     policy: CallPolicy
+    #: Set by `close`: a retried write still running in another thread (a load) then stops retrying.
+    closed: bool = False
 
     @classmethod
     def open(cls, settings: Settings) -> Connection:
@@ -106,6 +108,7 @@ class Connection:
         return cls(client=client, capabilities=capabilities, policy=CallPolicy.from_settings(settings))
 
     def close(self) -> None:
+        self.closed = True
         self.client.close()
 
     def read(self, method: str, *args: Any, what: str = "", **kwargs: Any) -> Any:
@@ -144,7 +147,7 @@ class Connection:
             except MILVUS_ERRORS as exc:
                 error = engine_error(exc, what, policy.write_timeout, "SEMSEARCH_MILVUS_TIMEOUT")
                 elapsed = time.monotonic() - started
-                if not is_transient(exc):
+                if not is_transient(exc) or self.closed:
                     raise error from exc
                 if elapsed + delay > policy.retry_seconds:
                     raise BackendUnavailable(

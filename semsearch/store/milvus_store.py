@@ -113,6 +113,8 @@ class MilvusStore(ChunkCollection):
             )
         if load:
             self.load(on_progress)
+        else:
+            self.loaded = self.collections.is_loaded(self.target)  # new or already loaded: nothing to wait for
         self._has_sparse = SPARSE_FIELD in described.fields
         self._has_keyword_text = KEYWORD_FIELD in described.fields
         self._dense_metric = self.collections.index_metric(self.target, VECTOR_FIELD)
