@@ -15,6 +15,7 @@ from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodies
 from search_api.metrics import install_metrics
 from search_api.request_context import RequestContext
 from search_api.routes import documents, embeddings, health, page, search
+from search_api.startup import CollectionLoader
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.logs import quiet_libraries
@@ -28,7 +29,8 @@ Semantic search over your documents, backed by Milvus and a sentence-transformer
 * `POST /documents` ingests documents through the same pipeline as `semsearch ingest`.
 * `POST /v1/embeddings`: OpenAI-compatible embeddings with the collection's model (the `openai` client works).
 * `GET /metrics`: Prometheus metrics (requests and latency per route, embed and Milvus time, ingest counts).
-* `GET /ready` tells whether Milvus, the collection and the model are there.
+* `GET /ready` tells whether Milvus, the collection and the model are there (503 `"status": "loading"`, with
+  `Retry-After` and Milvus's load progress, while a big collection loads; `/health` answers from the start).
 
 Errors are JSON: `{"detail": "...", "request_id": "..."}` (422 responses carry FastAPI's list of validation problems
 in `detail`); the id is also in the `X-Request-ID` header and in the server log. Bodies must be JSON (415 otherwise);
@@ -47,13 +49,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         quiet_libraries()
-        opened = engine or Engine.open(settings, create=True, embedder=embedder)
+        opened = engine or Engine.open(settings, create=True, embedder=embedder, load=False)
         app.state.engine = opened
+        loader = app.state.loader = CollectionLoader(opened)  # a big collection loads while /health answers
+        if not opened.store.loaded:
+            loader.start()
         follower = AliasFollower(app, settings.alias_check_seconds)  # follows `semsearch reindex`
         follower.start()
         try:
             yield
         finally:
+            loader.stop()
             follower.stop()
             current, app.state.engine = app.state.engine, None
             current.close()  # the follower closed the engines it replaced
@@ -63,6 +69,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = None
+    app.state.loader = None
     app.state.write_lock = threading.Lock()
     install_error_handlers(app)
     for module in (search, documents, embeddings, health, page):

@@ -17,6 +17,9 @@ def get_engine(request: Request) -> Engine:
     engine: Engine | None = getattr(request.app.state, "engine", None)
     if engine is None:
         raise BackendUnavailable("the search engine is not loaded yet")
+    loader = getattr(request.app.state, "loader", None)
+    if loader is not None and loader.engine is engine:
+        loader.check()  # 503 with Retry-After while the collection loads, not a request that hangs
     # Embed and Milvus time go to this app's /metrics. Attaching is an assignment, not a copy, and doing it here
     # covers every engine the app serves: the one opened at start-up, a borrowed one, and one the follower swapped in.
     return get_metrics(request).instrument(engine)

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from search_api.request_context import error_body, request_id
-from semsearch.errors import InvalidFilter, NotFound, Refused, SemsearchError, Unavailable
+from semsearch.errors import CollectionLoading, InvalidFilter, NotFound, Refused, SemsearchError, Unavailable
 
 log = logging.getLogger("search_api")
 
@@ -44,6 +44,10 @@ def _handler(status: int):
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         extra = {"field": exc.field} if isinstance(exc, InvalidFilter) else {}
         level = logging.WARNING if status >= 500 else logging.INFO
+        if isinstance(exc, CollectionLoading):  # expected while a big collection loads: no warning per request
+            response = _answer(request, status, str(exc), logging.INFO)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         return _answer(request, status, str(exc), level, **extra)
 
     return handle

@@ -196,6 +196,16 @@ class ErrorResponse(BaseModel):
     request_id: str = Field(..., description="Also in the X-Request-ID header and in the server log.")
 
 
+class LoadingResponse(ErrorResponse):
+    """503 from `/ready` while the collection loads (and the error shape otherwise): how far the load is."""
+
+    status: str | None = Field(None, description='"loading" while the collection loads into memory.')
+    collection: str | None = None
+    progress: int | None = Field(None, description="Milvus's own loading progress in percent, where it says.")
+    chunks: int | None = Field(None, description="Rows being loaded, where Milvus says.")
+    elapsed_s: float | None = Field(None, description="Seconds the load has taken so far.")
+
+
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Valid JSON the engine refuses (unknown filter field, mode, ...)"},
     413: {"model": ErrorResponse, "description": "Request body over SEMSEARCH_MAX_REQUEST_BYTES"},

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from semsearch.devices import check_session, onnx_providers, torch_device
 from semsearch.settings import Settings
 
 if TYPE_CHECKING:
@@ -61,9 +62,10 @@ def load_model(path: str, backend: Backend, device: str | None, cache_dir: Path)
     `encode`/`tokenizer`/`max_seq_length`/`get_embedding_dimension` surface. ONNX files live in `cache_dir`.
     A model the export cannot handle (an extra Dense layer, max pooling) runs on torch, with a warning."""
     if backend is Backend.TORCH:
+        import torch
         from sentence_transformers import SentenceTransformer
 
-        return SentenceTransformer(path, device=device)
+        return SentenceTransformer(path, device=torch_device(device, torch.cuda.is_available()))
     onnx_dir = cache_dir / ONNX_DIR
     if not (onnx_dir / CONFIG_FILE).is_file():
         try:
@@ -76,13 +78,13 @@ def load_model(path: str, backend: Backend, device: str | None, cache_dir: Path)
         file_name = INT8_FILE
         if not (onnx_dir / INT8_FILE).is_file():
             _quantize(onnx_dir)
-    return OnnxEncoder(onnx_dir, file_name)
+    return OnnxEncoder(onnx_dir, file_name, device)
 
 
 class OnnxEncoder:
     """A sentence-transformers model (transformer → mean/CLS pooling → optional normalize) on ONNX Runtime."""
 
-    def __init__(self, directory: Path, file_name: str) -> None:
+    def __init__(self, directory: Path, file_name: str, device: str | None = None) -> None:
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
@@ -95,7 +97,9 @@ class OnnxEncoder:
         options = ort.SessionOptions()
         if INTRA_OP_THREADS:
             options.intra_op_num_threads = INTRA_OP_THREADS
-        self.session = ort.InferenceSession(str(directory / file_name), options, providers=["CPUExecutionProvider"])
+        providers = onnx_providers(device, ort.get_available_providers())
+        self.session = ort.InferenceSession(str(directory / file_name), options, providers=providers)
+        check_session(device, self.session.get_providers())
         self.input_names = {i.name for i in self.session.get_inputs()}
         # int8 activations are quantised with one scale per run, taken over the whole batch (padding included), so
         # in a batch a text's vector would depend on its companions (cosine 0.991 to its lone vector). One text per

@@ -20,6 +20,7 @@ from semsearch.reranker import Reranker
 from semsearch.searcher import Searcher
 from semsearch.settings import Settings
 from semsearch.store import MilvusStore
+from semsearch.store.loading import LoadProgress, ProgressCallback
 
 
 class Engine:
@@ -33,12 +34,28 @@ class Engine:
         self._closed = False
 
     @classmethod
-    def open(cls, settings: Settings, *, create: bool, embedder: Embedder | None = None) -> Engine:
-        """Connect to Milvus first (fails fast, before the slow model load), then load and check the model."""
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        create: bool,
+        embedder: Embedder | None = None,
+        load: bool = True,
+        on_progress: ProgressCallback | None = None,
+    ) -> Engine:
+        """Connect to Milvus first (fails fast, before the slow model load), then load and check the model, then
+        load the collection (as long as that takes: `on_progress` hears how far it is). With `load` False the
+        collection is checked but not loaded: the caller loads it (`store.load`) while it already answers, as the
+        API does, and `store.loaded` says when searches can run."""
+        report = on_progress or (lambda progress: None)
+        report(LoadProgress(f"connecting to Milvus at {settings.milvus_uri}"))
         store = MilvusStore.connect(settings)
         try:
-            embedder = embedder or Embedder.load(settings)
-            store.open(embedder.model_id, embedder.dim, create=create)
+            if embedder is None:
+                report(LoadProgress(f"loading the model {settings.model}"))
+                embedder = Embedder.load(settings)
+            report(LoadProgress(f"opening collection {settings.collection!r}"))
+            store.open(embedder.model_id, embedder.dim, create=create, load=load, on_progress=on_progress)
         except BaseException:
             store.close()
             raise

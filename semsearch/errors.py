@@ -37,6 +37,16 @@ class DatabaseLocked(BackendUnavailable):
     """A Milvus Lite `.db` is open in another process; only one process may hold it."""
 
 
+class CollectionLoading(Unavailable):
+    """The collection is still being loaded into memory (a big one takes minutes): try again shortly.
+
+    `retry_after` is the seconds worth waiting before asking again (the HTTP door sends it as `Retry-After`)."""
+
+    def __init__(self, message: str, retry_after: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class MilvusFailed(Unavailable):
     """Milvus answered a call with an error of its own (not a refusal of the caller's input)."""
 

@@ -21,6 +21,7 @@ from semsearch.indexer import Document, IndexStats, validate_batch
 from semsearch.ranking import Fusion, Mode
 from semsearch.searcher import SearchOptions
 from semsearch.settings import Settings
+from semsearch.store import ProgressCallback
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestReport
@@ -51,11 +52,18 @@ class KnowledgeBase:
 
     @classmethod
     def open(
-        cls, target: str | Path | Settings | None = None, *, create: bool = True, **settings: Any
+        cls,
+        target: str | Path | Settings | None = None,
+        *,
+        create: bool = True,
+        on_progress: ProgressCallback | None = None,
+        **settings: Any,
     ) -> KnowledgeBase:
         """Open (with `create`, make) the collection at `target`; keyword arguments are `Settings` fields
-        (`collection=`, `model=`, ...), overriding the `SEMSEARCH_*` environment."""
-        return cls(Engine.open(open_settings(target, **settings), create=create))
+        (`collection=`, `model=`, ...), overriding the `SEMSEARCH_*` environment. Opening waits for the collection
+        to load, however long that takes (minutes at a million chunks): `on_progress` hears each step and
+        Milvus's load progress (`LoadProgress`), e.g. for a spinner."""
+        return cls(Engine.open(open_settings(target, **settings), create=create, on_progress=on_progress))
 
     @property
     def settings(self) -> Settings:

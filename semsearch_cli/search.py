@@ -16,7 +16,7 @@ from rich.table import Table
 from search_api.models import SearchRequest
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.ranking import Mode
-from semsearch_cli.exits import EXIT_BACKEND, EXIT_USAGE, cli_errors, fail
+from semsearch_cli.exits import EXIT_BACKEND, EXIT_USAGE, cli_errors, fail, stderr
 from semsearch_cli.options import (
     ApiOption,
     CollectionOption,
@@ -26,6 +26,8 @@ from semsearch_cli.options import (
     api_key,
     load_settings,
 )
+from semsearch_cli.progress import spinner
+from semsearch_cli.running import find_server, wait_until_loaded
 
 
 def search(
@@ -66,10 +68,20 @@ def search(
         fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), EXIT_USAGE)
     settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
     with cli_errors():
+        server = None if api else find_server(settings)  # a `semsearch serve` holding the .db: ask it
+        if server is not None:
+            api = server.url
+            if server.needs_api_key and settings.api_key is None:
+                fail(f"the .db is served by {server.url}, which needs an API key: set SEMSEARCH_API_KEY", EXIT_BACKEND)
+            stderr.print(f"searching through the running server at {server.url} (it holds the .db)", highlight=False)
         if api:
+            with spinner(f"waiting for the API at {api}") as progress:
+                wait_until_loaded(api, api_key(settings), progress)
             body = _search_api(api, request.model_dump(mode="json"), api_key(settings))
         else:
-            with KnowledgeBase.open(settings, create=False) as kb:
+            with spinner(lite=settings.is_lite, one_shot=True) as progress:
+                kb = KnowledgeBase.open(settings, create=False, on_progress=progress)
+            with kb:
                 body = kb.search(request.query, **request.search_args()).to_dict()
     hits = body["results"]
     if as_json:

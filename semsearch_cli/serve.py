@@ -10,6 +10,8 @@ import typer
 from semsearch.engine import Engine
 from semsearch_cli.exits import cli_errors
 from semsearch_cli.options import CollectionOption, MilvusUriOption, ModelOption, api_key, load_settings
+from semsearch_cli.progress import spinner
+from semsearch_cli.running import advertised
 
 
 def serve(
@@ -27,8 +29,12 @@ def serve(
 
     settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
     with cli_errors():
-        engine = Engine.open(settings, create=True)
-        uvicorn.run(create_app(engine=engine), host=host, port=port, log_level=log_level)
+        # Milvus down, a locked .db or a model mismatch end the command here, plainly; the collection itself
+        # loads after uvicorn listens (`search_api.startup`): /health answers at once, /ready once it is loaded.
+        with spinner("starting") as progress:
+            engine = Engine.open(settings, create=True, load=False, on_progress=progress)
+        with advertised(settings, host, port):  # `semsearch search` on the same .db goes through this server
+            uvicorn.run(create_app(engine=engine), host=host, port=port, log_level=log_level)
 
 
 class McpTransport(StrEnum):
@@ -50,7 +56,8 @@ def mcp(
     """Serve the MCP tools `search` and `get_context` (same engine and settings as the API)."""
     settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
     with cli_errors():
-        engine = Engine.open(settings, create=False)
+        with spinner("starting") as progress:
+            engine = Engine.open(settings, create=False, on_progress=progress)
         from search_api import mcp_server  # the mcp package takes a while to import; only this command needs it
 
         try:

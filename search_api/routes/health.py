@@ -3,8 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from search_api.models import ErrorResponse, HealthResponse, ReadyResponse
+from search_api.models import HealthResponse, LoadingResponse, ReadyResponse
 from search_api.request_context import error_body
+from search_api.startup import CollectionLoader
 from semsearch.errors import SemsearchError
 
 router = APIRouter(tags=["health"])
@@ -19,13 +20,17 @@ def health() -> HealthResponse:
 @router.get(
     "/ready",
     response_model=ReadyResponse,
-    responses={503: {"model": ErrorResponse, "description": "Not ready, with the reason"}},
+    responses={503: {"model": LoadingResponse, "description": "Not ready (or still loading), with the reason"}},
 )
 def ready(request: Request) -> ReadyResponse | JSONResponse:
-    """Milvus reachable, collection present and model loaded; 503 with the reason otherwise."""
+    """Milvus reachable, collection present, loaded and model loaded; 503 with the reason otherwise (while a
+    big collection loads: `"status": "loading"`, Milvus's progress, and `Retry-After`)."""
     engine = getattr(request.app.state, "engine", None)
     if engine is None:
         return JSONResponse(status_code=503, content=error_body("the model and Milvus are not loaded yet"))
+    loader = getattr(request.app.state, "loader", None)
+    if loader is not None and loader.engine is engine and not loader.loaded:
+        return _not_loaded(loader)
     try:
         if not engine.store.exists():
             return JSONResponse(
@@ -42,3 +47,18 @@ def ready(request: Request) -> ReadyResponse | JSONResponse:
         dim=engine.embedder.dim,
         capabilities=engine.store.capabilities.as_dict(),
     )
+
+
+def _not_loaded(loader: CollectionLoader) -> JSONResponse:
+    """503 while the collection loads (how far, and when to ask again), or with the error its last load hit."""
+    if loader.error is not None:
+        return JSONResponse(status_code=503, content=error_body(f"loading the collection failed: {loader.error}"))
+    progress = loader.progress
+    body = error_body(str(progress)) | {
+        "status": "loading",
+        "collection": loader.engine.store.collection,
+        "progress": progress.percent,
+        "chunks": progress.rows,
+        "elapsed_s": round(progress.elapsed_s, 1),
+    }
+    return JSONResponse(status_code=503, content=body, headers={"Retry-After": str(loader.retry_after)})

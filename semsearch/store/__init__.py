@@ -6,10 +6,11 @@ Milvus server (a URI), and so that every Milvus call follows one timeout and ret
 
 from semsearch.store.capabilities import Capabilities
 from semsearch.store.chunks import Hit
+from semsearch.store.loading import LoadProgress, ProgressCallback
 from semsearch.store.milvus_store import MilvusStore
 
 #: The Milvus client libraries' loggers: they log every failed call with a traceback at ERROR, while the store
 #: turns each failure into one engine error that the doors report themselves.
 MILVUS_LOGGERS = ("pymilvus", "milvus_lite")
 
-__all__ = ["MILVUS_LOGGERS", "Capabilities", "Hit", "MilvusStore"]
+__all__ = ["MILVUS_LOGGERS", "Capabilities", "Hit", "LoadProgress", "MilvusStore", "ProgressCallback"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from semsearch.store.loading import ProgressCallback, is_loaded, wait_loaded
 from semsearch.store.milvus_calls import Connection
 from semsearch.store.schema import (
     DENSE_METRIC,
@@ -103,11 +104,15 @@ class Collections:
             what=f"create collection {name!r}",
         )
 
-    def load(self, name: str) -> None:
+    def load(self, name: str, on_progress: ProgressCallback | None = None) -> None:
         """Load the whole collection into memory (Milvus searches and queries only loaded collections); returns
-        when it is loaded. On a big collection this is the slowest call the store makes: SEMSEARCH_MILVUS_TIMEOUT
-        bounds each attempt."""
-        self.milvus.write("load_collection", name, what=f"load {name!r}", unfinished=f"{name!r} is not loaded")
+        when it is loaded. On a big collection this is the slowest call the store makes, so it has no deadline:
+        Milvus's own progress is watched instead (`loading.wait_loaded`) and reported to `on_progress`."""
+        wait_loaded(self.milvus, name, on_progress)
+
+    def is_loaded(self, name: str) -> bool:
+        """True if Milvus can search `name` now (a serving-path read: fails fast)."""
+        return is_loaded(self.milvus, name)
 
     def create_alias(self, alias: str, target: str) -> None:
         self.milvus.write("create_alias", target, alias, what=f"create alias {alias!r} for {target!r}")

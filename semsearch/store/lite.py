@@ -36,17 +36,12 @@ def held_by_another_process(db: Path) -> bool:
     On Linux /proc/locks is read, which takes no lock: taking and releasing one from this process would drop a
     lock that this process's own milvus-lite server holds on the same file.
     """
-    lock = db.expanduser().resolve().parent / f".{db.name}.lock"
+    lock = _lock_file(db)
     if not lock.exists():
         return False
-    locks = Path("/proc/locks")
-    if locks.exists():
-        inode = lock.stat().st_ino
-        for line in locks.read_text().splitlines():
-            fields = line.split()
-            if len(fields) > 5 and fields[1] == "POSIX" and fields[5].split(":")[-1] == str(inode):
-                return int(fields[4]) != os.getpid()
-        return False
+    if Path("/proc/locks").exists():
+        holder = lock_holder(db)
+        return holder is not None and holder != os.getpid()
     with open(lock, "a") as handle:
         try:
             fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -54,3 +49,22 @@ def held_by_another_process(db: Path) -> bool:
             return True
         fcntl.lockf(handle, fcntl.LOCK_UN)
     return False
+
+
+def lock_holder(db: Path) -> int | None:
+    """The id of the process holding milvus-lite's lock on this `.db`, from /proc/locks (Linux); None if nobody
+    holds it or this system does not say. Lets a one-shot command check that a `semsearch serve` which says it
+    serves the `.db` is the process that holds it (`semsearch_cli/running.py`)."""
+    lock, locks = _lock_file(db), Path("/proc/locks")
+    if not lock.exists() or not locks.exists():
+        return None
+    inode = lock.stat().st_ino
+    for line in locks.read_text().splitlines():
+        fields = line.split()
+        if len(fields) > 5 and fields[1] == "POSIX" and fields[5].split(":")[-1] == str(inode):
+            return int(fields[4])
+    return None
+
+
+def _lock_file(db: Path) -> Path:
+    return db.expanduser().resolve().parent / f".{db.name}.lock"

@@ -90,6 +90,8 @@ class Connection:
     client: MilvusClient
     capabilities: Capabilities
     policy: CallPolicy
+    #: Set by `close`: a retried write still running in another thread (a load) then stops retrying.
+    closed: bool = False
 
     @classmethod
     def open(cls, settings: Settings) -> Connection:
@@ -106,6 +108,7 @@ class Connection:
         return cls(client=client, capabilities=capabilities, policy=CallPolicy.from_settings(settings))
 
     def close(self) -> None:
+        self.closed = True
         self.client.close()
 
     def read(self, method: str, *args: Any, what: str = "", **kwargs: Any) -> Any:
@@ -117,22 +120,34 @@ class Connection:
         except MILVUS_ERRORS as exc:
             raise engine_error(exc, what or _call_name(method, args), timeout, self.policy.read_setting) from exc
 
-    def write(self, method: str, *args: Any, what: str, unfinished: str = "it was not stored", **kwargs: Any) -> Any:
+    def write(
+        self,
+        method: str,
+        *args: Any,
+        what: str,
+        unfinished: str = "it was not stored",
+        bounded: bool = True,
+        **kwargs: Any,
+    ) -> Any:
         """A write-path call (ingest, reindex, load): retried with exponential backoff while Milvus is unreachable
         or recovering (a restart), for up to `retry_seconds`. Every retried call is idempotent (upserts by primary
         key, deletes, reads, a load). A call that still fails raises BackendUnavailable saying `what` failed and
-        what is therefore `unfinished`."""
+        what is therefore `unfinished`.
+
+        `bounded=False` drops the per-attempt deadline, for a call whose legitimate length grows with the
+        collection (a load): whoever makes it watches it with short reads instead (`store.loading`)."""
         policy, fn = self.policy, getattr(self.client, method)
+        timeout = policy.write_timeout if bounded else None
         started = time.monotonic()
         delay, attempt = 0.5, 0
         while True:
             attempt += 1
             try:
-                return fn(*args, timeout=policy.write_timeout, **kwargs)
+                return fn(*args, timeout=timeout, **kwargs)
             except MILVUS_ERRORS as exc:
                 error = engine_error(exc, what, policy.write_timeout, "SEMSEARCH_MILVUS_TIMEOUT")
                 elapsed = time.monotonic() - started
-                if not is_transient(exc):
+                if not is_transient(exc) or self.closed:
                     raise error from exc
                 if elapsed + delay > policy.retry_seconds:
                     raise BackendUnavailable(

@@ -16,6 +16,7 @@ from semsearch.store import lite
 from semsearch.store.capabilities import physical_name
 from semsearch.store.chunks import ChunkCollection
 from semsearch.store.collections import Collections
+from semsearch.store.loading import ProgressCallback
 from semsearch.store.milvus_calls import Connection
 from semsearch.store.schema import KEYWORD_FIELD, SPARSE_FIELD, VECTOR_FIELD, ModelRecord, keys_collection
 
@@ -32,6 +33,8 @@ class MilvusStore(ChunkCollection):
 
     #: Resolved `.db` path when this store runs on Milvus Lite (embedded in this process).
     lite_path: str | None = None
+    #: True once `target` is loaded and can be searched (`open(load=False)` leaves it to the caller).
+    loaded: bool = False
 
     @classmethod
     def connect(cls, settings: Settings) -> MilvusStore:
@@ -76,9 +79,19 @@ class MilvusStore(ChunkCollection):
             return target
         return self.collection if self.collections.has(self.collection, fail_fast=True) else None
 
-    def open(self, model_id: str, dim: int, create: bool, resolve: bool = True) -> None:
+    def open(
+        self,
+        model_id: str,
+        dim: int,
+        create: bool,
+        resolve: bool = True,
+        *,
+        load: bool = True,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
         """Check the collection was built with this model (or create it); load it for search. With `resolve` False
-        the store opens its `target` as it is (reindex fills a physical collection the alias does not name yet)."""
+        the store opens its `target` as it is (reindex fills a physical collection the alias does not name yet).
+        With `load` False the caller loads it later (`load`), e.g. while its API already answers `/health`."""
         target = self.resolve() if resolve else self.target
         if target is None:
             if not create:
@@ -98,15 +111,19 @@ class MilvusStore(ChunkCollection):
                 "(SEMSEARCH_MODEL), or another collection (SEMSEARCH_COLLECTION), or switch the collection to "
                 "the new model with `semsearch reindex --model NAME` (Milvus server)."
             )
-        self.load()
+        if load:
+            self.load(on_progress)
+        else:
+            self.loaded = self.collections.is_loaded(self.target)  # new or already loaded: nothing to wait for
         self._has_sparse = SPARSE_FIELD in described.fields
         self._has_keyword_text = KEYWORD_FIELD in described.fields
         self._dense_metric = self.collections.index_metric(self.target, VECTOR_FIELD)
         self.refresh_metadata_keys()
 
-    def load(self) -> None:
+    def load(self, on_progress: ProgressCallback | None = None) -> None:
         """Load `target` for search; returns once Milvus can search all of it (see `Collections.load`)."""
-        self.collections.load(self.target)
+        self.collections.load(self.target, on_progress)
+        self.loaded = True
 
     def create(self, record: ModelRecord) -> str:
         """Create the physical collection for this model (and the metadata-keys companion); returns its name.

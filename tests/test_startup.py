@@ -1,0 +1,147 @@
+"""Start-up at any size is progress, never an error: the API answers while its collection loads, and says so.
+
+A load that takes seconds needs a collection of ~100k chunks on Milvus Lite (minutes to build), too big for a test.
+So the in-process tests hold the load back at the store boundary: the pymilvus client's `load_collection` waits on
+an event the test sets (`gated_load`), while every other call, the load state and progress reads included, goes
+to the real Milvus Lite. The real-process test starts `semsearch serve` on a released (not loaded) collection.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from search_api.app import create_app
+from semsearch.embedder import Embedder
+from semsearch.engine import Engine
+from semsearch.indexer import Document
+from semsearch.settings import Settings
+from semsearch.store import LoadProgress
+from tests.helpers import semsearch_server
+
+
+def _released_collection(settings: Settings, embedder: Embedder) -> None:
+    """A collection with a few documents, released: the next process to open it has to load it."""
+    engine = Engine.open(settings, create=True, embedder=embedder)
+    try:
+        engine.indexer.index(
+            [Document(id="otters", text="Otters sleep holding hands so they do not drift apart.", source="t")]
+        )
+        engine.store.client.release_collection(engine.store.target)
+    finally:
+        engine.close()
+
+
+@contextmanager
+def gated_load(engine: Engine) -> Iterator[threading.Event]:
+    """Hold the engine's `load_collection` call until the yielded event is set (the controllable slow load)."""
+    client = engine.store.client
+    real = client.load_collection
+    gate = threading.Event()
+
+    def slow_load(*args: Any, **kwargs: Any) -> Any:
+        assert kwargs.get("timeout") is None, "the load path must have no deadline shorter than the load"
+        gate.wait(60)
+        return real(*args, **kwargs)
+
+    client.load_collection = slow_load
+    try:
+        yield gate
+    finally:
+        gate.set()
+        client.load_collection = real
+
+
+def test_ready_says_loading_with_retry_after_until_the_collection_is_loaded(
+    settings: Settings, embedder: Embedder
+) -> None:
+    _released_collection(settings, embedder)
+    engine = Engine.open(settings, create=False, embedder=embedder, load=False)
+    assert not engine.store.loaded
+    with gated_load(engine) as gate, TestClient(create_app(engine=engine)) as client:
+        assert client.get("/health").status_code == 200
+        ready = client.get("/ready")
+        assert ready.status_code == 503
+        body = ready.json()
+        assert body["status"] == "loading" and body["collection"] == settings.collection
+        assert "loading collection" in body["detail"] and body["chunks"] == 1
+        assert int(ready.headers["Retry-After"]) >= 1
+        search = client.post("/search", json={"query": "how do otters sleep?"})
+        assert search.status_code == 503, search.text
+        assert "loading collection" in search.json()["detail"] and "Retry-After" in search.headers
+        gate.set()
+        deadline = time.monotonic() + 30
+        while (ready := client.get("/ready")).status_code != 200:
+            assert time.monotonic() < deadline, ready.text
+            time.sleep(0.1)
+        assert ready.json()["status"] == "ready"
+        hits = client.post("/search", json={"query": "how do otters sleep?", "mode": "dense"}).json()["results"]
+        assert hits[0]["doc_id"] == "otters"
+
+
+def test_opening_reports_each_step_and_the_load(settings: Settings, embedder: Embedder) -> None:
+    _released_collection(settings, embedder)
+    heard: list[LoadProgress] = []
+    engine = Engine.open(settings, create=False, embedder=embedder, on_progress=heard.append)
+    try:
+        assert engine.store.loaded and engine.store.count() == 1
+    finally:
+        engine.close()
+    said = [progress.what for progress in heard]
+    assert said[0].startswith("connecting to Milvus at ")
+    assert any(what == f"loading collection {settings.collection!r} (1 chunks)" for what in said), said
+    assert heard[-1].done and heard[-1].percent == 100
+
+
+def test_a_milvus_that_stops_answering_during_a_load_is_reported_within_seconds(
+    settings: Settings, embedder: Embedder
+) -> None:
+    from semsearch.errors import BackendUnavailable
+
+    _released_collection(settings, embedder)
+    engine = Engine.open(settings, create=False, embedder=embedder, load=False)
+    engine.store.milvus.policy = replace(engine.store.milvus.policy, write_timeout=2.0, read_timeout=0.5)
+    client = engine.store.client
+    real_state = client.get_load_state
+
+    def dead(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is threading.main_thread() and dead.after_first:
+            from pymilvus import MilvusException
+
+            raise MilvusException(message="Fail connecting to server on unix socket")
+        dead.after_first = True
+        return real_state(*args, **kwargs)
+
+    dead.after_first = False  # type: ignore[attr-defined]
+    client.get_load_state = dead
+    try:
+        with gated_load(engine), pytest.raises(BackendUnavailable, match="stopped answering"):
+            started = time.monotonic()
+            engine.store.load()
+        assert time.monotonic() - started < 10
+    finally:
+        client.get_load_state = real_state
+        engine.close()
+
+
+def test_serve_answers_health_at_once_and_becomes_ready_on_a_collection_it_must_load(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    settings = Settings(milvus_uri=str(tmp_path / "big.db"), collection="big", _env_file=None)
+    _released_collection(settings, embedder)
+    env = {"SEMSEARCH_MILVUS_URI": settings.milvus_uri, "SEMSEARCH_COLLECTION": "big"}
+    with semsearch_server("serve", "--log-level", "info", cwd=tmp_path, env=env, path="/health") as base:
+        deadline = time.monotonic() + 120
+        while (ready := httpx.get(f"{base}/ready", timeout=5)).status_code != 200:
+            assert ready.status_code == 503 and time.monotonic() < deadline, ready.text
+            time.sleep(0.2)
+        assert ready.json()["chunks"] == 1
