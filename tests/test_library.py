@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,9 @@ def test_cli_json_api_json_and_mcp_are_one_answer(tmp_path: Path, embedder: Embe
 
     settings = Settings(milvus_uri=env["SEMSEARCH_MILVUS_URI"], collection="doors", _env_file=None)
     with TestClient(create_app(settings, embedder=embedder)) as client:
+        deadline = time.monotonic() + 60
+        while client.get("/ready").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)  # the app loads an existing collection in the background (503 "loading" until then)
         api = client.post("/search", json=request).json()
         api_context = client.post("/context", json={"query": query[0], "token_budget": 64}).json()
         engine = client.app.state.engine
