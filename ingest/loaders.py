@@ -25,6 +25,8 @@ class TableOptions:
     metadata_columns: tuple[str, ...] | None = None
     title_column: str | None = None
     max_file_bytes: int = Settings.default("max_file_bytes")  # files above it are refused before reading
+    #: What file ids are relative to (`--base`); None: the file's git work tree, else absolute (`sources.source_id`).
+    base: Path | None = None
 
 
 TEXT_COLUMN_GUESSES = ("text", "content", "body", "document", "abstract", "passage")
@@ -51,7 +53,8 @@ def load_file(path: Path, table: TableOptions) -> list[Document]:
     text, metadata = found.read_text(path)
     if not text.strip():
         raise LoadError("no text in file")
-    return [Document(id=source_id(path), text=text, source=source_id(path), metadata=metadata)]
+    file_id = source_id(path, table.base)
+    return [Document(id=file_id, text=text, source=file_id, metadata=metadata)]
 
 
 def load_table(path: Path, options: TableOptions, read_rows: RowReader) -> list[Document]:
@@ -67,7 +70,7 @@ def load_table(path: Path, options: TableOptions, read_rows: RowReader) -> list[
         meta_cols = list(options.metadata_columns)
     else:
         meta_cols = [c for c in columns if c not in (text_col, id_col)]
-    file_id = source_id(path)
+    file_id = source_id(path, options.base)
     docs: list[Document] = []
     seen: set[str] = set()
     for position, row in enumerate(rows):

@@ -36,6 +36,8 @@ class IngestReport:
     files: int = 0
     stats: IndexStats = field(default_factory=IndexStats)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    #: Documents pruned because their files are gone from an ingested directory or glob (`ingest.sync`).
+    removed_documents: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         s = self.stats
@@ -46,6 +48,7 @@ class IngestReport:
             "embedded": s.embedded,
             "unchanged": s.unchanged,
             "deleted": s.deleted,
+            "removed_documents": self.removed_documents,
             "failed": len(self.failures),
             "failures": [{"path": path, "reason": reason} for path, reason in self.failures],
         }
@@ -111,7 +114,7 @@ def ingest_files(
     try:
         for work in _drain(embedded, stop):
             _write(work, sink, refused, report)
-            _finish(work, sink, refused, report, on_file)
+            _finish(work, sink, refused, report, on_file, table.base)
     finally:
         stop.set()
         for thread in threads:
@@ -206,6 +209,7 @@ def _finish(
     refused: dict[Path, str],
     report: IngestReport,
     on_file: Callable[[Path, IngestReport], None] | None,
+    base: Path | None,
 ) -> None:
     """Report the files this unit finishes, in input order; prune a finished table's removed rows."""
     for path, docs, reason in work.done:
@@ -213,7 +217,7 @@ def _finish(
         if reason is not None:
             report.failures.append((str(path), reason))
         elif docs is not None and is_table(path):
-            report.stats.deleted += sink.prune_source(source_id(path), {d.id for d in docs})
+            report.stats.deleted += sink.prune_source(source_id(path, base), {d.id for d in docs})
         if on_file:
             on_file(path, report)
 

@@ -6,6 +6,7 @@ it, `semsearch ingest --api URL` sends the documents to that process instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import httpx
@@ -13,6 +14,10 @@ import httpx
 from semsearch.engine import Engine
 from semsearch.errors import BackendUnavailable, DocumentRejected
 from semsearch.indexer import Document, IndexPlan, IndexStats
+from semsearch.store.documents import prefix_expr
+
+#: Documents per page when listing through the API.
+LIST_PAGE = 1000
 
 
 class Sink(Protocol):
@@ -28,6 +33,14 @@ class Sink(Protocol):
 
     def prune_source(self, source: str, keep: set[str]) -> int:
         """Delete the documents of `source` that are not in `keep` (rows removed from a table)."""
+        ...
+
+    def documents_under(self, prefix: str) -> Iterator[tuple[str, str]]:
+        """(doc_id, source) of every stored document whose source starts with `prefix`, read page by page."""
+        ...
+
+    def remove(self, doc_ids: list[str]) -> int:
+        """Delete these documents; returns the chunks deleted."""
         ...
 
 
@@ -48,6 +61,13 @@ class EngineSink:
     def prune_source(self, source: str, keep: set[str]) -> int:
         gone = self.store.doc_ids_for_source(source) - keep
         return self.store.delete_documents(sorted(gone)) if gone else 0
+
+    def documents_under(self, prefix: str) -> Iterator[tuple[str, str]]:
+        for row in self.store.document_heads(prefix_expr("source", prefix), ["doc_id", "source"]):
+            yield row["doc_id"], row["source"]
+
+    def remove(self, doc_ids: list[str]) -> int:
+        return self.store.delete_documents(doc_ids)
 
 
 class ApiSink:
@@ -77,7 +97,34 @@ class ApiSink:
         return IndexStats(**{k: body[k] for k in ("documents", "chunks", "embedded", "unchanged", "deleted")})
 
     def prune_source(self, source: str, keep: set[str]) -> int:
-        return 0  # the API has no per-source listing yet; rows removed from a table stay until deleted by id
+        gone = {doc_id for doc_id, stored in self.documents_under(source) if stored == source} - keep
+        return self.remove(sorted(gone)) if gone else 0
+
+    def documents_under(self, prefix: str) -> Iterator[tuple[str, str]]:
+        """Through `GET /documents`, a page of LIST_PAGE at a time, following the server's cursor."""
+        after: str | None = None
+        while True:
+            params = {"source_prefix": prefix, "limit": LIST_PAGE, **({"after": after} if after else {})}
+            body = self._call("GET", "/documents", params=params)
+            for doc in body["documents"]:
+                yield doc["doc_id"], doc["source"]
+            after = body.get("next")
+            if not after:
+                return
+
+    def remove(self, doc_ids: list[str]) -> int:
+        return int(self._call("POST", "/documents/delete", json={"doc_ids": doc_ids})["deleted"])
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise BackendUnavailable(f"cannot reach the API at {self.http.base_url}: {exc}") from exc
+        if response.status_code in (400, 413, 422):
+            raise DocumentRejected(f"the API refused {method} {path}: {response.text[:500]}")
+        if response.status_code != 200:
+            raise BackendUnavailable(f"the API answered {response.status_code}: {response.text[:500]}")
+        return response.json()
 
     def close(self) -> None:
         self.http.close()

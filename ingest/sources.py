@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import glob
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,13 +53,32 @@ def discover(paths: list[str]) -> FileSelection:
     return selection
 
 
-def source_id(path: Path) -> str:
-    """Stable id for a file: its path relative to the working directory when inside it, else absolute (posix)."""
+def source_id(path: Path, base: Path | None = None) -> str:
+    """A file's document id: one file, one id, however its path was spelled and wherever the command runs.
+
+    The real path (symlinks resolved) relative to `base` when given and the file is under it, else relative to the
+    root of the git work tree holding the file (the project: `sample_data/library/decimal.md` in this repository),
+    else the absolute path. Never relative to the working directory, so `ingest docs` from the parent and
+    `ingest .` from inside `docs/` name a file alike. A directory gets its id by the same rule ('' for the root)."""
     resolved = path.resolve()
-    try:
-        return resolved.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return resolved.as_posix()
+    root = base.resolve() if base is not None else work_tree_root(resolved)
+    if root is not None and resolved.is_relative_to(root):
+        relative = resolved.relative_to(root).as_posix()
+        return "" if relative == "." else relative
+    return resolved.as_posix()
+
+
+def work_tree_root(path: Path) -> Path | None:
+    """The nearest directory at or above `path` holding `.git` (a repository, a worktree or a submodule)."""
+    return _root_of(path if path.is_dir() else path.parent)
+
+
+@functools.lru_cache(maxsize=4096)
+def _root_of(directory: Path) -> Path | None:
+    """Cached per directory: 100k files in a few hundred directories cost a few hundred `stat` calls."""
+    if (directory / ".git").exists():
+        return directory
+    return None if directory.parent == directory else _root_of(directory.parent)
 
 
 def _hidden(path: Path, root: Path) -> bool:

@@ -225,3 +225,49 @@ class ReadyResponse(BaseModel):
     model: str
     dim: int
     capabilities: dict[str, Any]
+
+
+class StoredDocument(BaseModel):
+    """One stored document, as `GET /documents` lists it (`semsearch list --json` prints the same)."""
+
+    doc_id: str
+    source: str
+    title: str = Field(..., description="metadata.title, '' if none.")
+    chunks: int = Field(..., description="Chunks stored for this document.")
+    metadata: dict[str, Any]
+
+
+class DocumentPageResponse(BaseModel):
+    documents: list[StoredDocument]
+    next: str | None = Field(..., description="Cursor for the next page (`after=`); null on the last page.")
+
+
+class ChunkSpan(BaseModel):
+    chunk_index: int
+    char_start: int
+    char_end: int
+
+
+class DocumentDetailResponse(BaseModel):
+    doc_id: str
+    source: str
+    metadata: dict[str, Any]
+    text: str = Field(..., description="Rebuilt from the chunks; chunk offsets are offsets into it.")
+    chunks: list[ChunkSpan]
+
+
+class DeleteSelectionRequest(BaseModel):
+    """Documents to delete: by id, or by source prefix and/or filter. A selection matching every document is
+    refused (400) unless `all` is true."""
+
+    doc_ids: list[str] = Field(default_factory=list, max_length=MAX_DOCUMENTS_PER_REQUEST)
+    source_prefix: str | None = Field(None, max_length=2048, description="Sources that start with this.")
+    filter: dict[str, Any] | None = Field(None, description=FILTER_DESCRIPTION)
+    all: StrictBool = Field(False, description="Allow deleting every document.")
+
+
+class RemovalResponse(BaseModel):
+    removed_documents: int
+    deleted: int = Field(..., description="Chunks removed.")
+    doc_ids: list[str] = Field(..., description="The documents removed.")
+    missing: list[str] = Field(..., description="Requested ids that were not stored.")

@@ -158,9 +158,23 @@ class Indexer:
             vectors = self.store.vectors([r["id"] for r in moved])
             for r in moved:
                 r["embedding"] = vectors[r["id"]]
+        reused = self._reuse_by_hash(to_embed)
+        to_embed = [r for r in to_embed if "embedding" not in r]
+        moved += reused
         current = {r["id"] for r in rows}
         stale = [chunk_id for chunk_id in stored if chunk_id not in current]
         return IndexPlan(documents=len(docs), rows=rows, to_embed=to_embed, moved=moved, stale=stale)
+
+    def _reuse_by_hash(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Give rows whose text some stored chunk already has (a renamed or copied file, under another id) that
+        chunk's vector; returns those rows. One read per 200 new chunks, against embedding them all."""
+        if not rows:
+            return []
+        vectors = self.store.vectors_by_hash([r["content_hash"] for r in rows])
+        reused = [r for r in rows if r["content_hash"] in vectors]
+        for r in reused:
+            r["embedding"] = vectors[r["content_hash"]]
+        return reused
 
     def embed(self, plans: list[IndexPlan]) -> None:
         """Embed the new chunks of several plans in one model call, so batches are sorted by length across all."""

@@ -8,13 +8,15 @@ question in the same way and with the same shape (`semsearch.answers`). The engi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from semsearch import documents as stored
 from semsearch.answers import ContextAnswer, SearchAnswer
 from semsearch.context import pack
+from semsearch.documents import DocumentDetail, DocumentInfo, DocumentPage, Removal
 from semsearch.engine import Engine
 from semsearch.errors import DocumentRejected
 from semsearch.indexer import Document, IndexStats, validate_batch
@@ -90,32 +92,81 @@ class KnowledgeBase:
         text_column: str | None = None,
         id_column: str | None = None,
         metadata_columns: Sequence[str] | None = None,
+        base: str | Path | None = None,
+        prune: bool = True,
         on_file: Callable[[Path, IngestReport], None] | None = None,
     ) -> IngestReport:
         """Ingest files, directories (recursive) and globs as `semsearch ingest` does; a file that cannot be read
-        is reported in the result's `failures` while the rest goes in. Raises `Refused` for a path that matches
-        nothing."""
+        is reported in the result's `failures` while the rest goes in. File ids are relative to `base` (default
+        `Settings.base`, else the file's git work tree, else absolute; see `ingest.sources.source_id`). With `prune`,
+        documents an earlier ingest took from under a directory or glob given here whose files are gone are
+        removed (`removed_documents`). Raises `Refused` for a path that matches nothing."""
         # The file readers belong to the write door (ingest/), which imports the engine: imported here, on use, so
         # that the engine never depends on them.
         from ingest.loaders import TableOptions
-        from ingest.pipeline import ingest_selection
         from ingest.sinks import EngineSink
         from ingest.sources import discover
+        from ingest.sync import sync_selection
 
-        selection = discover([str(path) for path in paths])
+        args = [str(path) for path in paths]
+        base = base if base is not None else self.settings.base
         table = TableOptions(
             text_column=text_column,
             id_column=id_column,
             metadata_columns=tuple(metadata_columns) if metadata_columns is not None else None,
             max_file_bytes=self.settings.max_file_bytes,
+            base=Path(base) if base is not None else None,
         )
-        return ingest_selection(selection, EngineSink(self.engine), table, on_file=on_file)
+        sink = EngineSink(self.engine)
+        return sync_selection(args, discover(args), sink, table, prune_missing=prune, on_file=on_file)
 
     def delete(self, *doc_ids: str) -> int:
         """Remove every chunk of these documents; returns the number of chunks removed (0: none existed)."""
         return self.engine.indexer.delete_documents(doc_ids)
 
+    def delete_where(
+        self,
+        *,
+        doc_ids: Sequence[str] = (),
+        source_prefix: str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        all: bool = False,
+    ) -> Removal:
+        """Delete the documents named (`missing` lists those not stored), or every document whose source starts
+        with `source_prefix` and/or that matches `filter`. A selection matching every document is refused
+        (`Refused`) unless `all=True`."""
+        return stored.delete_selection(
+            self.engine.store, doc_ids=doc_ids, source_prefix=source_prefix, filter=filter, everything=all
+        )
+
     # -- reads ----------------------------------------------------------------------------------------------------
+
+    def documents(
+        self, *, source_prefix: str | None = None, filter: Mapping[str, Any] | None = None
+    ) -> Iterator[DocumentInfo]:
+        """Every stored document (source, title, chunk count, metadata) whose source starts with `source_prefix`
+        and that matches `filter`, read in pages (for 100k documents as for ten), in storage order."""
+        return stored.every(self.engine.store, stored.selection_expr(self.engine.store, source_prefix, filter))
+
+    def documents_page(
+        self,
+        *,
+        source_prefix: str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> DocumentPage:
+        """One page (1..1000) of `documents`; continue with `after=page.next` until it is None (`GET /documents`)."""
+        expr = stored.selection_expr(self.engine.store, source_prefix, filter)
+        return stored.page(self.engine.store, expr, after, limit)
+
+    def document(self, doc_id: str) -> DocumentDetail:
+        """One document as stored: text rebuilt from its chunks, metadata, chunk spans. `DocumentNotFound` if none."""
+        return stored.detail(self.engine.store, doc_id)
+
+    def status(self) -> dict[str, Any]:
+        """Collection, model, dim, backend and capabilities, documents, chunks, metadata fields, where data lives."""
+        return stored.status(self.engine)
 
     def search(
         self,

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     )
     api_key: SecretStr | None = Field(None, description="When set, the API requires `Authorization: Bearer <key>`.")
     max_request_bytes: int = Field(20_000_000, ge=1_000, description="Largest HTTP request body; more answers 413.")
+    base: str | None = Field(
+        None,
+        description="Directory that file ids are relative to (`ingest --base`); unset: the file's git work tree, "
+        "else its absolute path. Set it to refresh a collection from another mount point of the same files.",
+    )
     max_file_bytes: int = Field(
         32 * 2**20,
         ge=1,

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 import semsearch
+from semsearch_cli.documents import delete, list_documents, show, status
 from semsearch_cli.evaluate import evaluate
 from semsearch_cli.ingest import ingest, ingest_epilog
 from semsearch_cli.reindex import reindex_command
@@ -45,3 +46,7 @@ app.command("serve")(serve)
 app.command("mcp")(mcp)
 app.command("eval")(evaluate)
 app.command("reindex")(reindex_command)
+app.command("status")(status)
+app.command("list")(list_documents)
+app.command("show")(show)
+app.command("delete")(delete)

@@ -13,9 +13,10 @@ from rich.table import Table
 
 from ingest import formats
 from ingest.loaders import TableOptions
-from ingest.pipeline import IngestReport, ingest_selection
+from ingest.pipeline import IngestReport
 from ingest.sinks import ApiSink, EngineSink, Sink
 from ingest.sources import FileSelection, MissingPath, discover
+from ingest.sync import sync_selection
 from semsearch.engine import Engine
 from semsearch.metrics import EngineMetrics
 from semsearch_cli.exits import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, cli_errors, fail
@@ -45,6 +46,21 @@ def ingest(
     batch_size: Annotated[int | None, typer.Option(help="Texts per model batch.")] = None,
     chunk_tokens: Annotated[int | None, typer.Option(help="Max tokens per chunk.")] = None,
     chunk_overlap: Annotated[int | None, typer.Option(help="Tokens shared by neighbouring chunks.")] = None,
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            help="Make file ids relative to this directory (SEMSEARCH_BASE); default: the file's git work tree, "
+            "else its absolute path."
+        ),
+    ] = None,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune/--no-prune",
+            help="Remove documents an earlier ingest took from under these directories or globs whose files are "
+            "gone or no longer selected.",
+        ),
+    ] = True,
 ) -> None:
     """Read files and tables, chunk and embed them, and upsert them into Milvus. Unchanged input is skipped."""
     settings = load_settings(
@@ -66,6 +82,7 @@ def ingest(
         if metadata_columns is not None
         else None,
         max_file_bytes=settings.max_file_bytes,
+        base=base if base is not None else (Path(settings.base) if settings.base else None),
     )
     console = Console(stderr=True)
     metrics = EngineMetrics()
@@ -77,7 +94,7 @@ def ingest(
             engine = Engine.open(settings, create=True)
             sink = EngineSink(metrics.instrument(engine))
         try:
-            report = _run(selection, sink, table, console, show_progress=not as_json)
+            report = _run(paths, selection, sink, table, console, show_progress=not as_json, prune=prune)
         finally:
             if engine:
                 engine.close()
@@ -96,7 +113,13 @@ def ingest_epilog() -> str:
 
 
 def _run(
-    selection: FileSelection, sink: Sink, table: TableOptions, console: Console, show_progress: bool
+    args: list[str],
+    selection: FileSelection,
+    sink: Sink,
+    table: TableOptions,
+    console: Console,
+    show_progress: bool,
+    prune: bool,
 ) -> IngestReport:
     progress = Progress(
         TextColumn("[bold]ingest"),
@@ -114,15 +137,18 @@ def _run(
             status = f"{report.stats.documents} docs, {report.stats.embedded} embedded, {len(report.failures)} failed"
             progress.update(task, advance=1, status=status)
 
-        return ingest_selection(selection, sink, table, on_file=on_file)
+        return sync_selection(args, selection, sink, table, prune_missing=prune, on_file=on_file)
+
+
+_COLUMN_NAMES = {"unchanged": "unchanged (skipped)", "removed_documents": "removed docs"}
 
 
 def _summary_table(report: IngestReport) -> Table:
     summary = report.to_dict()
     table = Table(title="ingest summary", show_header=True)
-    keys = ("files", "documents", "chunks", "embedded", "unchanged", "deleted", "failed")
+    keys = ("files", "documents", "chunks", "embedded", "unchanged", "deleted", "removed_documents", "failed")
     for key in keys:
-        table.add_column(key if key != "unchanged" else "unchanged (skipped)", justify="right")
+        table.add_column(_COLUMN_NAMES.get(key, key), justify="right")
     table.add_row(*(str(summary[k]) for k in keys))
     if report.failures:
         table.caption = "\n".join(f"failed: {path}: {reason}" for path, reason in report.failures)

@@ -33,6 +33,7 @@ def _summary(result: subprocess.CompletedProcess) -> dict:
 
 def test_ingest_twice_embeds_nothing_the_second_time_and_bad_files_are_reported(tmp_path: Path) -> None:
     corpus = _small_corpus(tmp_path)
+    (tmp_path / ".git").mkdir()  # a project: ids are relative to its root
     first = run_cli("ingest", "corpus", "--json", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     summary = _summary(first)
@@ -97,6 +98,7 @@ def test_second_process_on_a_served_lite_db_is_told_to_use_the_api(
 ) -> None:
     base, db = running_server
     doc = tmp_path / "note.md"
+    (tmp_path / ".git").mkdir()  # a project: ids are relative to its root
     doc.write_text("# Tides\n\nThe moon's gravity pulls the oceans, raising and lowering sea level twice a day.\n")
 
     blocked = run_cli("ingest", str(doc), "--milvus-uri", str(db), "--collection", "served", cwd=tmp_path)

@@ -103,6 +103,7 @@ def test_the_readme_python_example_runs_as_written(tmp_path: Path) -> None:
     code = readme_example()
     assert len(code.strip().splitlines()) <= 10
     (tmp_path / "docs").mkdir()
+    (tmp_path / ".git").mkdir()  # run in a project: ids are relative to its root
     (tmp_path / "docs" / "otters.md").write_text("# Otters\n\nOtters hold hands while they sleep on the water.\n")
     (tmp_path / "docs" / "money.txt").write_text("Decimal arithmetic keeps cents exact when adding up prices.\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -117,6 +118,7 @@ def test_the_readme_python_example_runs_as_written(tmp_path: Path) -> None:
 def test_cli_json_api_json_and_mcp_are_one_answer(tmp_path: Path, embedder: Embedder) -> None:
     """The same question through every door: the same JSON, field for field (bar the time it took)."""
     (tmp_path / "docs").mkdir()
+    (tmp_path / ".git").mkdir()  # a project: ids are relative to its root
     for note in NOTES:
         (tmp_path / "docs" / f"{note['id']}.txt").write_text(note["text"] + "\n")
     env = {"SEMSEARCH_MILVUS_URI": str(tmp_path / "doors.db"), "SEMSEARCH_COLLECTION": "doors"}

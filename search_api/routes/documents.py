@@ -1,15 +1,31 @@
+"""`/documents`: write documents, list and read what is stored, delete by id or by selection; thin routes over the
+`KnowledgeBase` verbs, answering what `semsearch list/show/delete --json` print."""
+
 from __future__ import annotations
 
+import json
 import time
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
 from search_api.deps import KnowledgeBaseDep, MetricsDep, WriteLockDep
-from search_api.models import ERRORS, DeleteResponse, DocumentsRequest, ErrorResponse, IndexResponse
-from semsearch.errors import DocumentNotFound
+from search_api.models import (
+    ERRORS,
+    DeleteResponse,
+    DeleteSelectionRequest,
+    DocumentDetailResponse,
+    DocumentPageResponse,
+    DocumentsRequest,
+    ErrorResponse,
+    IndexResponse,
+    RemovalResponse,
+)
+from semsearch.errors import DocumentNotFound, InvalidFilter
 from semsearch.indexer import Document
 
 router = APIRouter(tags=["documents"])
+NOT_FOUND = {**ERRORS, 404: {"model": ErrorResponse, "description": "No such document"}}
 
 
 @router.post("/documents", response_model=IndexResponse, responses=ERRORS)
@@ -42,7 +58,7 @@ def upsert_documents(
 @router.delete(
     "/documents/{doc_id:path}",
     response_model=DeleteResponse,
-    responses={**ERRORS, 404: {"model": ErrorResponse, "description": "No such document"}},
+    responses=NOT_FOUND,
 )
 def delete_document(
     kb: KnowledgeBaseDep, lock: WriteLockDep, doc_id: str = Path(..., min_length=1, max_length=1000)
@@ -53,3 +69,46 @@ def delete_document(
     if not deleted:
         raise DocumentNotFound(f"no document with id {doc_id!r}")
     return DeleteResponse(doc_id=doc_id, deleted=deleted)
+
+
+@router.get("/documents", response_model=DocumentPageResponse, responses=ERRORS)
+def list_documents(
+    kb: KnowledgeBaseDep,
+    source_prefix: Annotated[str | None, Query(max_length=2048, description="Sources starting with this.")] = None,
+    filter: Annotated[str | None, Query(description='A filter as JSON, e.g. {"format": "md"} (as /search).')] = None,
+    after: Annotated[str | None, Query(max_length=1024, description="The `next` cursor of the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> DocumentPageResponse:
+    """Stored documents with source, title and chunk count, a page at a time in storage order."""
+    page = kb.documents_page(source_prefix=source_prefix, filter=_filter(filter), after=after, limit=limit)
+    return DocumentPageResponse.model_validate(page.to_dict())
+
+
+@router.post("/documents/delete", response_model=RemovalResponse, responses=ERRORS)
+def delete_documents(request: DeleteSelectionRequest, kb: KnowledgeBaseDep, lock: WriteLockDep) -> RemovalResponse:
+    """Delete documents by id, or by `source_prefix` and/or `filter`; one matching everything needs `all: true`."""
+    with lock:
+        removal = kb.delete_where(
+            doc_ids=request.doc_ids, source_prefix=request.source_prefix, filter=request.filter, all=request.all
+        )
+    return RemovalResponse.model_validate(removal.to_dict())
+
+
+@router.get("/documents/{doc_id:path}", response_model=DocumentDetailResponse, responses=NOT_FOUND)
+def get_document(
+    kb: KnowledgeBaseDep, doc_id: str = Path(..., min_length=1, max_length=1000)
+) -> DocumentDetailResponse:
+    """One document: its text rebuilt from its chunks, its metadata and chunk spans."""
+    return DocumentDetailResponse.model_validate(kb.document(doc_id).to_dict())
+
+
+def _filter(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        spec = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidFilter("filter", f"not JSON: {exc}") from exc
+    if not isinstance(spec, dict):
+        raise InvalidFilter("filter", "must be a JSON object")
+    return spec

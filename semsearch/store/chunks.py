@@ -19,6 +19,7 @@ from semsearch.errors import MilvusFailed
 from semsearch.filters import string_literal
 from semsearch.store.capabilities import Capabilities
 from semsearch.store.collections import SEARCH_CONSISTENCY, STATE_CONSISTENCY
+from semsearch.store.documents import DocumentReads
 from semsearch.store.milvus_calls import Connection
 from semsearch.store.schema import (
     DENSE_METRIC,
@@ -61,7 +62,7 @@ class Hit:
 
 
 @dataclass
-class ChunkCollection:
+class ChunkCollection(DocumentReads):
     """The chunks of the physical collection `target`, behind the name `collection` that users configure.
 
     `metadata_keys` are the keys ingest has seen (kept in the companion collection `<collection>__keys`), which
