@@ -13,6 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from search_api.request_context import error_body, request_id
 from semsearch.errors import CollectionLoading, InvalidFilter, NotFound, Refused, SemsearchError, Unavailable
@@ -64,4 +65,17 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     response = _answer(request, exc.status_code, exc.detail)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
     return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path: Starlette's 405 names only the first route's (`GET /documents`
+    and `POST /documents` are two routes)."""
+    allowed: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"}) if hasattr(route, "matches") else (None, None)
+        if match is not None and match != Match.NONE:
+            allowed |= set(getattr(route, "methods", None) or ())
+    return sorted(allowed)
