@@ -17,7 +17,7 @@ from search_api.request_context import RequestContext
 from search_api.routes import documents, embeddings, health, page, search
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
-from semsearch.logs import quiet_libraries
+from semsearch.logs import configure_logging
 from semsearch.settings import Settings
 
 DESCRIPTION = """
@@ -46,7 +46,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        quiet_libraries()
+        configure_logging(settings.log_level, settings.log_format)
         opened = engine or Engine.open(settings, create=True, embedder=embedder)
         app.state.engine = opened
         follower = AliasFollower(app, settings.alias_check_seconds)  # follows `semsearch reindex`

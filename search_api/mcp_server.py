@@ -105,4 +105,4 @@ def run(engine: Engine, transport: str, host: str, port: int, api_key: str | Non
     app: Any = server.streamable_http_app(streamable_http_path=HTTP_PATH, host=host)
     if api_key:
         app = ApiKeyGuard(app, api_key=api_key)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None)  # our one logging setup

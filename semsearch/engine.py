@@ -7,7 +7,9 @@ Whoever measures it (an app's metrics, one ingest run's) attaches as its `observ
 from __future__ import annotations
 
 import functools
+import logging
 import threading
+import time
 
 import numpy as np
 
@@ -20,6 +22,8 @@ from semsearch.reranker import Reranker
 from semsearch.searcher import Searcher
 from semsearch.settings import Settings
 from semsearch.store import MilvusStore
+
+log = logging.getLogger(__name__)
 
 
 class Engine:
@@ -35,6 +39,8 @@ class Engine:
     @classmethod
     def open(cls, settings: Settings, *, create: bool, embedder: Embedder | None = None) -> Engine:
         """Connect to Milvus first (fails fast, before the slow model load), then load and check the model."""
+        started = time.perf_counter()
+        log.info("connecting to Milvus at %s", settings.milvus_uri)
         store = MilvusStore.connect(settings)
         try:
             embedder = embedder or Embedder.load(settings)
@@ -42,6 +48,13 @@ class Engine:
         except BaseException:
             store.close()
             raise
+        log.info(
+            "collection %r open with model %s (%d dimensions) in %.1f s",
+            settings.collection,
+            embedder.model_id,
+            embedder.dim,
+            time.perf_counter() - started,
+        )
         return cls(settings=settings, embedder=embedder, store=store)
 
     @property

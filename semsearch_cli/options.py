@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from semsearch.logs import configure_logging
 from semsearch.settings import Settings
 from semsearch_cli.exits import EXIT_USAGE, fail
 
@@ -23,16 +24,22 @@ ApiOption = Annotated[
     str | None,
     typer.Option("--api", help="Use a running semsearch API at this URL instead of opening Milvus directly."),
 ]
+LogLevelOption = Annotated[
+    str | None,
+    typer.Option("--log-level", help="debug, info, warning, error or critical [env SEMSEARCH_LOG_LEVEL]"),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
 
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from env and `.env`, with CLI options (those not None) taking precedence."""
     try:
-        return Settings(**{key: value for key, value in overrides.items() if value is not None})
+        settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
         fail(f"invalid settings: {problems}", EXIT_USAGE)
+    configure_logging(settings.log_level, settings.log_format)  # before anything slow, so its progress shows
+    return settings
 
 
 def api_key(settings: Settings) -> str | None:

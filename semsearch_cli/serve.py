@@ -9,7 +9,14 @@ import typer
 
 from semsearch.engine import Engine
 from semsearch_cli.exits import cli_errors
-from semsearch_cli.options import CollectionOption, MilvusUriOption, ModelOption, api_key, load_settings
+from semsearch_cli.options import (
+    CollectionOption,
+    LogLevelOption,
+    MilvusUriOption,
+    ModelOption,
+    api_key,
+    load_settings,
+)
 
 
 def serve(
@@ -18,17 +25,18 @@ def serve(
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
     model: ModelOption = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: LogLevelOption = None,
 ) -> None:
     """Serve the HTTP API (FastAPI under uvicorn); OpenAPI docs at /docs."""
     import uvicorn
 
     from search_api.app import create_app
 
-    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
+    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model, log_level=log_level)
     with cli_errors():
         engine = Engine.open(settings, create=True)
-        uvicorn.run(create_app(engine=engine), host=host, port=port, log_level=log_level)
+        # uvicorn's loggers go through our one setup (log_config=None); our access line replaces uvicorn's.
+        uvicorn.run(create_app(engine=engine), host=host, port=port, log_config=None, access_log=False)
 
 
 class McpTransport(StrEnum):
@@ -45,17 +53,17 @@ def mcp(
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
     model: ModelOption = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level (http).")] = "warning",
+    log_level: LogLevelOption = None,
 ) -> None:
     """Serve the MCP tools `search` and `get_context` (same engine and settings as the API)."""
-    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
+    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model, log_level=log_level)
     with cli_errors():
         engine = Engine.open(settings, create=False)
         from search_api import mcp_server  # the mcp package takes a while to import; only this command needs it
 
         try:
             mcp_server.run(
-                engine, transport.value, host=host, port=port, api_key=api_key(settings), log_level=log_level
+                engine, transport.value, host=host, port=port, api_key=api_key(settings), log_level=settings.log_level
             )
         finally:
             engine.close()
