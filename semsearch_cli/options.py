@@ -42,6 +42,8 @@ def load_settings(**overrides: Any) -> Settings:
     return settings
 
 
-def api_key(settings: Settings) -> str | None:
-    """The key a command sends to a running API (`--api`): the same SEMSEARCH_API_KEY the API checks."""
-    return settings.api_key.get_secret_value() if settings.api_key else None
+def api_key(settings: Settings, *, reading: bool = False) -> str | None:
+    """The key a command sends to a running API (`--api`): the same SEMSEARCH_API_KEY the API checks; a command
+    that only reads falls back to SEMSEARCH_READ_API_KEY."""
+    key = settings.api_key or (settings.read_api_key if reading else None)
+    return key.get_secret_value() if key else None

@@ -67,7 +67,7 @@ def search(
     settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
     with cli_errors():
         if api:
-            body = _search_api(api, request.model_dump(mode="json"), api_key(settings))
+            body = _search_api(api, request.model_dump(mode="json"), api_key(settings, reading=True))
         else:
             with KnowledgeBase.open(settings, create=False) as kb:
                 body = kb.search(request.query, **request.search_args()).to_dict()

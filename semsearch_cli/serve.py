@@ -63,7 +63,13 @@ def mcp(
 
         try:
             mcp_server.run(
-                engine, transport.value, host=host, port=port, api_key=api_key(settings), log_level=settings.log_level
+                engine,
+                transport.value,
+                host=host,
+                port=port,
+                api_key=api_key(settings),
+                log_level=settings.log_level,
+                read_key=settings.read_api_key.get_secret_value() if settings.read_api_key else None,
             )
         finally:
             engine.close()
