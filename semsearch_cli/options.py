@@ -12,13 +12,13 @@ from semsearch.settings import Settings
 from semsearch_cli.exits import EXIT_USAGE, fail
 
 MilvusUriOption = Annotated[
-    str | None, typer.Option("--milvus-uri", help="Milvus Lite .db path or server URI [env SEMSEARCH_MILVUS_URI]")
+    str | None, typer.Option("--milvus-uri", help="Milvus Lite .db path or server URI (env SEMSEARCH_MILVUS_URI)")
 ]
 CollectionOption = Annotated[
-    str | None, typer.Option("--collection", help="Collection name [env SEMSEARCH_COLLECTION]")
+    str | None, typer.Option("--collection", help="Collection name (env SEMSEARCH_COLLECTION)")
 ]
 ModelOption = Annotated[
-    str | None, typer.Option("--model", help="sentence-transformers model name or path [env SEMSEARCH_MODEL]")
+    str | None, typer.Option("--model", help="sentence-transformers model name or path (env SEMSEARCH_MODEL)")
 ]
 ApiOption = Annotated[
     str | None,
@@ -26,7 +26,7 @@ ApiOption = Annotated[
 ]
 LogLevelOption = Annotated[
     str | None,
-    typer.Option("--log-level", help="debug, info, warning, error or critical [env SEMSEARCH_LOG_LEVEL]"),
+    typer.Option("--log-level", help="debug, info, warning, error or critical (env SEMSEARCH_LOG_LEVEL)"),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
 
