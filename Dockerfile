@@ -15,7 +15,11 @@ ARG PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu
 RUN pip install --no-cache-dir -c constraints.txt torch==2.13.0
 RUN pip install --no-cache-dir -c constraints.txt .
 ENV HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
-# Fail the build, not the first request, if the default model cannot load from the image alone.
+# The ONNX model cache: absolute (the ingest job runs in the user's folder, mounted read-only), inside the image, and
+# filled at build time, so no container ever exports or writes it (the runtime user could not: root owns it).
+ENV SEMSEARCH_MODEL_CACHE=/opt/semsearch/models
+# Fail the build, not the first request, if the default model cannot load from the image alone; this also exports
+# and quantises it into SEMSEARCH_MODEL_CACHE.
 RUN python -c "from semsearch.embedder import Embedder; from semsearch.settings import Settings; Embedder.load(Settings())"
 USER app
 EXPOSE 8000
