@@ -83,10 +83,8 @@ def configure_logging(level: str = "info", fmt: LogFormat = "text") -> None:
 
 
 def quiet_libraries() -> None:
-    """Silence the libraries' own logging: a Milvus failure reaches the user as one message from the door. gRPC's
-    C core writes to stderr by itself (e.g. `too_many_pings` when a server rejects the client's keepalive pings,
-    which the client survives by reconnecting); it is told to write only fatal errors, unless the user chose."""
+    """Silence the libraries' own logging: a Milvus failure reaches the user as one message from the door. (gRPC's
+    C core is quietened where it is first imported: semsearch/__init__.py.)"""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     for name in NOISY_LIBRARIES:
         logging.getLogger(name).setLevel(logging.CRITICAL)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -69,7 +72,7 @@ def test_text_logs_are_one_line_each_and_the_level_comes_from_settings(capsys: p
 
 
 def test_onnxruntime_quantiser_advice_is_dropped_but_its_errors_kept() -> None:
-    quantiser = "/venv/site-packages/onnxruntime/quantization/quantize.py".replace("/", __import__("os").sep)
+    quantiser = "/venv/site-packages/onnxruntime/quantization/quantize.py".replace("/", os.sep)
 
     def record(level: int, path: str) -> logging.LogRecord:
         return logging.LogRecord("root", level, path, 1, "Please consider to run pre-processing", None, None)
@@ -96,3 +99,12 @@ def test_a_json_line_carries_the_request_id_and_the_records_extras() -> None:
         "request_id": "abc123",
         "status": 204,
     }
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "NONE"), ("ERROR", "ERROR")])
+def test_grpc_core_is_quiet_unless_the_user_chose_its_verbosity(given: str | None, seen: str) -> None:
+    """gRPC reads GRPC_VERBOSITY when it is first imported, so it must be set before pymilvus loads it."""
+    env = {k: v for k, v in os.environ.items() if k != "GRPC_VERBOSITY"} | ({"GRPC_VERBOSITY": given} if given else {})
+    probe = "import os, sys; import semsearch; assert 'grpc' in sys.modules; print(os.environ['GRPC_VERBOSITY'])"
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == seen, result.stderr
