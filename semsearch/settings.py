@@ -109,6 +109,12 @@ class Settings(BaseSettings):
             return json.loads(text) if text.startswith("[") else [o.strip() for o in text.split(",") if o.strip()]
         return value
 
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        """`WARNING` as Python and uvicorn spell it is `warning`."""
+        return value.lower() if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> Settings:
         if self.chunk_overlap >= self.chunk_tokens:

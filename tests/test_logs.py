@@ -59,7 +59,7 @@ def test_a_first_start_logs_its_progress_and_every_request_as_json(tmp_path: Pat
 
 
 def test_text_logs_are_one_line_each_and_the_level_comes_from_settings(capsys: pytest.CaptureFixture[str]) -> None:
-    settings = Settings(log_level="warning", _env_file=None)
+    settings = Settings(log_level="WARNING", _env_file=None)  # as Python spells it
     configure_logging(settings.log_level, settings.log_format)
     try:
         logging.getLogger("semsearch.test").info("hidden below the level")
