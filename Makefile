@@ -7,12 +7,14 @@ PYTHON ?= python3
 
 install: $(VENV)/.installed
 
-# torch==2.13.0 first: on these machines it resolves to a local CPU wheel (a bare `torch` pulls CUDA builds).
-$(VENV)/.installed: pyproject.toml
+# Every version comes from constraints.txt (the lock). torch first: where the index offers a CPU build (these
+# machines; or PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu) it is taken, else PyPI's wheel, which on
+# Linux pulls CUDA libraries (GBs). The lock pins torch==2.13.0, which both builds satisfy.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt torch==2.13.0
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 demo: install

@@ -7,18 +7,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from pydantic import SecretStr
 
 import semsearch
 from search_api.errors import install_error_handlers
 from search_api.follow import AliasFollower
-from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodiesOnly
+from search_api.guards import OPEN_PATHS, READ_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodiesOnly
 from search_api.metrics import install_metrics
 from search_api.request_context import RequestContext
 from search_api.routes import documents, embeddings, health, page, search
 from search_api.startup import CollectionLoader
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
-from semsearch.logs import quiet_libraries
+from semsearch.logs import configure_logging
 from semsearch.settings import Settings
 
 DESCRIPTION = """
@@ -34,8 +36,10 @@ Semantic search over your documents, backed by Milvus and a sentence-transformer
 
 Errors are JSON: `{"detail": "...", "request_id": "..."}` (422 responses carry FastAPI's list of validation problems
 in `detail`); the id is also in the `X-Request-ID` header and in the server log. Bodies must be JSON (415 otherwise);
-bodies over `SEMSEARCH_MAX_REQUEST_BYTES` answer 413. When `SEMSEARCH_API_KEY` is set, every path but `/health` and
-the search page at `/` (which asks for the key) needs `Authorization: Bearer <key>` (401 otherwise).
+bodies over `SEMSEARCH_MAX_REQUEST_BYTES` answer 413. When `SEMSEARCH_API_KEY` (admin) or `SEMSEARCH_READ_API_KEY`
+is set, every path but `/health` and the search page at `/` (which asks for a key) needs `Authorization: Bearer <key>`
+(401 otherwise); the read key opens searching (search, context, embeddings, ready, these docs) and answers 403
+elsewhere; each operation's `security` says which key it takes.
 """
 
 
@@ -48,7 +52,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        quiet_libraries()
+        configure_logging(settings.log_level, settings.log_format)
         opened = engine or Engine.open(settings, create=True, embedder=embedder, load=False)
         app.state.engine = opened
         loader = app.state.loader = CollectionLoader(opened)  # a big collection loads while /health answers
@@ -77,24 +81,44 @@ def create_app(
     # Added innermost first: the request id wraps everything, then the key check, then the body guards.
     app.add_middleware(JsonBodiesOnly)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    if settings.api_key:
-        app.add_middleware(ApiKeyGuard, api_key=settings.api_key.get_secret_value())
-        _document_bearer_auth(app)
+    admin_key, read_key = _secret(settings.api_key), _secret(settings.read_api_key)
+    if admin_key or read_key:
+        app.add_middleware(ApiKeyGuard, api_key=admin_key, read_key=read_key)
+        _document_keys(app, admin=bool(admin_key), read=bool(read_key))
+    if settings.cors_origins:  # outside the key check: a browser's preflight carries no key
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["x-request-id"],
+        )
     install_metrics(app)  # its middleware also counts refused requests
     app.add_middleware(RequestContext)  # outermost: every response, refused or not, carries its request id
     return app
 
 
-def _document_bearer_auth(app: FastAPI) -> None:
-    """Show the key requirement in /docs: a bearer scheme on every operation but /health."""
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value else None
+
+
+def _document_keys(app: FastAPI, *, admin: bool, read: bool) -> None:
+    """Show in /docs which key each operation takes: `bearer` is the admin key (SEMSEARCH_API_KEY), `readKey` the
+    read key; an operation listing both takes either, and `[]` means no key (/health, the page)."""
     build = app.openapi
+    schemes = {
+        "bearer": {"type": "http", "scheme": "bearer"},  # SEMSEARCH_API_KEY: every operation
+        "readKey": {"type": "http", "scheme": "bearer", "description": "SEMSEARCH_READ_API_KEY: searching only"},
+    }
+    wanted = {name for name, on in (("bearer", admin), ("readKey", read)) if on}
 
     def openapi() -> dict:
         schema = build()
-        schema.setdefault("components", {})["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        schema.setdefault("components", {})["securitySchemes"] = {k: v for k, v in schemes.items() if k in wanted}
         for path, operations in schema["paths"].items():
+            takes = [] if path in OPEN_PATHS else ["bearer", *(["readKey"] if path in READ_PATHS else [])]
             for operation in operations.values():
-                operation["security"] = [] if path in OPEN_PATHS else [{"bearer": []}]
+                operation["security"] = [{name: []} for name in takes if name in wanted]
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -1,5 +1,5 @@
-"""ASGI guards in front of every route: a request size limit (413), JSON bodies only (415) and the optional API key
-(401).
+"""ASGI guards in front of every route: a request size limit (413), JSON bodies only (415) and the optional API keys
+(401 without a key, 403 with the read key on a path that needs the admin key).
 
 Written as plain ASGI middleware so they also cover `/docs` and `/openapi.json`, and so an oversized body is refused
 while it streams in, before anything parses it.
@@ -15,6 +15,13 @@ from search_api.request_context import ASGIApp, Message, Receive, Scope, Send, r
 #: Reachable without the API key: liveness probes must not need a secret, and a browser opening the search page
 #: (search_api/routes/page.py: the page and its assets, no data) cannot send one.
 OPEN_PATHS = frozenset({"/health", "/", "/static/search.js", "/static/search.css"})
+
+#: What `SEMSEARCH_READ_API_KEY` opens: asking questions (search, context, embeddings: what the search page and a
+#: RAG app call), readiness, and the API's own documentation. Everything else (writes, deletes, /metrics, listing
+#: documents) needs `SEMSEARCH_API_KEY`, the admin key, which also opens every read path.
+READ_PATHS = frozenset(
+    {"/search", "/context", "/v1/embeddings", "/v1/models", "/ready", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
+)
 
 
 class BodySizeLimit:
@@ -62,20 +69,47 @@ class BodySizeLimit:
 
 
 class ApiKeyGuard:
-    """When a key is set, every path but /health needs `Authorization: Bearer <key>` (compared in constant time)."""
+    """Every path but the open ones needs `Authorization: Bearer <key>` (compared in constant time): the admin key
+    anywhere, or the read key on `read_paths`. The read key on another path is a 403 that names the key needed. With
+    only a read key set, the API is read-only: no key opens a write (ingest then writes to Milvus directly)."""
 
-    def __init__(self, app: ASGIApp, api_key: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        api_key: str | None,
+        read_key: str | None = None,
+        read_paths: frozenset[str] = READ_PATHS,
+    ) -> None:
         self.app = app
-        self.expected = f"Bearer {api_key}".encode()
+        self.admin = _bearer(api_key)
+        self.read = _bearer(read_key)
+        self.read_paths = read_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in OPEN_PATHS:
-            given = dict(scope["headers"]).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self.expected):
-                detail = "missing or wrong API key: send Authorization: Bearer <SEMSEARCH_API_KEY>"
-                await reply_error(send, 401, detail, [(b"www-authenticate", b"Bearer")])
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)  # OPTIONS: a CORS preflight never carries credentials
+            return
+        given = dict(scope["headers"]).get(b"authorization", b"")
+        is_admin, is_reader = _matches(given, self.admin), _matches(given, self.read)
+        if is_admin or (is_reader and scope["path"] in self.read_paths):
+            await self.app(scope, receive, send)
+        elif is_reader or (self.admin is None and scope["path"] not in self.read_paths):
+            detail = "this path needs the admin key (SEMSEARCH_API_KEY); the read key only searches"
+            if self.admin is None:
+                detail = "this API is read-only: SEMSEARCH_API_KEY is not set, so nothing may write through it"
+            await reply_error(send, 403, detail)
+        else:
+            wanted = "SEMSEARCH_READ_API_KEY or SEMSEARCH_API_KEY" if self.read else "SEMSEARCH_API_KEY"
+            detail = f"missing or wrong API key: send Authorization: Bearer <{wanted}>"
+            await reply_error(send, 401, detail, [(b"www-authenticate", b"Bearer")])
+
+
+def _bearer(key: str | None) -> bytes | None:
+    return f"Bearer {key}".encode() if key else None
+
+
+def _matches(given: bytes, expected: bytes | None) -> bool:
+    return expected is not None and hmac.compare_digest(given, expected)
 
 
 class JsonBodiesOnly:

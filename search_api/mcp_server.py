@@ -94,7 +94,15 @@ def _answer(call: Any) -> Any:
         raise ToolError(str(exc)) from exc
 
 
-def run(engine: Engine, transport: str, host: str, port: int, api_key: str | None, log_level: str) -> None:
+def run(
+    engine: Engine,
+    transport: str,
+    host: str,
+    port: int,
+    api_key: str | None,
+    log_level: str,
+    read_key: str | None = None,
+) -> None:
     """Serve until stopped. Over HTTP the API key rule is the API's: `Authorization: Bearer <key>` when set."""
     server = build_server(engine)
     if transport == "stdio":
@@ -103,6 +111,6 @@ def run(engine: Engine, transport: str, host: str, port: int, api_key: str | Non
     import uvicorn
 
     app: Any = server.streamable_http_app(streamable_http_path=HTTP_PATH, host=host)
-    if api_key:
-        app = ApiKeyGuard(app, api_key=api_key)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    if api_key or read_key:  # the tools only read: either key opens them
+        app = ApiKeyGuard(app, api_key=api_key, read_key=read_key, read_paths=frozenset({HTTP_PATH}))
+    uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None)  # our one logging setup

@@ -8,6 +8,7 @@ the key like every path but `/health` (Prometheus: `authorization: {credentials:
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -17,9 +18,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 
 from search_api.deps import MetricsDep
 from search_api.guards import ASGIApp, Message, Receive, Scope, Send
+from search_api.request_context import request_id
 from semsearch.metrics import BUCKETS, EngineMetrics
 
 router = APIRouter(tags=["health"])
+
+#: One line per HTTP request (uvicorn's own access log is off: it knows neither the request id nor the route).
+access_log = logging.getLogger("search_api.access")
 
 #: The route label of requests no route answered: unknown paths, and requests the guards refused (401, 413).
 UNMATCHED = "unmatched"
@@ -74,8 +79,27 @@ class RequestMetrics:
         finally:
             # The router leaves the route it picked in the scope (a method mismatch still names its route).
             route = getattr(scope.get("route"), "path", UNMATCHED)
-            self.metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.metrics.latency.labels(scope["method"], route).observe(seconds)
             self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+            _log_access(scope, route, status, seconds)
+
+
+def _log_access(scope: Scope, route: str, status: int, seconds: float) -> None:
+    """`<id> GET /search 200 12.3 ms route=/search`; in JSON each part is its own field. The id comes from the
+    RequestContext middleware outside this one."""
+    rid, method, path = request_id(), scope["method"], scope["path"]
+    millis = round(seconds * 1000, 1)
+    access_log.info(
+        "%s %s %s %d %.1f ms route=%s",
+        rid,
+        method,
+        path,
+        status,
+        millis,
+        route,
+        extra={"method": method, "path": path, "route": route, "status": status, "duration_ms": millis},
+    )
 
 
 def install_metrics(app: FastAPI) -> EngineMetrics:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StringConstraints, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 from semsearch.filters import METADATA_KEY_PATTERN
 from semsearch.ranking import Fusion, Mode
@@ -26,6 +26,14 @@ Score = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), BeforeValidator
 MetadataKey = Annotated[str, StringConstraints(pattern=METADATA_KEY_PATTERN)]
 MAX_DOCUMENTS_PER_REQUEST = 1000
 
+
+class StrictBody(BaseModel):
+    """A request body: a field the model does not declare is refused with 422 naming it, because a misspelled
+    option (`topk`) silently falling back to its default answers a different question than the one asked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 FILTER_DESCRIPTION = (
     'Restrict hits by field. `{"field": value}` tests equality; `{"field": {"$in": [v1, v2]}}` membership; '
     "operators: $eq $ne $gt $gte $lt $lte $in $nin. Fields: doc_id, source, chunk_index, or any metadata key seen "
@@ -33,7 +41,7 @@ FILTER_DESCRIPTION = (
 )
 
 
-class FusionIn(BaseModel):
+class FusionIn(StrictBody):
     """Hybrid fusion: `{"type": "rrf", "k": 60}` or `{"type": "weighted", "weights": [dense, keyword]}`."""
 
     type: Literal["rrf", "weighted"] = "rrf"
@@ -44,7 +52,7 @@ class FusionIn(BaseModel):
         return Fusion(type=self.type, k=self.k, weights=self.weights)
 
 
-class QueryIn(BaseModel):
+class QueryIn(StrictBody):
     query: str = Field(..., min_length=1, max_length=MAX_QUERY_CHARS, description="Natural-language query.")
     filter: dict[str, Any] | None = Field(None, description=FILTER_DESCRIPTION, examples=[{"format": "md"}])
     mode: Mode | None = Field(
@@ -154,7 +162,7 @@ class ContextResponse(BaseModel):
     took_ms: float
 
 
-class DocumentIn(BaseModel):
+class DocumentIn(StrictBody):
     id: str = Field(
         ...,
         min_length=1,
@@ -171,7 +179,7 @@ class DocumentIn(BaseModel):
     source: str = Field("api", max_length=2048, description="Where the document came from.")
 
 
-class DocumentsRequest(BaseModel):
+class DocumentsRequest(StrictBody):
     documents: list[DocumentIn] = Field(..., min_length=1, max_length=MAX_DOCUMENTS_PER_REQUEST)
 
 

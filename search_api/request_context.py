@@ -13,8 +13,9 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from contextvars import ContextVar
 from typing import Any
+
+from semsearch.logs import request_id_var
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -26,7 +27,7 @@ log = logging.getLogger("search_api")
 
 HEADER = b"x-request-id"
 _CALLER_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
-_request_id: ContextVar[str] = ContextVar("request_id", default="-")
+_request_id = request_id_var  # one home: the log formatter reads it too
 
 
 def request_id() -> str:

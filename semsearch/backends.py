@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from semsearch.devices import check_session, onnx_providers, torch_device
+from semsearch.errors import ModelCacheUnwritable
 from semsearch.settings import Settings
 
 if TYPE_CHECKING:
@@ -67,17 +68,20 @@ def load_model(path: str, backend: Backend, device: str | None, cache_dir: Path)
 
         return SentenceTransformer(path, device=torch_device(device, torch.cuda.is_available()))
     onnx_dir = cache_dir / ONNX_DIR
-    if not (onnx_dir / CONFIG_FILE).is_file():
-        try:
+    file_name = INT8_FILE if backend is Backend.ONNX_INT8 else FP32_FILE
+    try:
+        if not (onnx_dir / CONFIG_FILE).is_file():
             _export(path, onnx_dir)
-        except UnsupportedForOnnx as exc:
-            log.warning("%s; running %s on torch instead", exc, path)
-            return load_model(path, Backend.TORCH, device, cache_dir)
-    file_name = FP32_FILE
-    if backend is Backend.ONNX_INT8:
-        file_name = INT8_FILE
-        if not (onnx_dir / INT8_FILE).is_file():
+        if backend is Backend.ONNX_INT8 and not (onnx_dir / INT8_FILE).is_file():
             _quantize(onnx_dir)
+    except UnsupportedForOnnx as exc:
+        log.warning("%s; running %s on torch instead", exc, path)
+        return load_model(path, Backend.TORCH, device, cache_dir)
+    except OSError as exc:
+        raise ModelCacheUnwritable(
+            f"the ONNX files of {path} are not in {onnx_dir} and it cannot be written ({exc.strerror or exc}): "
+            "set SEMSEARCH_MODEL_CACHE to a writable directory, or to one prepared where it was writable"
+        ) from exc
     return OnnxEncoder(onnx_dir, file_name, device)
 
 

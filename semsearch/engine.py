@@ -7,7 +7,9 @@ Whoever measures it (an app's metrics, one ingest run's) attaches as its `observ
 from __future__ import annotations
 
 import functools
+import logging
 import threading
+import time
 
 import numpy as np
 
@@ -21,6 +23,8 @@ from semsearch.searcher import Searcher
 from semsearch.settings import Settings
 from semsearch.store import MilvusStore
 from semsearch.store.loading import LoadProgress, ProgressCallback
+
+log = logging.getLogger(__name__)
 
 
 class Engine:
@@ -47,7 +51,13 @@ class Engine:
         load the collection (as long as that takes: `on_progress` hears how far it is). With `load` False the
         collection is checked but not loaded: the caller loads it (`store.load`) while it already answers, as the
         API does, and `store.loaded` says when searches can run."""
-        report = on_progress or (lambda progress: None)
+        started = time.perf_counter()
+
+        def report(progress: LoadProgress) -> None:
+            log.info("%s", progress)  # the same steps a spinner shows, in the log of a server
+            if on_progress:
+                on_progress(progress)
+
         report(LoadProgress(f"connecting to Milvus at {settings.milvus_uri}"))
         store = MilvusStore.connect(settings)
         try:
@@ -59,6 +69,13 @@ class Engine:
         except BaseException:
             store.close()
             raise
+        log.info(
+            "collection %r open with model %s (%d dimensions) in %.1f s",
+            settings.collection,
+            embedder.model_id,
+            embedder.dim,
+            time.perf_counter() - started,
+        )
         return cls(settings=settings, embedder=embedder, store=store)
 
     @property

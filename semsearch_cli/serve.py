@@ -9,7 +9,14 @@ import typer
 
 from semsearch.engine import Engine
 from semsearch_cli.exits import cli_errors
-from semsearch_cli.options import CollectionOption, MilvusUriOption, ModelOption, api_key, load_settings
+from semsearch_cli.options import (
+    CollectionOption,
+    LogLevelOption,
+    MilvusUriOption,
+    ModelOption,
+    api_key,
+    load_settings,
+)
 from semsearch_cli.progress import spinner
 from semsearch_cli.running import advertised
 
@@ -20,21 +27,22 @@ def serve(
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
     model: ModelOption = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: LogLevelOption = None,
 ) -> None:
     """Serve the HTTP API (FastAPI under uvicorn); OpenAPI docs at /docs."""
     import uvicorn
 
     from search_api.app import create_app
 
-    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
+    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model, log_level=log_level)
     with cli_errors():
         # Milvus down, a locked .db or a model mismatch end the command here, plainly; the collection itself
         # loads after uvicorn listens (`search_api.startup`): /health answers at once, /ready once it is loaded.
         with spinner("starting") as progress:
             engine = Engine.open(settings, create=True, load=False, on_progress=progress)
         with advertised(settings, host, port):  # `semsearch search` on the same .db goes through this server
-            uvicorn.run(create_app(engine=engine), host=host, port=port, log_level=log_level)
+            # uvicorn's loggers go through our one setup (log_config=None); our access line replaces uvicorn's.
+            uvicorn.run(create_app(engine=engine), host=host, port=port, log_config=None, access_log=False)
 
 
 class McpTransport(StrEnum):
@@ -51,10 +59,10 @@ def mcp(
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
     model: ModelOption = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level (http).")] = "warning",
+    log_level: LogLevelOption = None,
 ) -> None:
     """Serve the MCP tools `search` and `get_context` (same engine and settings as the API)."""
-    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
+    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model, log_level=log_level)
     with cli_errors():
         with spinner("starting") as progress:
             engine = Engine.open(settings, create=False, on_progress=progress)
@@ -62,7 +70,13 @@ def mcp(
 
         try:
             mcp_server.run(
-                engine, transport.value, host=host, port=port, api_key=api_key(settings), log_level=log_level
+                engine,
+                transport.value,
+                host=host,
+                port=port,
+                api_key=api_key(settings),
+                log_level=settings.log_level,
+                read_key=settings.read_api_key.get_secret_value() if settings.read_api_key else None,
             )
         finally:
             engine.close()

@@ -91,15 +91,16 @@ def semsearch_server(
     path: str = "/ready",
     ready: Callable[[httpx.Response], bool] = answers_200,
     timeout: float = 120,
+    log_to: Path | None = None,
 ) -> Iterator[str]:
     """`semsearch <args> --port N` as a real process on a free port, `env` laid over this process's environment.
 
     Yields the base URL once `GET <path>` gets a response that `ready` accepts; fails the test, quoting the
     server's output, if the process exits first or `timeout` seconds pass. The output is printed when the server
-    stops, so pytest shows it with a test that failed."""
+    stops, so pytest shows it with a test that failed; with `log_to` it is also kept in that file, to be read."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile("w+") as log:
+    with log_to.open("w+") if log_to else tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(
             [semsearch_bin(), *args, "--port", str(port)],
             cwd=cwd,

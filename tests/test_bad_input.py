@@ -123,6 +123,28 @@ MATRIX: dict[str, Row] = {
         {"id": "m", "text": "t", "metadata": {"deep": json.loads("[" * 20 + "]" * 20)}},
     ),
     "no documents": documents(422, ("documents", "at least 1 item")),
+    "misspelled search field": search(422, ("body.topk", "Extra inputs are not permitted"), topk=3),
+    "misspelled fusion field": search(422, ("fusion.weight", "Extra inputs"), fusion={"type": "rrf", "weight": 1}),
+    "misspelled context field": Row(
+        "POST", "/context", 422, ("body.budget", "Extra inputs"), json={"query": "lava", "budget": 100}
+    ),
+    "unknown document field": documents(
+        422, ("documents.0.title", "Extra inputs"), {"id": "x", "text": "t", "title": "T"}
+    ),
+    "unknown documents-request field": Row(
+        "POST",
+        "/documents",
+        422,
+        ("body.upsert", "Extra inputs"),
+        json={"documents": [{"id": "x", "text": "t"}], "upsert": True},
+    ),
+    "embeddings field OpenAI does not define": Row(
+        "POST",
+        "/v1/embeddings",
+        422,
+        ("body.truncate", "Extra inputs"),
+        json={"input": "lava", "model": "all-MiniLM-L6-v2", "truncate": True},
+    ),
 }
 NAN_METADATA = b'{"documents": [{"id": "nan", "text": "t", "metadata": {"ratio": NaN}}]}'
 MATRIX["metadata NaN"] = Row("POST", "/documents", 400, ("metadata 'ratio'", "nan"), content=NAN_METADATA)

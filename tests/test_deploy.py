@@ -4,15 +4,21 @@ service graph, ports, environment, volumes, and what the image build context hol
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 
+from semsearch.embedder import Embedder
+from semsearch.errors import ModelCacheUnwritable
 from semsearch.settings import Settings
-from tests.helpers import ROOT
+from tests.helpers import ROOT, SAMPLE_DATA, semsearch_bin
+from tests.milvus_server import MilvusServer
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -102,3 +108,83 @@ def test_ingest_is_an_opt_in_job_over_a_mounted_folder() -> None:
     assert container == ingest["working_dir"] and mode == "ro"
     assert host.startswith("${INGEST_DIR:-") and Path(ROOT / host.removeprefix("${INGEST_DIR:-").rstrip("}")).is_dir()
     assert ingest["command"][:2] == ["semsearch", "ingest"]
+
+
+def _image_env() -> dict[str, str]:
+    """The image's ENV lines as a mapping (`ENV A=1 B=2`)."""
+    return dict(pair.split("=", 1) for line in _instructions("ENV") for pair in line.split())
+
+
+def _compose_env(name: str) -> dict[str, str]:
+    """A service's environment as compose resolves it with nothing set by the user (`${X:-default}` -> default)."""
+    env = SERVICES[name]["environment"]
+    return {key: re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value)) for key, value in env.items()}
+
+
+def test_the_model_cache_is_absolute_inside_the_image_and_filled_at_build_time() -> None:
+    cache = _image_env()["SEMSEARCH_MODEL_CACHE"]
+    assert Path(cache).is_absolute() and not cache.startswith(("/data", "/app/data", "/tmp"))
+    assert DOCKERFILE.index("SEMSEARCH_MODEL_CACHE=") < DOCKERFILE.index("Embedder.load(Settings())")  # baked there
+    for name in ("api", "ingest"):
+        assert "SEMSEARCH_MODEL_CACHE" not in SERVICES[name]["environment"]  # the image's path holds
+        mounts = [volume.split(":")[1] for volume in SERVICES[name].get("volumes", [])]
+        assert not any(cache.startswith(mount) for mount in mounts)
+        uri = _compose_env(name)["SEMSEARCH_MILVUS_URI"]
+        settings = Settings(model_cache=cache, milvus_uri=uri, _env_file=None)
+        assert settings.model_cache_dir == Path(cache)
+
+
+def test_the_image_takes_torch_from_the_cpu_index_and_every_version_from_the_lock() -> None:
+    assert "ARG PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu" in DOCKERFILE
+    assert "COPY pyproject.toml README.md constraints.txt ./" in DOCKERFILE
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+
+
+def _read_only(folders: list[Path], command: list[str]) -> list[str]:
+    """`command` with `folders` bind-mounted read-only in a private mount namespace, where the kernel allows it
+    (as root, file modes would not stop a write); else as is, and the snapshots below still catch a write."""
+    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True) if shutil.which("unshare") else None
+    if probe is None or probe.returncode != 0:
+        return command
+    mounts = " && ".join(f"mount --bind -o ro '{f}' '{f}'" for f in folders)
+    return ["unshare", "-rm", "sh", "-c", f'{mounts} && exec "$0" "$@"', *command]
+
+
+@pytest.mark.server
+def test_the_ingest_job_runs_as_compose_runs_it_on_a_read_only_folder(
+    tmp_path: Path, milvus_server: MilvusServer
+) -> None:
+    """The ingest service's command and environment, the image's ENV (its model cache prepared beforehand, as the
+    build does), the user's folder mounted read-only as the working directory: it ingests, and writes nothing
+    into the folder or the model cache."""
+    source = tmp_path / "docs"
+    shutil.copytree(SAMPLE_DATA / "library", source, ignore=lambda d, names: [n for n in names if n > "c"])
+    cache = tmp_path / "image-models"
+    prepared = Settings().model_cache_dir  # the tests' own cache, so the export is not repeated here
+    if prepared.is_dir():
+        shutil.copytree(prepared, cache)
+    if not cache.is_dir():  # no prepared cache here: prepare one, as the image build does
+        Embedder.load(Settings(model_cache=str(cache), _env_file=None))
+    env = {**os.environ, **_image_env(), **_compose_env("ingest"), "SEMSEARCH_MODEL_CACHE": str(cache)}
+    env |= {"SEMSEARCH_MILVUS_URI": milvus_server.uri, "SEMSEARCH_COLLECTION": "deploy_job"}
+    before = _snapshot(source), _snapshot(cache)
+    command = [semsearch_bin(), *SERVICES["ingest"]["command"][1:]]
+    result = subprocess.run(
+        _read_only([source, cache], command), cwd=source, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "Read-only" not in result.stderr
+    assert (_snapshot(source), _snapshot(cache)) == before
+
+
+def test_an_empty_read_only_model_cache_is_one_clear_error(tmp_path: Path) -> None:
+    """A model the image did not prepare, in a cache nobody may write: an Unavailable naming the setting to change,
+    not a traceback from deep inside the export."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache's parent should be: no write can succeed below it, even as root")
+    settings = Settings(model_cache=str(blocker / "models"), backend="onnx", _env_file=None)
+    with pytest.raises(ModelCacheUnwritable, match="SEMSEARCH_MODEL_CACHE"):
+        Embedder.load(settings)

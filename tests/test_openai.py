@@ -94,3 +94,12 @@ def test_bad_embedding_requests_are_refused_with_a_message(
     response = keyed_client.post("/v1/embeddings", json=payload)
     assert response.status_code == status, response.text
     assert message in response.text
+
+
+def test_every_field_the_openai_client_sends_is_accepted(keyed_server: str) -> None:
+    """The route forbids unknown fields, so it must accept the whole of the client's vocabulary."""
+    client = openai.OpenAI(base_url=f"{keyed_server}/v1", api_key=KEY, max_retries=0)
+    response = client.embeddings.create(
+        model=DEFAULT_MODEL, input=[TEXTS[0]], encoding_format="float", dimensions=384, user="someone"
+    )
+    assert len(response.data[0].embedding) == 384

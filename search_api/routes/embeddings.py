@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from search_api.deps import EngineDep
-from search_api.models import ERRORS, _json_number
+from search_api.models import ERRORS, StrictBody, _json_number
 from semsearch.embedder import Embedder
 
 router = APIRouter(tags=["openai"])
@@ -49,7 +49,10 @@ Texts = Annotated[
 ]
 
 
-class EmbeddingsRequest(BaseModel):
+class EmbeddingsRequest(StrictBody):
+    """Exactly the fields the `openai` client sends (`input`, `model`, `encoding_format`, `dimensions`, `user`);
+    anything else is refused like OpenAI's own API refuses an unrecognised argument, instead of being ignored."""
+
     input: Texts = Field(..., description="A string or a list of up to 2048 non-empty strings.")
     model: str = Field(..., max_length=1000, description="The served model (see `GET /v1/models`).")
     encoding_format: Literal["float", "base64"] = Field(

