@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         description="Largest file ingest reads; bigger files are skipped and reported, not read (embedding 32 MiB "
         "of text takes hours on CPU).",
     )
+    max_unpacked_bytes: int = Field(
+        256 * 2**20,
+        ge=1,
+        description="Largest total a zip-based file (.docx, .pptx, .xlsx, .odt, .epub) may unpack to; more is skipped "
+        "and reported as a likely zip bomb, before any of it is unpacked.",
+    )
 
     @classmethod
     def default(cls, name: str) -> Any:
