@@ -18,8 +18,33 @@ _NOT_CONTENT = ["script", "style", "noscript", "template", "nav", "footer", "hea
 #: Roles and classes of page chrome that some generators put on plain <div>s (Sphinx's sidebar, "skip" links).
 _CHROME_ROLES = ("navigation", "banner", "contentinfo", "search", "complementary")
 _CHROME_CLASSES = frozenset(
-    {"sphinxsidebar", "related", "headerlink", "md-sidebar", "md-header", "md-footer", "md-nav"}
+    {"sphinxsidebar", "related", "headerlink", "md-sidebar", "md-header", "md-footer", "md-nav", "footer"}
 )
+#: Elements that start a new line; everything else (links, code, emphasis) flows inside its line.
+_BLOCKS = [
+    "address",
+    "blockquote",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "ul",
+]
 #: Private-use characters mark where headings start while the text is flattened; they never reach the output.
 _MARK = "\ue000"
 _HEADING_MARK = re.compile(_MARK + r"([1-6])")
@@ -45,11 +70,19 @@ def html_blocks(soup: Any, builder: ProseBuilder) -> None:
     for tag in main.find_all(_is_chrome):
         tag.decompose()
     for tag in main.find_all(["h1", "h2", "h3", "h4", "h5", "h6"]):
-        tag.insert(0, f"{_MARK}{tag.name[1]}")
-        tag.append("\n")
+        heading = " ".join(tag.get_text(" ").split())
+        tag.clear()
+        tag.append(f"{_MARK}{tag.name[1]}{heading}")
     for row in main.find_all("tr"):  # a table row is one line of text, cells joined by " | "
         row.replace_with("\n" + table_rows([[c.get_text(" ") for c in row.find_all(["td", "th"])]]) + "\n")
-    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in main.get_text("\n").splitlines())
+    for item in main.find_all("li"):
+        item.insert(0, "- ")
+    for tag in main.find_all(_BLOCKS):  # inline elements flow into their line; blocks start new lines
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    for tag in main.find_all("br"):
+        tag.replace_with("\n")
+    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in main.get_text().splitlines())
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     for block in re.split(r"(?=" + _MARK + ")", text):
         found = _HEADING_MARK.match(block)

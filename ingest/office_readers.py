@@ -86,22 +86,31 @@ def _pptx(path: Path) -> Prose:
     builder = ProseBuilder()
     titles = []
     for number, slide in enumerate(deck.slides, 1):
-        builder.page(number)
         title_shape = slide.shapes.title
-        title = title_shape.text_frame.text if title_shape is not None and title_shape.has_text_frame else ""
-        builder.heading(title or f"Slide {number}", 1)
+        title = title_shape.text_frame.text.strip() if title_shape is not None and title_shape.has_text_frame else ""
+        blocks = [text for text in _slide_blocks(slide, title_shape) if text.strip()]
+        if not (title or blocks):
+            continue  # a picture-only slide has nothing to find
+        builder.page(number)
+        builder.heading(title or f"Slide {number}", 1)  # untitled slides still close the previous slide's section
+        for block in blocks:
+            builder.paragraph(block)
         titles.append(title)
-        for shape in _shapes(slide.shapes):
-            if title_shape is not None and shape.shape_id == title_shape.shape_id:
-                continue
-            if getattr(shape, "has_table", False) and shape.has_table:
-                builder.paragraph(table_rows([[cell.text for cell in row.cells] for row in shape.table.rows]))
-            elif shape.has_text_frame:
-                builder.paragraph(_slide_text(shape))
-        if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
-            builder.paragraph(slide.notes_slide.notes_text_frame.text)
     title = deck.core_properties.title or next((t.strip() for t in titles if t.strip()), path.stem)
     return builder.build({"format": "pptx", "title": title, "slides": len(deck.slides)})
+
+
+def _slide_blocks(slide: Any, title_shape: Any) -> Iterator[str]:
+    """A slide's text in shape order, its title left out (it is the slide's heading), its notes last."""
+    for shape in _shapes(slide.shapes):
+        if title_shape is not None and shape.shape_id == title_shape.shape_id:
+            continue
+        if getattr(shape, "has_table", False) and shape.has_table:
+            yield table_rows([[cell.text for cell in row.cells] for row in shape.table.rows])
+        elif shape.has_text_frame:
+            yield _slide_text(shape)
+    if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
+        yield slide.notes_slide.notes_text_frame.text
 
 
 def _shapes(shapes: Any) -> Iterator[Any]:

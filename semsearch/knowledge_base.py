@@ -100,6 +100,7 @@ class KnowledgeBase:
             id_column=id_column,
             metadata_columns=tuple(metadata_columns) if metadata_columns is not None else None,
             max_file_bytes=self.settings.max_file_bytes,
+            max_unpacked_bytes=self.settings.max_unpacked_bytes,
         )
         return ingest_selection(selection, EngineSink(self.engine), table, on_file=on_file)
 

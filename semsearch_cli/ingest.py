@@ -66,6 +66,7 @@ def ingest(
         if metadata_columns is not None
         else None,
         max_file_bytes=settings.max_file_bytes,
+        max_unpacked_bytes=settings.max_unpacked_bytes,
     )
     console = Console(stderr=True)
     metrics = EngineMetrics()
