@@ -250,7 +250,18 @@ def test_an_unsupported_file_type_is_refused_by_the_loader(tmp_path: Path) -> No
 def test_every_sample_data_file_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(SAMPLE_DATA.parent)
     files = discover(["sample_data"]).files
-    assert {f.suffix for f in files} == {".txt", ".md", ".html", ".pdf", ".csv", ".jsonl"}
+    assert {f.suffix for f in files} == {
+        ".txt",
+        ".md",
+        ".html",
+        ".pdf",
+        ".csv",
+        ".jsonl",
+        ".docx",
+        ".pptx",
+        ".epub",
+        ".ipynb",
+    }
     for path in files:
         docs = load_file(path, DEFAULTS)
         assert docs and all(doc.text.strip() and doc.source == path.as_posix() for doc in docs), path
