@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape
 SOURCES = {
     "howto/argparse.html": ("argparse-tutorial.docx", 6),
     "howto/enum.html": ("enum-howto.pptx", 8),
-    "howto/regex.html": ("regex-howto.ipynb", 5),
+    "howto/regex.html": ("regex-howto.ipynb", 8),
 }
 #: The e-book: two chapters of the tutorial, in reading order.
 BOOK = (
@@ -72,6 +72,20 @@ def _shorten(paragraphs: list[str], words: int) -> list[str]:
     return kept or paragraphs[:1]
 
 
+def _python_code(sample: str) -> str:
+    """A documentation code sample as a notebook cell: an interactive session keeps its input lines (prompts
+    removed, printed output dropped); anything that is not valid Python (regex syntax, shell lines) is left out."""
+    lines = sample.strip().splitlines()
+    if lines and lines[0].startswith(">>>"):
+        lines = [line[4:] for line in lines if line.startswith((">>> ", "... ", ">>>", "..."))]
+    code = "\n".join(lines).strip()
+    try:
+        compile(code, "<sample>", "exec")
+    except SyntaxError:
+        return ""
+    return code
+
+
 def page_sections(path: Path, limit: int) -> tuple[str, list[Section]]:
     """The page's title and its first `limit` sections (the top section's introduction first), each with its
     own prose paragraphs (not its subsections') and first code sample."""
@@ -89,7 +103,7 @@ def page_sections(path: Path, limit: int) -> tuple[str, list[Section]]:
             if child.name == "p" and len(child.get_text().split()) > 8:
                 section.paragraphs.append(" ".join(child.get_text(" ").split()).replace(" ,", ",").replace(" .", "."))
             elif child.name == "div" and "highlight" in " ".join(child.get("class") or []) and not section.code:
-                section.code = child.get_text().strip()
+                section.code = _python_code(child.get_text())
         section.paragraphs = _shorten(section.paragraphs, SECTION_WORDS) if section.paragraphs else []
         if section.paragraphs:
             sections.append(section)
