@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,8 @@ def _json_safe(value: Any) -> Any:
         return [_json_safe(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # `.inf` and `.nan` are valid YAML but not JSON: kept as their words
     if isinstance(value, str | int | float | bool) or value is None:
-        return value if not isinstance(value, float) or value == value else None
+        return value
     return str(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from transformers import PreTrainedTokenizerBase
 
@@ -35,7 +36,7 @@ class Passage:
     page_end: int | None = None
     heading_path: str | None = None
 
-    def add_pages(self, metadata: dict) -> None:
+    def add_pages(self, metadata: dict[str, Any]) -> None:
         first, last = metadata.get("page_start"), metadata.get("page_end")
         if isinstance(first, int) and isinstance(last, int):
             self.page_start = first if self.page_start is None else min(self.page_start, first)

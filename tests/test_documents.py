@@ -11,7 +11,11 @@ from pathlib import Path
 import pytest
 
 from ingest.loaders import TableOptions, load_file
+from ingest.pipeline import ingest_files
 from ingest.readers import LoadError
+from ingest.sinks import EngineSink
+from ingest.sources import discover, source_id
+from semsearch.engine import Engine
 from semsearch.indexer import Document
 from tests.document_files import make_docx, make_epub, make_ipynb, make_odt, make_pptx, make_xlsx
 
@@ -132,8 +136,8 @@ def test_a_broken_front_matter_block_is_reported_and_the_file_ingests_as_text(
 
 def test_front_matter_that_is_not_a_mapping_is_ignored_and_cannot_override_the_format(tmp_path: Path) -> None:
     assert load_one(_write(tmp_path / "list.md", "---\n- a\n- b\n---\nText.\n")).text.startswith("---")
-    doc = load_one(_write(tmp_path / "fmt.md", "---\nformat: pdf\nbad key: 1\nauthor: Ann\n---\nText.\n"))
-    assert doc.metadata == {"format": "md", "title": "fmt", "author": "Ann"}
+    doc = load_one(_write(tmp_path / "fmt.md", "---\nformat: pdf\nbad key: 1\nauthor: Ann\nscore: .inf\n---\nText.\n"))
+    assert doc.metadata == {"format": "md", "title": "fmt", "author": "Ann", "score": "inf"}
 
 
 # -- HTML main content --------------------------------------------------------------------------------------------
@@ -235,3 +239,17 @@ def _write(path: Path, content: str | bytes) -> Path:
     else:
         path.write_text(content, encoding="utf-8")
     return path
+
+
+def test_bad_documents_are_reported_while_the_good_ones_land(tmp_path: Path, engine: Engine) -> None:
+    good = make_docx(tmp_path / "good.docx")
+    make_pptx(tmp_path / "deck.pptx")
+    _write(tmp_path / "locked.pptx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504)
+    _write(tmp_path / "broken.epub", b"PK\x03\x04 not really")
+    report = ingest_files(discover([str(tmp_path)]).files, EngineSink(engine), DEFAULTS)
+    reasons = dict(report.failures)
+    assert set(reasons) == {str(tmp_path / "locked.pptx"), str(tmp_path / "broken.epub")}
+    assert "encrypted" in reasons[str(tmp_path / "locked.pptx")]
+    assert report.stats.documents == 2
+    stored = engine.store.existing_chunks([source_id(good), source_id(tmp_path / "locked.pptx")])
+    assert {row["doc_id"] for row in stored.values()} == {source_id(good)}  # nothing of the refused file
