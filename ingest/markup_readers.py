@@ -59,7 +59,7 @@ def _rst_blocks(node: Any, builder: ProseBuilder, depth: int) -> None:
         elif isinstance(child, skipped):
             continue
         elif isinstance(child, nodes.list_item):
-            builder.paragraph("- " + " ".join(child.astext().split("\n\n")))
+            builder.list_item(child.astext())
         elif isinstance(child, nodes.table):
             rows = [[entry.astext() for entry in row.children] for row in child.findall(nodes.row)]
             builder.paragraph(table_rows(rows))
@@ -156,7 +156,7 @@ def _odt_blocks(element: Any, builder: ProseBuilder) -> None:
         elif child.tag == f"{{{_ODF_TEXT}}}p":
             builder.paragraph(_odt_text(child))
         elif child.tag == f"{{{_ODF_TEXT}}}list-item":
-            builder.paragraph("- " + " ".join(_odt_text(p) for p in child.iter(f"{{{_ODF_TEXT}}}p")))
+            builder.list_item(" ".join(_odt_text(p) for p in child.iter(f"{{{_ODF_TEXT}}}p")))
         elif child.tag == f"{{{_ODF_TABLE}}}table":
             rows = [
                 [_odt_text(cell) for cell in row.iter(f"{{{_ODF_TABLE}}}table-cell")]

@@ -52,7 +52,7 @@ def _docx(path: Path) -> Prose:
             builder.heading(block.text, level)
             title = title or (block.text.strip() if level == 1 else "")
         elif style.startswith("List") or (block._p.pPr is not None and block._p.pPr.numPr is not None):
-            builder.paragraph(f"- {block.text.strip()}" if block.text.strip() else "")
+            builder.list_item(block.text)
         else:
             builder.paragraph(block.text)
     return builder.build({"format": "docx", "title": title or path.stem})

@@ -30,6 +30,7 @@ class ProseBuilder:
         self._length = 0
         self._headings: list[tuple[int, int, str]] = []
         self._pages: list[tuple[int, int]] = []  # (start offset, number)
+        self._in_list = False
 
     @property
     def empty(self) -> bool:
@@ -45,11 +46,24 @@ class ProseBuilder:
         block = text.strip()
         if not block:
             return
+        self._in_list = False
         if self._parts:
             self._parts.append("\n\n")
             self._length += 2
         self._parts.append(block)
         self._length += len(block)
+
+    def list_item(self, text: str) -> None:
+        """One item of a list, as '- item'; consecutive items share a block, one item per line."""
+        item = " ".join(text.split())
+        if not item:
+            return
+        if self._in_list:
+            self._parts.append(f"\n- {item}")
+            self._length += len(item) + 3
+            return
+        self.paragraph(f"- {item}")
+        self._in_list = True
 
     def heading(self, text: str, level: int) -> None:
         """A heading of `level` (1 is the outermost) starts a section here."""

@@ -37,7 +37,7 @@ def test_a_word_document_keeps_headings_lists_and_table_rows(tmp_path: Path) -> 
     doc = load_one(make_docx(tmp_path / "decimal.docx"))
     assert doc.metadata == {"format": "docx", "title": "Decimal arithmetic"}
     assert headings(doc) == ["decimal", "decimal > Quick-start tutorial", "decimal > Contexts"]
-    assert "- Exact representation of money amounts" in doc.text
+    assert "- Exact representation of money amounts\n- Rounding modes such as ROUND_HALF_EVEN" in doc.text
     assert "signal | raised when\nInexact | a result was rounded" in doc.text
     assert doc.text.index("Quick-start") < doc.text.index("Contexts")
 
@@ -88,7 +88,7 @@ def test_restructured_text_keeps_sections_and_runs_no_includes(tmp_path: Path) -
     doc = load_one(_write(tmp_path / "decimal.rst", rst))
     assert doc.metadata == {"format": "rst", "title": "decimal"}
     assert headings(doc) == ["decimal", "decimal > Quick-start tutorial"]
-    assert "- set the precision" in doc.text and "- create decimals" in doc.text
+    assert "- set the precision\n- create decimals" in doc.text
     assert "SECRET-CONTENT" not in doc.text and "include" not in doc.text
 
 
@@ -253,3 +253,25 @@ def test_bad_documents_are_reported_while_the_good_ones_land(tmp_path: Path, eng
     assert report.stats.documents == 2
     stored = engine.store.existing_chunks([source_id(good), source_id(tmp_path / "locked.pptx")])
     assert {row["doc_id"] for row in stored.values()} == {source_id(good)}  # nothing of the refused file
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: make_docx(d / "a.docx"),
+        lambda d: make_pptx(d / "a.pptx"),
+        lambda d: make_xlsx(d / "a.xlsx"),
+        lambda d: make_odt(d / "a.odt"),
+        lambda d: make_epub(d / "a.epub", [("One", "x."), ("Two", "y.")]),
+        lambda d: make_ipynb(d / "a.ipynb", [("markdown", "# A\n- i\n- j\n## B\nz")]),
+        lambda d: HTML_FIXTURES / "sphinx_page.html",
+    ],
+    ids=["docx", "pptx", "xlsx", "odt", "epub", "ipynb", "html"],
+)
+def test_every_section_and_page_offset_points_into_the_text(tmp_path: Path, make) -> None:
+    doc = load_one(make(tmp_path))
+    assert doc.layout is not None and doc.layout.sections
+    for section in doc.layout.sections:
+        assert doc.text[section.start :].startswith(section.path[-1])
+    for page in doc.layout.pages:
+        assert 0 <= page.start < page.end <= len(doc.text)
