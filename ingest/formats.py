@@ -8,20 +8,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest import readers
+from ingest import markup_readers, office_readers, readers
+from ingest.prose import Prose
 
-ProseReader = Callable[[Path], tuple[str, dict[str, Any]]]
+ProseReader = Callable[[Path], Prose]
 RowReader = Callable[[Path], tuple[list[dict[str, Any]], list[str]]]
 
 
 @dataclass(frozen=True)
 class Format:
-    """One kind of file. Prose is one document per file (`read_text`: text and metadata); a table is one document
-    per row (`read_rows`: rows and column names). Exactly one reader is set."""
+    """One kind of file. Prose is one document per file (`read_text`: text, metadata and layout); a table is one
+    document per row (`read_rows`: rows and column names). Exactly one reader is set. A `zipped` format is a zip
+    container, checked for encryption and its unpacked size before its reader opens it."""
 
     description: str
     read_text: ProseReader | None = None
     read_rows: RowReader | None = None
+    zipped: bool = False
 
     @property
     def table(self) -> bool:
@@ -29,11 +32,14 @@ class Format:
 
 
 _TEXT = Format("plain text (UTF-8), one document per file", read_text=readers.read_plain)
-_MARKDOWN = Format("Markdown, titled by its first '# heading'", read_text=readers.read_markdown)
-_HTML = Format(
-    "HTML without scripts, navigation, header or footer, titled by <title> or <h1>", read_text=readers.read_html
+_MARKDOWN = Format(
+    "Markdown, titled by its first '# heading'; YAML front matter becomes metadata", read_text=readers.read_markdown
 )
-_PDF = Format("PDF text layer (scans need OCR, which is not supported)", read_text=readers.read_pdf)
+_HTML = Format(
+    "HTML main content (<main>, <article>, role=main) without navigation, sidebars, header or footer",
+    read_text=readers.read_html,
+)
+_PDF = Format("PDF text layer, with page numbers (scans need OCR, which is not supported)", read_text=readers.read_pdf)
 
 #: Lower-case suffix → format, in the order `help_text` lists them.
 FORMATS: dict[str, Format] = {
@@ -43,6 +49,20 @@ FORMATS: dict[str, Format] = {
     ".html": _HTML,
     ".htm": _HTML,
     ".pdf": _PDF,
+    # Office, e-book and notebook formats (issue 16): headings, lists, table rows and slide numbers survive.
+    ".docx": Format("Word document: headings, lists, tables as rows", read_text=office_readers.read_docx, zipped=True),
+    ".pptx": Format("PowerPoint deck: one page per slide, titled", read_text=office_readers.read_pptx, zipped=True),
+    ".xlsx": Format(
+        "Excel workbook: a section per sheet, a line per row", read_text=office_readers.read_xlsx, zipped=True
+    ),
+    ".odt": Format(
+        "OpenDocument text: headings, lists, tables as rows", read_text=markup_readers.read_odt, zipped=True
+    ),
+    ".epub": Format(
+        "EPUB e-book (without DRM), chapters in reading order", read_text=markup_readers.read_epub, zipped=True
+    ),
+    ".rst": Format("reStructuredText, sections as headings (no includes)", read_text=markup_readers.read_rst),
+    ".ipynb": Format("Jupyter notebook: markdown and code cells, outputs skipped", read_text=markup_readers.read_ipynb),
     ".csv": Format("CSV table with a header row, one document per row", read_rows=readers.read_csv_rows),
     ".jsonl": Format("JSON Lines, one object per line, one document per row", read_rows=readers.read_jsonl_rows),
     ".parquet": Format("Parquet table, one document per row", read_rows=readers.read_parquet_rows),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.archives import check_zip
 from ingest.formats import RowReader, format_of
 from ingest.readers import LoadError
 from ingest.sources import source_id
@@ -27,6 +28,7 @@ class TableOptions:
     max_file_bytes: int = Settings.default("max_file_bytes")  # files above it are refused before reading
     #: What file ids are relative to (`--base`); None: the file's git work tree, else absolute (`sources.source_id`).
     base: Path | None = None
+    max_unpacked_bytes: int = Settings.default("max_unpacked_bytes")  # zip containers unpacking to more: refused
 
 
 TEXT_COLUMN_GUESSES = ("text", "content", "body", "document", "abstract", "passage")
@@ -50,11 +52,13 @@ def load_file(path: Path, table: TableOptions) -> list[Document]:
     if found.read_rows is not None:
         return load_table(path, table, found.read_rows)
     assert found.read_text is not None  # a format has exactly one reader
-    text, metadata = found.read_text(path)
-    if not text.strip():
+    if found.zipped:
+        check_zip(path, table.max_unpacked_bytes)
+    prose = found.read_text(path)
+    if not prose.text.strip():
         raise LoadError("no text in file")
     file_id = source_id(path, table.base)
-    return [Document(id=file_id, text=text, source=file_id, metadata=metadata)]
+    return [Document(id=file_id, text=prose.text, source=file_id, metadata=prose.metadata, layout=prose.layout)]
 
 
 def load_table(path: Path, options: TableOptions, read_rows: RowReader) -> list[Document]:

@@ -9,6 +9,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ingest.front_matter import split_front_matter
+from ingest.html_reader import read_html_text
+from ingest.prose import Prose, ProseBuilder
+from semsearch.layout import Layout, sections_from_headings
+
 
 class LoadError(Exception):
     """This file cannot be read; the message says why. The run goes on with the other files."""
@@ -28,44 +33,68 @@ def read_text_file(path: Path) -> str:
         ) from exc
 
 
-def read_plain(path: Path) -> tuple[str, dict[str, Any]]:
-    return read_text_file(path), {"format": "txt", "title": path.stem}
+def read_plain(path: Path) -> Prose:
+    return Prose(read_text_file(path), {"format": "txt", "title": path.stem})
 
 
-def read_markdown(path: Path) -> tuple[str, dict[str, Any]]:
-    text = read_text_file(path)
-    heading = re.search(r"^#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", text, flags=re.MULTILINE)
-    return text, {"format": "md", "title": heading.group(1) if heading else path.stem}
+def read_markdown(path: Path) -> Prose:
+    """Markdown as written (so offsets match the file), minus YAML front matter, which becomes metadata; ATX
+    headings outside code fences are its sections, and the first level-one heading its title."""
+    text, front = split_front_matter(read_text_file(path), path)
+    headings = markdown_headings(text)
+    title = next((heading for _, level, heading in headings if level == 1), path.stem)
+    metadata: dict[str, Any] = {"format": "md", "title": title, **front}
+    return Prose(text, metadata, Layout(sections=sections_from_headings(headings)))
 
 
-def read_html(path: Path) -> tuple[str, dict[str, Any]]:
-    from bs4 import BeautifulSoup
+def markdown_headings(text: str) -> list[tuple[int, int, str]]:
+    """(offset, level, text) of each ATX heading (`## Title ##`), skipping fenced code blocks."""
+    headings = []
+    fence: str | None = None
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        marker = re.match(r"(`{3,}|~{3,})", stripped)
+        if marker and (fence is None or stripped.startswith(fence)):
+            fence = None if fence else marker.group(1)[:3]
+        elif fence is None:
+            found = _ATX_HEADING.match(line)
+            if found:
+                headings.append((offset, len(found.group(1)), found.group(2)))
+        offset += len(line)
+    return headings
 
-    soup = BeautifulSoup(read_text_file(path), "html.parser")
-    candidates = (" ".join(tag.get_text(" ").split()) for tag in (soup.title, soup.find("h1")) if tag)
-    title = next((c for c in candidates if c), path.stem)
-    for tag in soup(["script", "style", "noscript", "template", "nav", "footer", "header"]):
-        tag.decompose()
-    body = soup.body or soup
-    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in body.get_text("\n").splitlines())
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return text, {"format": "html", "title": title}
+
+_ATX_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 
 
-def read_pdf(path: Path) -> tuple[str, dict[str, Any]]:
+def read_html(path: Path) -> Prose:
+    return read_html_text(read_text_file(path), path.stem)
+
+
+def read_pdf(path: Path) -> Prose:
+    """The text layer page by page; each page's character range is kept, so chunks can cite their pages."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
 
     try:
         reader = PdfReader(path, strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError("the PDF is encrypted with a password; decrypt it first")
         pages = [page.extract_text() or "" for page in reader.pages]
         title = reader.metadata.title if reader.metadata and reader.metadata.title else path.stem
+    except FileNotDecryptedError as exc:
+        raise LoadError("the PDF is encrypted with a password; decrypt it first") from exc
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise LoadError(f"corrupt or unreadable PDF: {exc}") from exc
-    text = "\n\n".join(page.strip() for page in pages if page.strip())
-    if not text:
+    builder = ProseBuilder()
+    for number, page in enumerate(pages, 1):
+        if page.strip():
+            builder.page(number)
+            builder.paragraph(page)
+    if builder.empty:
         raise LoadError("PDF has no extractable text (scanned images need OCR, which is not supported)")
-    return text, {"format": "pdf", "title": str(title), "pages": len(pages)}
+    return builder.build({"format": "pdf", "title": str(title), "pages": len(pages)})
 
 
 def read_jsonl_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:

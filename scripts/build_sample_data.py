@@ -9,6 +9,8 @@ documentation (PSF License Version 2), spread over every format the ingester rea
 * ``sample_data/modules.csv`` -- more library pages, one row each (id, title, text, category),
 * ``sample_data/glossary.jsonl`` -- entries of the documentation glossary, one JSON object a line,
 * ``sample_data/howto/*.pdf`` -- the opening of a few HOWTO guides, as real text PDFs,
+* ``sample_data/documents/`` -- a Word file, a slide deck, a notebook and an e-book, each a page with its
+  sections (``sample_documents.py``),
 * ``sample_data/NOTICE`` -- source, version, licence and how the corpus was built.
 
 Requirements
@@ -20,6 +22,7 @@ apt (Debian 12 "bookworm")::
 pip (any Python >= 3.11 environment; the project's ``dev`` extra has it)::
 
     pip install "fpdf2>=2.7"      # writes the PDFs (pypdf, a runtime dependency, is used to check them)
+    # python-docx, python-pptx and beautifulsoup4 (runtime dependencies) write sample_data/documents/
 
 Usage::
 
@@ -31,18 +34,17 @@ The output is deterministic for a given documentation package version.
 from __future__ import annotations
 
 import argparse
-import csv
-import html
-import json
 import re
 import shutil
 import subprocess
 import sys
 import unicodedata
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
+
+from sample_documents import build_documents
+from sample_pages import SKIP_DIV_CLASSES, VOID_TAGS, normalize, parse_page, word_count
+from sample_writers import Doc, check_pdf, write_csv, write_html, write_jsonl, write_markdown, write_pdf, write_text
 
 DEFAULT_DOC_ROOT = Path("/usr/share/doc/python3.11/html")
 DEBIAN_PACKAGE = "python3.11-doc"
@@ -60,175 +62,6 @@ LIBRARY_FORMATS = ("html", "md", "txt", "csv")
 # HOWTO guides rendered to PDF: page names in howto/, written to sample_data/howto/<name>.pdf.
 HOWTO_PDFS = ("sorting", "logging", "unicode", "sockets", "ipaddress", "functional")
 PDF_MAX_WORDS = 380
-PDF_DATE = datetime(2023, 2, 8, tzinfo=UTC)  # Python 3.11.2 release day
-
-# Elements whose text never goes into a document.
-SKIP_TAGS = {"table", "pre", "nav", "aside", "script", "style", "form", "dt", "figure"}
-SKIP_DIV_CLASSES = {
-    "admonition",
-    "highlight",
-    "toctree-wrapper",
-    "versionadded",
-    "versionchanged",
-    "deprecated",
-    "deprecated-removed",
-    "contents",
-    "topic",
-    "sidebar",
-    "seealso",
-    "impl-detail",
-    "footnote",
-    "footnote-list",
-    "citation",
-    "field-list",
-}
-VOID_TAGS = {"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base", "source"}
-
-# Characters the PDF core fonts (latin-1) cannot encode, mapped to ASCII look-alikes.
-PDF_REPLACEMENTS = {
-    "\u2014": "--",
-    "\u2013": "-",
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201c": '"',
-    "\u201d": '"',
-    "\u2026": "...",
-    "\u2192": "->",
-    "\u2190": "<-",
-    "\u2022": "*",
-    "\u00a0": " ",
-    "\u2212": "-",
-    "\u2264": "<=",
-    "\u2265": ">=",
-    "\u00b6": "",
-}
-
-
-@dataclass
-class Page:
-    """Prose extracted from one documentation page."""
-
-    name: str
-    title: str
-    paragraphs: list[str]
-    api_paragraphs: list[str] = field(default_factory=list)
-    breadcrumbs: list[str] = field(default_factory=list)
-    has_toctree: bool = False
-
-
-class DocPageParser(HTMLParser):
-    """Pull the title, breadcrumbs and top-level prose paragraphs out of a Sphinx page."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack: list[tuple[str, bool]] = []  # (tag, starts a skipped region)
-        self.skip_depth = 0
-        self.in_body = False
-        self.body_depth = 0
-        self.title_parts: list[str] | None = None
-        self.title = ""
-        self.para_parts: list[str] | None = None
-        self.paragraphs: list[str] = []
-        self.api_paragraphs: list[str] = []  # descriptions of functions and classes (inside <dl>)
-        self.dl_depth = 0
-        self.crumb_parts: list[str] | None = None
-        self.breadcrumbs: list[str] = []
-        self.crumbs_done = False
-        self.has_toctree = False
-        self.headerlink_depth = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attr = {k: (v or "") for k, v in attrs}
-        classes = set(attr.get("class", "").split())
-        if tag in VOID_TAGS:
-            return
-        if tag == "div" and attr.get("role") == "main":
-            self.in_body = True
-            self.body_depth = len(self.stack) + 1
-        if "toctree-wrapper" in classes and self.in_body:
-            self.has_toctree = True
-        skipping = tag in SKIP_TAGS or bool(classes & SKIP_DIV_CLASSES) or "availability" in classes
-        if tag == "a" and "headerlink" in classes:
-            skipping = True
-        self.stack.append((tag, skipping))
-        if skipping:
-            self.skip_depth += 1
-        if tag == "dl":
-            self.dl_depth += 1
-        if tag == "li" and not self.crumbs_done and "nav-item" in classes and "nav-item-this" not in classes:
-            self.crumb_parts = []
-        if not self.in_body:
-            return
-        if tag == "h1" and not self.title:
-            self.title_parts = []
-        elif tag == "p" and self.skip_depth == 0 and self.para_parts is None:
-            self.para_parts = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in VOID_TAGS:
-            return
-        # Pop to the matching tag (tolerates unclosed elements).
-        while self.stack:
-            open_tag, skipping = self.stack.pop()
-            if skipping:
-                self.skip_depth -= 1
-            self._close(open_tag)
-            if open_tag == tag:
-                break
-        if self.in_body and len(self.stack) < self.body_depth:
-            self.in_body = False
-
-    def _close(self, tag: str) -> None:
-        if tag == "dl":
-            self.dl_depth -= 1
-        if tag == "h1" and self.title_parts is not None:
-            self.title = normalize(" ".join(self.title_parts))
-            self.title_parts = None
-        elif tag == "p" and self.para_parts is not None:
-            text = normalize("".join(self.para_parts))
-            if text:
-                (self.api_paragraphs if self.dl_depth else self.paragraphs).append(text)
-            self.para_parts = None
-        elif tag == "li" and self.crumb_parts is not None:
-            crumb = normalize("".join(self.crumb_parts)).rstrip("\u00bb").strip()
-            if crumb:
-                self.breadcrumbs.append(crumb)
-            self.crumb_parts = None
-        elif tag == "ul" and self.breadcrumbs:
-            self.crumbs_done = True
-
-    def handle_data(self, data: str) -> None:
-        if self.crumb_parts is not None:
-            self.crumb_parts.append(data)
-        if self.skip_depth:
-            return
-        if self.title_parts is not None:
-            self.title_parts.append(data)
-        if self.para_parts is not None:
-            self.para_parts.append(data)
-
-
-def normalize(text: str) -> str:
-    text = text.replace("\u00b6", "")
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def word_count(text: str) -> int:
-    return len(text.split())
-
-
-def parse_page(path: Path) -> Page:
-    parser = DocPageParser()
-    parser.feed(path.read_text(encoding="utf-8"))
-    parser.close()
-    return Page(
-        name=path.stem,
-        title=parser.title,
-        paragraphs=parser.paragraphs,
-        api_paragraphs=parser.api_paragraphs,
-        breadcrumbs=parser.breadcrumbs,
-        has_toctree=parser.has_toctree,
-    )
 
 
 def is_prose(paragraph: str) -> bool:
@@ -275,18 +108,6 @@ def select_paragraphs(paragraphs: list[str], target: int, maximum: int) -> list[
 def slug(text: str) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     return re.sub(r"[^a-z0-9_.-]+", "-", text).strip("-.")
-
-
-@dataclass
-class Doc:
-    id: str
-    title: str
-    paragraphs: list[str]
-    category: str
-
-    @property
-    def text(self) -> str:
-        return "\n\n".join(self.paragraphs)
 
 
 def library_docs(doc_root: Path) -> list[Doc]:
@@ -399,68 +220,6 @@ def howto_docs(doc_root: Path) -> list[Doc]:
     return docs
 
 
-# ---------------------------------------------------------------------------------------- writers
-
-
-def write_html(doc: Doc, path: Path) -> None:
-    body = "\n".join(f"<p>{html.escape(p, quote=False)}</p>" for p in doc.paragraphs)
-    title = html.escape(doc.title, quote=False)
-    path.write_text(
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{title}</title>\n</head>\n<body>\n<h1>{title}</h1>\n{body}\n</body>\n</html>\n",
-        encoding="utf-8",
-    )
-
-
-def write_markdown(doc: Doc, path: Path) -> None:
-    path.write_text(f"# {doc.title}\n\n{doc.text}\n", encoding="utf-8")
-
-
-def write_text(doc: Doc, path: Path) -> None:
-    path.write_text(f"{doc.title}\n\n{doc.text}\n", encoding="utf-8")
-
-
-def pdf_safe(text: str) -> str:
-    for char, replacement in PDF_REPLACEMENTS.items():
-        text = text.replace(char, replacement)
-    text = unicodedata.normalize("NFKC", text)
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
-def write_pdf(doc: Doc, path: Path) -> None:
-    from fpdf import FPDF  # imported here so the other formats build without fpdf2
-
-    pdf = FPDF(format="A4")
-    pdf.set_title(pdf_safe(doc.title))
-    pdf.set_author("Python Software Foundation")
-    pdf.set_creation_date(PDF_DATE)  # a fixed date keeps the output reproducible
-    pdf.set_margins(20, 20, 20)
-    pdf.add_page()
-    pdf.set_font("Helvetica", style="B", size=16)
-    pdf.multi_cell(0, 8, pdf_safe(doc.title), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    pdf.set_font("Helvetica", size=11)
-    for paragraph in doc.paragraphs:
-        pdf.multi_cell(0, 5.5, pdf_safe(paragraph), new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(3)
-    pdf.output(str(path))
-
-
-def write_csv(docs: list[Doc], path: Path) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["id", "title", "text", "category"])
-        for doc in docs:
-            writer.writerow([doc.id, doc.title, doc.text, doc.category])
-
-
-def write_jsonl(docs: list[Doc], path: Path) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for doc in docs:
-            record = {"id": doc.id, "title": doc.title, "text": doc.text, "category": doc.category}
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
 def package_version() -> str:
     try:
         result = subprocess.run(
@@ -510,23 +269,15 @@ def write_notice(out: Path, doc_root: Path, counts: dict[str, int], total_words:
         f"  modules.csv                  {counts['csv']} more library pages, columns id,title,text,category",
         f"  glossary.jsonl               {counts['jsonl']} glossary entries, fields id,title,text,category",
         f"  howto/*.pdf                  {counts['pdf']} HOWTO guides (opening section of each)",
+        f"  documents/                   {counts['documents']} pages with their sections: the argparse tutorial",
+        "                               (.docx), the enum HOWTO (.pptx, a slide per section), the regex HOWTO",
+        "                               (.ipynb, with code cells), tutorial chapters 4-5 (.epub)",
         f"  total words: {total_words}",
         "",
         "Built by scripts/build_sample_data.py (see its docstring for the apt and pip packages it needs).",
         "",
     ]
     (out / "NOTICE").write_text("\n".join(lines), encoding="utf-8")
-
-
-def check_pdf(path: Path, doc: Doc) -> None:
-    try:
-        from pypdf import PdfReader
-    except ImportError:
-        return
-    text = " ".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
-    first_words = pdf_safe(doc.paragraphs[0]).split()[:5]
-    if not all(word in text for word in first_words):
-        raise SystemExit(f"pypdf could not read back the text of {path}")
 
 
 def build(doc_root: Path, out: Path) -> dict[str, int]:
@@ -559,6 +310,7 @@ def build(doc_root: Path, out: Path) -> dict[str, int]:
         write_pdf(doc, path)
         check_pdf(path, doc)
     counts["pdf"] = len(howtos)
+    counts["documents"] = build_documents(doc_root, out / "documents")
 
     total_words = sum(word_count(d.title) + word_count(d.text) for d in [*library, *glossary, *howtos])
     write_notice(out, doc_root, counts, total_words)

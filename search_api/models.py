@@ -113,7 +113,11 @@ class SearchHit(BaseModel):
     source: str = Field(..., description="Where the document came from: a file path, or what the API caller gave.")
     char_start: int = Field(..., description="Offset of the chunk's first character in the source document.")
     char_end: int = Field(..., description="Offset one past the chunk's last character in the source document.")
-    metadata: dict[str, Any]
+    metadata: dict[str, Any] = Field(
+        ...,
+        description="The document's metadata, plus the chunk's own where its file has them: `page_start` and "
+        "`page_end` (PDF pages, slide numbers) and `heading_path` (e.g. 'decimal > Quick-start tutorial').",
+    )
 
 
 class SearchResponse(BaseModel):
@@ -144,6 +148,11 @@ class Citation(BaseModel):
     char_start: int = Field(..., description="Passage start offset in the source document.")
     char_end: int = Field(..., description="Passage end offset (exclusive) in the source document.")
     score: float = Field(..., description="Best `score` among the passage's chunks.")
+    page_start: int | None = Field(None, description="First page (a deck's slide) the passage spans; null: no pages.")
+    page_end: int | None = Field(None, description="Last page (a deck's slide) the passage spans; null: no pages.")
+    heading_path: str | None = Field(
+        None, description="Headings of the section the passage starts in, outermost first, joined by ' > '."
+    )
 
 
 class ContextPassage(BaseModel):

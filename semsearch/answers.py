@@ -42,6 +42,11 @@ class Citation:
     char_end: int
     #: The best `score` among the passage's chunks.
     score: float
+    #: First and last page (slide, for decks) the passage's chunks span; None for documents without pages.
+    page_start: int | None = None
+    page_end: int | None = None
+    #: Headings of the section the passage starts in, outermost first, joined by " > "; None without headings.
+    heading_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,13 @@ class ContextAnswer:
     @classmethod
     def of(cls, query: str, mode: Mode, packed: Context, token_budget: int, took_ms: float) -> ContextAnswer:
         passages = [
-            CitedPassage(n, p.text, Citation(p.doc_id, p.source, p.char_start, p.char_end, p.score))
+            CitedPassage(
+                n,
+                p.text,
+                Citation(
+                    p.doc_id, p.source, p.char_start, p.char_end, p.score, p.page_start, p.page_end, p.heading_path
+                ),
+            )
             for n, p in enumerate(packed.passages, 1)
         ]
         return cls(query, mode, packed.text, passages, packed.tokens, token_budget, took_ms)

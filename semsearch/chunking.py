@@ -1,14 +1,17 @@
 """Token-aware chunking: split a document into spans the model reads whole, never silently truncated.
 
-Tokens are counted with the model's own tokenizer. Chunks end at a sentence end where one lies in the second half
-of the window, else at a word boundary, and consecutive chunks share `overlap` tokens. Every chunk keeps its
-character span in the source text, so `text[char_start:char_end] == chunk.text`.
+Tokens are counted with the model's own tokenizer. Chunks end before a section start (a heading, from the
+document's layout) where one lies in the last three quarters of the window, else at a sentence end in its second
+half, else at a word boundary. Consecutive chunks share `overlap` tokens, except across a section start: the next
+chunk begins at the heading, so a chunk rarely mixes two sections. Every chunk keeps its character span in the
+source text, so `text[char_start:char_end] == chunk.text`.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -64,12 +67,18 @@ def content_hash(text: str, model_id: str) -> str:
 
 
 def split_document(
-    doc_id: str, text: str, tokenizer: PreTrainedTokenizerBase, max_tokens: int, overlap: int
+    doc_id: str,
+    text: str,
+    tokenizer: PreTrainedTokenizerBase,
+    max_tokens: int,
+    overlap: int,
+    boundaries: Sequence[int] = (),
 ) -> list[Chunk]:
-    """Split `text` into chunks of at most `max_tokens` tokens (special tokens not counted)."""
+    """Split `text` into chunks of at most `max_tokens` tokens (special tokens not counted), preferring to end
+    before one of the sorted character offsets `boundaries` (section starts). No boundaries: sentence cuts only."""
     return [
         Chunk(doc_id=doc_id, chunk_index=i, text=text[start:end], char_start=start, char_end=end)
-        for i, (start, end) in enumerate(_spans(text, tokenizer, max_tokens, overlap))
+        for i, (start, end) in enumerate(_spans(text, tokenizer, max_tokens, overlap, sorted(boundaries)))
     ]
 
 
@@ -91,7 +100,9 @@ class _Tokens:
         return end
 
 
-def _spans(text: str, tokenizer: PreTrainedTokenizerBase, max_tokens: int, overlap: int) -> Iterator[tuple[int, int]]:
+def _spans(
+    text: str, tokenizer: PreTrainedTokenizerBase, max_tokens: int, overlap: int, boundaries: list[int]
+) -> Iterator[tuple[int, int]]:
     """Character spans of the chunks. The text is tokenised a segment at a time; a segment's last, incomplete
     window is not emitted but re-read at the start of the next segment, so overlap holds across segments."""
     position = 0
@@ -106,13 +117,14 @@ def _spans(text: str, tokenizer: PreTrainedTokenizerBase, max_tokens: int, overl
             if end == n and not last_segment and start > 0:
                 break  # finish this window in the next segment, with the text that follows it
             if end < n:
-                end = _best_cut(text, tokens, start, end)
+                end = _section_cut(tokens, start, end, boundaries) or _best_cut(text, tokens, start, end)
             end = _fit(text, tokens, start, end, tokenizer, max_tokens)
             yield from _char_limited(tokens.offsets[start][0], tokens.end_char(text, end))
             if end >= n:
                 start = n
                 break
-            start = _next_start(tokens, start, end, overlap)
+            at_section = _starts_section(tokens, end, boundaries)
+            start = end if at_section else _next_start(tokens, start, end, overlap)
         if last_segment or n == 0:
             return
         position = tokens.offsets[start][0] if start < n else segment_end
@@ -159,6 +171,20 @@ def _is_sentence_start(text: str, tokens: _Tokens, i: int) -> bool:
     prev_end = tokens.offsets[i - 1][1]
     gap = text[prev_end : tokens.offsets[i][0]]
     return tokens.word_starts[i] and ("\n" in gap or (bool(gap) and text[prev_end - 1] in _SENTENCE_END))
+
+
+def _starts_section(tokens: _Tokens, i: int, boundaries: list[int]) -> bool:
+    """Whether a section starts between token i-1 and token i."""
+    if not boundaries or i <= 0 or i >= len(tokens.offsets):
+        return False
+    at = bisect.bisect_left(boundaries, tokens.offsets[i - 1][1])
+    return at < len(boundaries) and boundaries[at] <= tokens.offsets[i][0]
+
+
+def _section_cut(tokens: _Tokens, start: int, end: int, boundaries: list[int]) -> int | None:
+    """The latest section start in the window's last three quarters, as the exclusive end token; None without."""
+    floor = start + max(1, (end - start) // 4)
+    return next((i for i in range(end, floor - 1, -1) if _starts_section(tokens, i, boundaries)), None)
 
 
 def _best_cut(text: str, tokens: _Tokens, start: int, end: int) -> int:

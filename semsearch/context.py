@@ -7,8 +7,10 @@ context never exceeds it. A passage that does not fit whole is cut at a token bo
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from transformers import PreTrainedTokenizerBase
 
@@ -20,6 +22,9 @@ MIN_PARTIAL_TOKENS = 24
 
 @dataclass
 class Passage:
+    """Merged chunks of one document. `page_start`/`page_end` span its chunks' pages (None: no pages, e.g. not a PDF
+    or deck); `heading_path` is the section its first chunk starts in."""
+
     doc_id: str
     source: str
     char_start: int
@@ -27,6 +32,24 @@ class Passage:
     text: str
     score: float
     chunk_ids: list[str]
+    page_start: int | None = None
+    page_end: int | None = None
+    heading_path: str | None = None
+
+    def add_pages(self, metadata: dict[str, Any]) -> None:
+        first, last = metadata.get("page_start"), metadata.get("page_end")
+        if isinstance(first, int) and isinstance(last, int):
+            self.page_start = first if self.page_start is None else min(self.page_start, first)
+            self.page_end = last if self.page_end is None else max(self.page_end, last)
+
+    @property
+    def where(self) -> str:
+        """Section and pages in words, for the rendered context: 'section: a > b; pages 3-4' ('' when unknown)."""
+        parts = [f"section: {self.heading_path}"] if self.heading_path else []
+        if self.page_start is not None:
+            same = self.page_start == self.page_end
+            parts.append(f"page {self.page_start}" if same else f"pages {self.page_start}-{self.page_end}")
+        return "; ".join(parts)
 
 
 @dataclass
@@ -51,14 +74,30 @@ def merge_passages(hits: list[Hit]) -> list[Passage]:
                     current.char_end = hit.char_end
                 current.score = max(current.score, hit.score)
                 current.chunk_ids.append(hit.id)
+                current.add_pages(hit.metadata)
                 continue
-            current = Passage(hit.doc_id, hit.source, hit.char_start, hit.char_end, hit.text, hit.score, [hit.id])
+            heading = hit.metadata.get("heading_path")
+            current = Passage(
+                hit.doc_id,
+                hit.source,
+                hit.char_start,
+                hit.char_end,
+                hit.text,
+                hit.score,
+                [hit.id],
+                heading_path=heading if isinstance(heading, str) else None,
+            )
+            current.add_pages(hit.metadata)
             passages.append(current)
     return sorted(passages, key=lambda p: p.score, reverse=True)
 
 
 def render(passages: list[Passage]) -> str:
-    return "\n\n".join(f"[{n}] {p.text.strip()}\n(source: {p.source})" for n, p in enumerate(passages, 1))
+    """Numbered passages, each followed by its source and, when known, its section and pages."""
+    return "\n\n".join(
+        f"[{n}] {p.text.strip()}\n(source: {p.source})" + (f" ({p.where})" if p.where else "")
+        for n, p in enumerate(passages, 1)
+    )
 
 
 def pack(hits: list[Hit], tokenizer: PreTrainedTokenizerBase, budget: int) -> Context:
@@ -97,16 +136,8 @@ def _cut_to_fit(passage, chosen, budget, tokenizer, count) -> Passage | None:
     if low == 0:
         return None
     kept = passage.text[: ends[low - 1]]
-    return Passage(
-        passage.doc_id,
-        passage.source,
-        passage.char_start,
-        passage.char_start + len(kept),
-        kept,
-        passage.score,
-        passage.chunk_ids,
-    )
+    return dataclasses.replace(passage, char_end=passage.char_start + len(kept), text=kept)
 
 
 def _with_text(passage: Passage, text: str) -> Passage:
-    return Passage(passage.doc_id, passage.source, passage.char_start, passage.char_start, text, passage.score, [])
+    return dataclasses.replace(passage, char_end=passage.char_start, text=text, chunk_ids=[])

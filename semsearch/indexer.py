@@ -16,6 +16,7 @@ from semsearch.chunking import Chunk, content_hash, split_document
 from semsearch.embedder import Embedder
 from semsearch.errors import DocumentRejected
 from semsearch.filters import METADATA_KEY_RULE, is_metadata_key
+from semsearch.layout import Layout
 from semsearch.settings import Settings
 from semsearch.store import MilvusStore
 from semsearch.store.schema import ID_MAX, SOURCE_MAX, TEXT_MAX_BYTES
@@ -28,12 +29,14 @@ _INT64 = range(-(2**63), 2**63)
 
 @dataclass
 class Document:
-    """A unit of source text with a stable id; `source` is where it came from (a path, or 'api')."""
+    """A unit of source text with a stable id; `source` is where it came from (a path, or 'api'). `metadata` is
+    the whole document's; `layout` (pages, sections) adds per-chunk metadata and section-aware chunking."""
 
     id: str
     text: str
     source: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    layout: Layout | None = None
 
 
 @dataclass
@@ -137,7 +140,8 @@ class Indexer:
         self.overlap = min(settings.chunk_overlap, self.max_tokens // 2)
 
     def chunk(self, doc: Document) -> list[Chunk]:
-        return split_document(doc.id, doc.text, self.embedder.tokenizer, self.max_tokens, self.overlap)
+        boundaries = doc.layout.boundaries if doc.layout else ()
+        return split_document(doc.id, doc.text, self.embedder.tokenizer, self.max_tokens, self.overlap, boundaries)
 
     def index(self, docs: list[Document]) -> IndexStats:
         """Bring these documents' chunks in Milvus up to date; duplicate ids in one call are refused."""
@@ -206,7 +210,9 @@ def _row(doc: Document, chunk: Chunk, model_id: str) -> dict[str, Any]:
         "char_start": chunk.char_start,
         "char_end": chunk.char_end,
         "content_hash": content_hash(chunk.text, model_id),
-        "metadata": doc.metadata,
+        "metadata": {**doc.metadata, **doc.layout.chunk_metadata(chunk.char_start, chunk.char_end)}
+        if doc.layout
+        else doc.metadata,
     }
 
 

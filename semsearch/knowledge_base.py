@@ -116,6 +116,7 @@ class KnowledgeBase:
             metadata_columns=tuple(metadata_columns) if metadata_columns is not None else None,
             max_file_bytes=self.settings.max_file_bytes,
             base=Path(base) if base is not None else None,
+            max_unpacked_bytes=self.settings.max_unpacked_bytes,
         )
         sink = EngineSink(self.engine)
         return sync_selection(args, discover(args), sink, table, prune_missing=prune, on_file=on_file)

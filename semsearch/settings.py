@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines for people (text) or one JSON object per line for a log collector (json)."
     )
+    max_unpacked_bytes: int = Field(
+        256 * 2**20,
+        ge=1,
+        description="Largest total a zip-based file (.docx, .pptx, .xlsx, .odt, .epub) may unpack to; more is skipped "
+        "and reported as a likely zip bomb, before any of it is unpacked.",
+    )
 
     @classmethod
     def default(cls, name: str) -> Any:

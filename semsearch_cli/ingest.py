@@ -85,6 +85,7 @@ def ingest(
         else None,
         max_file_bytes=settings.max_file_bytes,
         base=base if base is not None else (Path(settings.base) if settings.base else None),
+        max_unpacked_bytes=settings.max_unpacked_bytes,
     )
     console = Console(stderr=True)
     metrics = EngineMetrics()

@@ -100,7 +100,7 @@ def test_health_and_ready_report_model_collection_and_capabilities(sample_client
     body = ready.json()
     assert body["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert body["dim"] == 384
-    assert body["chunks"] > 381  # at least one chunk per sample document
+    assert body["chunks"] >= 385  # at least one chunk per sample document
     assert body["capabilities"]["backend"] == "milvus-lite"
 
 

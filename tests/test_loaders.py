@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -242,14 +243,25 @@ def test_a_file_with_only_whitespace_has_no_text(tmp_path: Path, content: str) -
 
 
 def test_an_unsupported_file_type_is_refused_by_the_loader(tmp_path: Path) -> None:
-    with pytest.raises(LoadError, match=r"unsupported file type '\.docx'"):
-        load_file(write(tmp_path / "report.docx", b"PK\x03\x04"), DEFAULTS)
+    with pytest.raises(LoadError, match=r"unsupported file type '\.doc'"):
+        load_file(write(tmp_path / "report.doc", b"\xd0\xcf\x11\xe0"), DEFAULTS)
 
 
 def test_every_sample_data_file_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(SAMPLE_DATA.parent)
     files = discover(["sample_data"]).files
-    assert {f.suffix for f in files} == {".txt", ".md", ".html", ".pdf", ".csv", ".jsonl"}
+    assert {f.suffix for f in files} == {
+        ".txt",
+        ".md",
+        ".html",
+        ".pdf",
+        ".csv",
+        ".jsonl",
+        ".docx",
+        ".pptx",
+        ".epub",
+        ".ipynb",
+    }
     for path in files:
         docs = load_file(path, DEFAULTS)
         assert docs and all(doc.text.strip() and doc.source == path.as_posix() for doc in docs), path
@@ -462,7 +474,7 @@ def tree(tmp_path: Path) -> Path:
         "sub/deeper/d.PDF",
         "sub/table.csv",
         "image.png",
-        "notes.docx",
+        "notes.doc",
         "Makefile",
         ".hidden.txt",
         ".git/config.md",
@@ -499,7 +511,7 @@ def test_globs_expand_to_supported_files(tree: Path, pattern: str, expected: lis
 
 
 @pytest.mark.parametrize(
-    ("name", "shown"), [("image.png", "'.png'"), ("notes.docx", "'.docx'"), ("Makefile", "'(none)'")]
+    ("name", "shown"), [("image.png", "'.png'"), ("notes.doc", "'.doc'"), ("Makefile", "'(none)'")]
 )
 def test_an_unsupported_file_named_explicitly_is_rejected_with_a_reason(tree: Path, name: str, shown: str) -> None:
     selection = discover([str(tree / name)])
@@ -510,14 +522,14 @@ def test_an_unsupported_file_named_explicitly_is_rejected_with_a_reason(tree: Pa
 
 
 def test_one_table_of_formats_drives_discovery_loading_and_the_help(tmp_path: Path) -> None:
-    for suffix in [*FORMATS, ".docx"]:
+    for suffix in [*FORMATS, ".doc"]:
         write(tmp_path / f"file{suffix.upper()}", "x")
     discovered = discover([str(tmp_path)]).files
     assert sorted(path.suffix.lower() for path in discovered) == sorted(FORMATS)
     assert sorted(suffix for suffix, kind in FORMATS.items() if kind.table) == TABLE_SUFFIXES
     assert all((kind.read_rows is None) != (kind.read_text is None) for kind in FORMATS.values())
     listed = help_text()
-    assert all(suffix in listed for suffix in FORMATS) and ".docx" not in listed
+    assert all(suffix in listed for suffix in FORMATS) and not re.search(r"\.doc\b", listed)
 
 
 def test_a_hidden_file_named_explicitly_is_taken(tree: Path) -> None:
@@ -576,7 +588,7 @@ def folder(tmp_path: Path) -> Path:
     write_table(root / "rows.parquet", GOOD_ROWS[1:])
     for name, (content, _) in BAD_FILES.items():
         write(root / "bad" / name, HUGE_SENTENCE * HUGE_COPIES if name == "huge.txt" else content)
-    write(root / "ignored.docx", b"PK\x03\x04")
+    write(root / "ignored.doc", b"PK\x03\x04")
     return root
 
 

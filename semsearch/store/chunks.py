@@ -183,7 +183,15 @@ class ChunkCollection(DocumentReads):
         """Upsert in batches, each retried while Milvus is unreachable or restarting (upserts are idempotent).
         Data Milvus refuses as given (e.g. a metadata integer beyond 64 bits) raises DocumentRejected."""
         if self._has_keyword_text:
-            rows = [{**row, KEYWORD_FIELD: keyword_text(row["text"], row["metadata"].get("title"))} for row in rows]
+            rows = [
+                {
+                    **row,
+                    KEYWORD_FIELD: keyword_text(
+                        row["text"], row["metadata"].get("title"), row["metadata"].get("heading_path")
+                    ),
+                }
+                for row in rows
+            ]
         for start in range(0, len(rows), WRITE_BATCH):
             batch = rows[start : start + WRITE_BATCH]
             what = _describe_batch("upsert", batch)

@@ -78,20 +78,25 @@ def build_schema(dim: int, record: ModelRecord, bm25: bool):
     return schema
 
 
-def keyword_text(text: str, title: Any) -> str:
-    """What BM25 indexes for a chunk: its text behind its document's title, unless the chunk's first line already
-    holds the title. The title says what the whole document is about, and without it every chunk after the first
-    loses those terms (the multi-field title + text BM25 of Anserini's BEIR baseline). The vector is still made
-    from the chunk text alone, so a chunk's embedding does not change with its title."""
-    if not isinstance(title, str):
-        return text
-    title = " ".join(title.split())
-    first_line = text.lstrip().split("\n", 1)[0]
-    if not title or title.casefold() in first_line.casefold():
+def keyword_text(text: str, title: Any, heading_path: Any = None) -> str:
+    """What BM25 indexes for a chunk: its text behind its document's title and its section's heading path, less
+    what the chunk's first line already holds. The title says what the whole document is about, the headings what
+    the section is about, and without them every chunk after the first loses those terms (the multi-field title +
+    text BM25 of Anserini's BEIR baseline). The vector is still made from the chunk text alone, so a chunk's
+    embedding does not change with its title or headings."""
+    first_line = text.lstrip().split("\n", 1)[0].casefold()
+    parts = [" ".join(p.split()) for p in (title, *_headings(heading_path)) if isinstance(p, str)]
+    parts = [p for p in dict.fromkeys(parts) if p and p.casefold() not in first_line]
+    title = " > ".join(parts)
+    if not title:
         return text
     room = min(TITLE_MAX_BYTES, TEXT_MAX_BYTES - len(text.encode()) - 2)
     title = title.encode()[: max(room, 0)].decode(errors="ignore")
     return f"{title}\n\n{text}" if title else text
+
+
+def _headings(heading_path: Any) -> list[str]:
+    return heading_path.split(" > ") if isinstance(heading_path, str) else []
 
 
 #: Metric of the dense index in new collections. Vectors are unit length (`Embedder`), so inner product is their
