@@ -15,14 +15,6 @@ three families: `Refused` (the input), `Unavailable` (Milvus, the collection or 
 Configuration is `Settings` (environment variables `SEMSEARCH_*`), overridable per call of `open`.
 """
 
-import os
-
-# gRPC's C core reads its log level once, when pymilvus first imports it (below), and writes to stderr by itself:
-# e.g. `too_many_pings` when a server rejects the client's keepalive pings, which the client survives by
-# reconnecting. The store turns every failure into one engine error, so these lines are noise; a user's own
-# GRPC_VERBOSITY still wins. (semsearch/logs.py handles the Python side.)
-os.environ.setdefault("GRPC_VERBOSITY", "NONE")
-
 from importlib.metadata import PackageNotFoundError, version
 
 from semsearch.answers import Citation, CitedPassage, ContextAnswer, SearchAnswer
