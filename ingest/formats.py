@@ -6,20 +6,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ingest import markup_readers, office_readers, readers
+from ingest import markup_readers, office_readers, readers, table_readers
 from ingest.prose import Prose
 
 ProseReader = Callable[[Path], Prose]
-RowReader = Callable[[Path], tuple[list[dict[str, Any]], list[str]]]
+RowReader = Callable[[Path], table_readers.TableRows]
 
 
 @dataclass(frozen=True)
 class Format:
     """One kind of file. Prose is one document per file (`read_text`: text, metadata and layout); a table is one
-    document per row (`read_rows`: rows and column names). Exactly one reader is set. A `zipped` format is a zip
-    container, checked for encryption and its unpacked size before its reader opens it."""
+    document per row (`read_rows`: column names, then rows in batches). Exactly one reader is set. A `zipped` format
+    is a zip container, checked for encryption and its unpacked size before its reader opens it."""
 
     description: str
     read_text: ProseReader | None = None
@@ -63,9 +62,9 @@ FORMATS: dict[str, Format] = {
     ),
     ".rst": Format("reStructuredText, sections as headings (no includes)", read_text=markup_readers.read_rst),
     ".ipynb": Format("Jupyter notebook: markdown and code cells, outputs skipped", read_text=markup_readers.read_ipynb),
-    ".csv": Format("CSV table with a header row, one document per row", read_rows=readers.read_csv_rows),
-    ".jsonl": Format("JSON Lines, one object per line, one document per row", read_rows=readers.read_jsonl_rows),
-    ".parquet": Format("Parquet table, one document per row", read_rows=readers.read_parquet_rows),
+    ".csv": Format("CSV table with a header row, one document per row", read_rows=table_readers.read_csv_rows),
+    ".jsonl": Format("JSON Lines, one object per line, one document per row", read_rows=table_readers.read_jsonl_rows),
+    ".parquet": Format("Parquet table, one document per row", read_rows=table_readers.read_parquet_rows),
 }
 
 

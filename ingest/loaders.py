@@ -4,15 +4,16 @@ LoadError with a reason for the report. The readers per format are `ingest.reade
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ingest.archives import check_zip
-from ingest.formats import RowReader, format_of
+from ingest.formats import Format, format_of
 from ingest.readers import LoadError
 from ingest.sources import source_id
-from semsearch.indexer import Document
+from semsearch.indexer import Document, validate_document
 from semsearch.settings import Settings
 
 
@@ -37,20 +38,11 @@ TITLE_COLUMN_GUESSES = ("title",)
 
 
 def load_file(path: Path, table: TableOptions) -> list[Document]:
-    """Read one file into documents: one per file for prose formats, one per row for tables."""
-    found = format_of(path)
-    if found is None:
-        raise LoadError(f"unsupported file type {path.suffix.lower()!r}")
-    size = path.stat().st_size
-    if size == 0:
-        raise LoadError("empty file")
-    if size > table.max_file_bytes:
-        raise LoadError(
-            f"file is {size / 2**20:.1f} MiB, over the {table.max_file_bytes / 2**20:.1f} MiB limit "
-            "(SEMSEARCH_MAX_FILE_BYTES); split it or raise the limit"
-        )
+    """Read one file into documents: one per file for prose formats, one per row for tables (all rows: the
+    pipeline streams a big table with `table_ids` and `table_batches` instead)."""
+    found = _checked(path, table)
     if found.read_rows is not None:
-        return load_table(path, table, found.read_rows)
+        return [doc for batch in table_batches(path, table) for doc in batch]
     assert found.read_text is not None  # a format has exactly one reader
     if found.zipped:
         check_zip(path, table.max_unpacked_bytes)
@@ -61,9 +53,53 @@ def load_file(path: Path, table: TableOptions) -> list[Document]:
     return [Document(id=file_id, text=prose.text, source=file_id, metadata=prose.metadata, layout=prose.layout)]
 
 
-def load_table(path: Path, options: TableOptions, read_rows: RowReader) -> list[Document]:
-    """One document per row. The text column is required; every other chosen column becomes metadata."""
-    rows, columns = read_rows(path)
+def _checked(path: Path, table: TableOptions) -> Format:
+    """The file's format, after the checks every file passes. The size limit guards memory against prose files,
+    which are read whole; tables stream in batches, so it does not apply to them."""
+    found = format_of(path)
+    if found is None:
+        raise LoadError(f"unsupported file type {path.suffix.lower()!r}")
+    size = path.stat().st_size
+    if size == 0:
+        raise LoadError("empty file")
+    if size > table.max_file_bytes and not found.table:
+        raise LoadError(
+            f"file is {size / 2**20:.1f} MiB, over the {table.max_file_bytes / 2**20:.1f} MiB limit "
+            "(SEMSEARCH_MAX_FILE_BYTES); split it or raise the limit"
+        )
+    return found
+
+
+def table_ids(path: Path, options: TableOptions) -> set[str]:
+    """Read the whole table once, keeping only its document ids: every row is checked (and the file refused with
+    LoadError or DocumentRejected) before any of it is written, and the ids are what pruning keeps."""
+    ids: set[str] = set()
+    for docs in _table_documents(path, options):
+        for doc in docs:
+            validate_document(doc)
+            ids.add(doc.id)
+    return ids
+
+
+def table_batches(path: Path, options: TableOptions, size: int = 128) -> Iterator[list[Document]]:
+    """The table's documents in lists of `size` (the last may be shorter), read a batch of rows at a time."""
+    pending: list[Document] = []
+    for docs in _table_documents(path, options):
+        pending.extend(docs)
+        while len(pending) >= size:
+            yield pending[:size]
+            pending = pending[size:]
+    if pending:
+        yield pending
+
+
+def _table_documents(path: Path, options: TableOptions) -> Iterator[list[Document]]:
+    """One document per row, a batch of rows at a time. The text column is required; every other chosen column
+    becomes metadata. Ids must be unique across the file, so the ids seen are kept (strings: cheap)."""
+    found = _checked(path, options)
+    assert found.read_rows is not None
+    table = found.read_rows(path)
+    columns = table.columns
     text_col = _pick(options.text_column, TEXT_COLUMN_GUESSES, columns, path, "text")
     id_col = _pick(options.id_column, ID_COLUMN_GUESSES, columns, path, "id", required=False)
     title_col = _pick(options.title_column, TITLE_COLUMN_GUESSES, columns, path, "title", required=False)
@@ -75,28 +111,51 @@ def load_table(path: Path, options: TableOptions, read_rows: RowReader) -> list[
     else:
         meta_cols = [c for c in columns if c not in (text_col, id_col)]
     file_id = source_id(path, options.base)
-    docs: list[Document] = []
+    suffix = path.suffix.lower().lstrip(".")
     seen: set[str] = set()
-    for position, row in enumerate(rows):
-        text = _cell_text(row.get(text_col))
-        title = _cell_text(row.get(title_col)) if title_col else ""
-        if title and title_col != text_col and not text.startswith(title):
-            text = f"{title}\n\n{text}" if text else title
-        if not text.strip():
-            continue  # an empty row has nothing to find; it is counted in neither documents nor failures
-        row_id = _cell_text(row.get(id_col)) if id_col else str(position)
-        if not row_id:
-            raise LoadError(f"row {position} has an empty id in column {id_col!r}")
-        if row_id in seen:
-            raise LoadError(f"duplicate id {row_id!r} in column {id_col!r}")
-        seen.add(row_id)
-        metadata = {c: _json_value(row.get(c)) for c in meta_cols}
-        metadata = {k: v for k, v in metadata.items() if v is not None}
-        metadata["format"] = path.suffix.lower().lstrip(".")
-        docs.append(Document(id=f"{file_id}:{row_id}", text=text, source=file_id, metadata=metadata))
-    if not docs:
+    position = 0
+    for rows in table.batches:
+        docs: list[Document] = []
+        for row in rows:
+            doc = _row_document(row, position, text_col, id_col, title_col, meta_cols, seen)
+            position += 1
+            if doc is not None:
+                row_id, text, metadata = doc
+                docs.append(
+                    Document(
+                        id=f"{file_id}:{row_id}", text=text, source=file_id, metadata={**metadata, "format": suffix}
+                    )
+                )
+        yield docs
+    if not seen:
         raise LoadError(f"no rows with text in column {text_col!r}")
-    return docs
+
+
+def _row_document(
+    row: dict[str, Any],
+    position: int,
+    text_col: str | None,
+    id_col: str | None,
+    title_col: str | None,
+    meta_cols: list[str],
+    seen: set[str],
+) -> tuple[str, str, dict[str, Any]] | None:
+    """(row id, text, metadata) of one row, or None for a row without text (counted in neither documents nor
+    failures: it has nothing to find). Raises LoadError for an empty or repeated id."""
+    text = _cell_text(row.get(text_col))
+    title = _cell_text(row.get(title_col)) if title_col else ""
+    if title and title_col != text_col and not text.startswith(title):
+        text = f"{title}\n\n{text}" if text else title
+    if not text.strip():
+        return None
+    row_id = _cell_text(row.get(id_col)) if id_col else str(position)
+    if not row_id:
+        raise LoadError(f"row {position} has an empty id in column {id_col!r}")
+    if row_id in seen:
+        raise LoadError(f"duplicate id {row_id!r} in column {id_col!r}")
+    seen.add(row_id)
+    metadata = {c: _json_value(row.get(c)) for c in meta_cols}
+    return row_id, text, {k: v for k, v in metadata.items() if v is not None}
 
 
 def _pick(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.formats import is_table
-from ingest.loaders import TableOptions, load_file
+from ingest.loaders import TableOptions, load_file, table_batches, table_ids
 from ingest.readers import LoadError
 from ingest.sinks import Sink
 from ingest.sources import FileSelection, source_id
@@ -38,6 +38,10 @@ class IngestReport:
     failures: list[tuple[str, str]] = field(default_factory=list)
     #: Documents pruned because their files are gone from an ingested directory or glob (`ingest.sync`).
     removed_documents: int = 0
+    #: Progress through tables, for a rows/s and ETA display: rows of the tables met so far (known once a table is
+    #: checked, before its rows are written) and rows written. Not part of `to_dict`.
+    table_rows: int = 0
+    table_rows_done: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         s = self.stats
@@ -58,12 +62,14 @@ class IngestReport:
 class _Work:
     """A unit for the stages: documents to index (`parts`, by file; a big table comes in several units), their
     prepared batches, files refused on the way, and the files finished with this unit (reported after writing;
-    with all their documents, for pruning a table's removed rows)."""
+    a table with the ids of all its rows, for pruning its removed rows, else None). `table_rows`: rows of a table
+    whose first unit this is (for progress)."""
 
     parts: list[tuple[Path, list[Document]]] = field(default_factory=list)
     batches: list[Any] = field(default_factory=list)
     refused: dict[Path, str] = field(default_factory=dict)
-    done: list[tuple[Path, list[Document] | None, str | None]] = field(default_factory=list)
+    done: list[tuple[Path, set[str] | None, str | None]] = field(default_factory=list)
+    table_rows: int = 0
 
     def size(self) -> int:
         return sum(len(docs) for _, docs in self.parts)
@@ -74,9 +80,10 @@ def ingest_selection(
     sink: Sink,
     table: TableOptions,
     on_file: Callable[[Path, IngestReport], None] | None = None,
+    on_rows: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
     """Ingest the selected files; files named explicitly but of a type no reader takes are reported first."""
-    report = ingest_files(selection.files, sink, table, on_file=on_file)
+    report = ingest_files(selection.files, sink, table, on_file=on_file, on_rows=on_rows)
     report.files += len(selection.rejected)
     report.failures[:0] = [(str(path), reason) for path, reason in selection.rejected]
     return report
@@ -87,8 +94,10 @@ def ingest_files(
     sink: Sink,
     table: TableOptions,
     on_file: Callable[[Path, IngestReport], None] | None = None,
+    on_rows: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
-    """Load every file and index its documents; a file that cannot be read or stored is reported and skipped."""
+    """Load every file and index its documents; a file that cannot be read or stored is reported and skipped.
+    `on_file` hears of each finished file, `on_rows` of each unit of table rows written."""
     report = IngestReport(files=len(files))
     stop = threading.Event()
     prepared: queue.Queue = queue.Queue(QUEUE_DEPTH)
@@ -114,6 +123,11 @@ def ingest_files(
     try:
         for work in _drain(embedded, stop):
             _write(work, sink, refused, report)
+            if work.table_rows or (work.parts and is_table(work.parts[0][0])):
+                report.table_rows += work.table_rows
+                report.table_rows_done += work.size()
+                if on_rows:
+                    on_rows(report)
             _finish(work, sink, refused, report, on_file, table.base)
     finally:
         stop.set()
@@ -125,10 +139,16 @@ def ingest_files(
 
 
 def _read(files: list[Path], sink: Sink, table: TableOptions) -> Iterator[_Work]:
-    """Load files and prepare their documents in units of about DOC_BATCH documents. A table is cut into units of
-    its own and finished with its last one, so its removed rows are pruned only after all its rows are written."""
+    """Load files and prepare their documents in units of about DOC_BATCH documents. A table streams in units of
+    its own (`_table_units`); prose files share units."""
     work = _Work()
     for path in files:
+        if is_table(path):
+            if work.parts or work.done:
+                yield _prepared(work, sink)
+                work = _Work()
+            yield from _table_units(path, sink, table)
+            continue
         try:
             docs = load_file(path, table)
             for doc in docs:
@@ -136,26 +156,42 @@ def _read(files: list[Path], sink: Sink, table: TableOptions) -> Iterator[_Work]
         except (LoadError, DocumentRejected, OSError) as exc:
             work.done.append((path, None, str(exc)))
             continue
-        if not is_table(path):
-            work.parts.append((path, docs))
-            work.done.append((path, docs, None))
-            if work.size() >= DOC_BATCH:
-                yield _prepared(work, sink)
-                work = _Work()
-            continue
-        if work.parts or work.done:
+        work.parts.append((path, docs))
+        work.done.append((path, None, None))
+        if work.size() >= DOC_BATCH:
             yield _prepared(work, sink)
-        refused = False
-        for start in range(0, len(docs), DOC_BATCH):
-            work = _Work(parts=[] if refused else [(path, docs[start : start + DOC_BATCH])])
-            if start + DOC_BATCH >= len(docs):
-                work.done.append((path, docs, None))
+            work = _Work()
+    if work.parts or work.done:
+        yield _prepared(work, sink)
+
+
+def _table_units(path: Path, sink: Sink, table: TableOptions) -> Iterator[_Work]:
+    """A table in units of DOC_BATCH rows, never held whole. A first pass checks every row and keeps only the ids
+    (so a bad row refuses the file before anything is written, as for a file read whole); the second pass reads
+    the rows again in batches. The last unit finishes the file, so its removed rows are pruned only after all its
+    rows are written. A file that changes between the passes fails with the reason, and prunes nothing."""
+    try:
+        ids = table_ids(path, table)
+    except (LoadError, DocumentRejected, OSError) as exc:
+        yield _Work(done=[(path, None, str(exc))])
+        return
+    refused = False
+    first = True
+    batches = table_batches(path, table, DOC_BATCH)
+    try:
+        docs = next(batches, None)
+        while docs is not None:
+            following = next(batches, None)
+            work = _Work(parts=[] if refused else [(path, docs)], table_rows=len(ids) if first else 0)
+            first = False
+            if following is None:
+                work.done.append((path, ids, None))
             work = _prepared(work, sink)
             refused = refused or path in work.refused
             yield work
-        work = _Work()
-    if work.parts or work.done:
-        yield _prepared(work, sink)
+            docs = following
+    except (LoadError, DocumentRejected, OSError) as exc:
+        yield _Work(done=[(path, None, f"changed while it was read: {exc}")])
 
 
 def _prepared(work: _Work, sink: Sink) -> _Work:
@@ -212,12 +248,12 @@ def _finish(
     base: Path | None,
 ) -> None:
     """Report the files this unit finishes, in input order; prune a finished table's removed rows."""
-    for path, docs, reason in work.done:
+    for path, keep, reason in work.done:
         reason = reason or refused.get(path)
         if reason is not None:
             report.failures.append((str(path), reason))
-        elif docs is not None and is_table(path):
-            report.stats.deleted += sink.prune_source(source_id(path, base), {d.id for d in docs})
+        elif keep is not None:
+            report.stats.deleted += sink.prune_source(source_id(path, base), keep)
         if on_file:
             on_file(path, report)
 

@@ -1,10 +1,9 @@
-"""Readers per file format: each turns one file into text (prose) or rows (tables), or raises LoadError with a
-reason for the report. Which suffix uses which reader is `ingest.formats`; documents are made in `ingest.loaders`."""
+"""Readers per file format: each turns one prose file into text, or raises LoadError with a reason for the report
+(tables stream: `ingest.table_readers`). Which suffix uses which reader is `ingest.formats`; documents are made in
+`ingest.loaders`."""
 
 from __future__ import annotations
 
-import io
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -95,43 +94,3 @@ def read_pdf(path: Path) -> Prose:
     if builder.empty:
         raise LoadError("PDF has no extractable text (scanned images need OCR, which is not supported)")
     return builder.build({"format": "pdf", "title": str(title), "pages": len(pages)})
-
-
-def read_jsonl_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Rows as dicts and the column names in first-seen order, parsed line by line (so errors name the line and
-    integers stay integers)."""
-    rows = []
-    for number, line in enumerate(read_text_file(path).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise LoadError(f"invalid JSON on line {number}: {exc.msg}") from exc
-        if not isinstance(record, dict):
-            raise LoadError(f"every JSONL line must be a JSON object; line {number} is not")
-        rows.append(record)
-    return rows, list(dict.fromkeys(str(key) for row in rows for key in row))
-
-
-def read_csv_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Every cell a string; decoded by us, so binary and non-UTF-8 files are refused naming the line."""
-    import pandas as pd
-
-    text = read_text_file(path)
-    return _frame_rows(lambda: pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False))
-
-
-def read_parquet_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Parquet keeps its column types."""
-    import pandas as pd
-
-    return _frame_rows(lambda: pd.read_parquet(path))
-
-
-def _frame_rows(read: Any) -> tuple[list[dict[str, Any]], list[str]]:
-    try:
-        frame = read()
-    except Exception as exc:  # pandas/pyarrow raise many types for malformed tables
-        raise LoadError(f"cannot read table: {exc}") from exc
-    return frame.to_dict(orient="records"), [str(c) for c in frame.columns]

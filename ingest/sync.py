@@ -117,12 +117,13 @@ def sync_selection(
     *,
     prune_missing: bool = True,
     on_file: Callable[[Path, IngestReport], None] | None = None,
+    on_rows: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
     """Ingest the selection, then (unless `prune_missing` is False) prune what its directories and globs no longer
     hold. Pruning runs after every file is written, so a renamed file's new id re-uses the old one's vectors (by
     content hash) before the old id is removed; a run that fails prunes nothing."""
     found = scopes(args, table.base) if prune_missing else []
-    report = ingest_selection(selection, sink, table, on_file=on_file)
+    report = ingest_selection(selection, sink, table, on_file=on_file, on_rows=on_rows)
     if found:
         kept = {source_id(path, table.base) for path in selection.files}
         report.removed_documents, deleted = prune(sink, found, kept)

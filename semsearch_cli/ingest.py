@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from ingest import formats
@@ -125,22 +132,30 @@ def _run(
     prune: bool,
 ) -> IngestReport:
     progress = Progress(
-        TextColumn("[bold]ingest"),
+        TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[status]}"),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=console,
         disable=not show_progress,
     )
     with progress:
         task = progress.add_task("ingest", total=len(selection.files), status="")
+        # Tables get a line of their own, shown once the first is met: a table is one file but many rows.
+        rows = progress.add_task("rows  ", total=None, status="", visible=False)
 
         def on_file(path: Path, report: IngestReport) -> None:
             status = f"{report.stats.documents} docs, {report.stats.embedded} embedded, {len(report.failures)} failed"
             progress.update(task, advance=1, status=status)
 
-        return sync_selection(args, selection, sink, table, prune_missing=prune, on_file=on_file)
+        def on_rows(report: IngestReport) -> None:
+            progress.update(rows, total=report.table_rows, completed=report.table_rows_done, visible=True)
+            speed = progress.tasks[rows].speed
+            progress.update(rows, status=f"{speed:,.0f} rows/s" if speed else "")
+
+        return sync_selection(args, selection, sink, table, prune_missing=prune, on_file=on_file, on_rows=on_rows)
 
 
 _COLUMN_NAMES = {"unchanged": "unchanged (skipped)", "removed_documents": "removed docs"}
