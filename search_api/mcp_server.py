@@ -48,6 +48,7 @@ def build_server(engine: Engine) -> MCPServer:
         filter: Annotated[dict[str, Any] | None, _doc(SearchRequest, "filter")] = None,
         group_by_document: Annotated[bool, _doc(SearchRequest, "group_by_document")] = False,
         min_score: Annotated[float | None, _doc(SearchRequest, "min_score")] = None,
+        rerank: Annotated[bool, _doc(SearchRequest, "rerank")] = False,
     ) -> SearchResponse:
         """The best matching chunks, best first, each with `score` (0..1, higher is better), text, source and
         metadata: what `POST /search` answers."""
@@ -60,6 +61,7 @@ def build_server(engine: Engine) -> MCPServer:
                 filter=filter,
                 group_by_document=group_by_document,
                 min_score=min_score,
+                rerank=rerank,
             )
             return SearchResponse.model_validate(kb.search(request.query, **request.search_args()).to_dict())
 
@@ -71,12 +73,13 @@ def build_server(engine: Engine) -> MCPServer:
         token_budget: Annotated[int, _doc(ContextRequest, "token_budget")] = 1500,
         mode: Annotated[Mode | None, _doc(ContextRequest, "mode")] = None,
         filter: Annotated[dict[str, Any] | None, _doc(ContextRequest, "filter")] = None,
+        rerank: Annotated[bool, _doc(ContextRequest, "rerank")] = False,
     ) -> ContextResponse:
         """RAG context for a question: the most relevant passages merged and packed into `token_budget` tokens,
         as a ready-to-paste `context` string ([n] passage, then its source) plus the passages with citations."""
 
         def answer() -> ContextResponse:
-            request = ContextRequest(query=query, token_budget=token_budget, mode=mode, filter=filter)
+            request = ContextRequest(query=query, token_budget=token_budget, mode=mode, filter=filter, rerank=rerank)
             return ContextResponse.model_validate(kb.context(request.query, **request.context_args()).to_dict())
 
         return _answer(answer)

@@ -130,6 +130,10 @@ class SearchResponse(BaseModel):
 class ContextRequest(QueryIn):
     token_budget: JsonInt = Field(1500, ge=16, le=100_000, description="Max tokens of `context` (model's tokenizer).")
     candidates: JsonInt = Field(30, ge=1, le=200, description="Chunks retrieved before merging and packing.")
+    rerank: StrictBool = Field(
+        False,
+        description="Choose the candidates with the CrossEncoder in SEMSEARCH_RERANK_MODEL, as /search's `rerank`.",
+    )
 
     def context_args(self) -> dict[str, Any]:
         """The request as `KnowledgeBase.context` keyword arguments."""
@@ -139,6 +143,7 @@ class ContextRequest(QueryIn):
             "mode": self.mode,
             "filter": self.filter,
             "fusion": self.fusion.to_fusion(),
+            "rerank": self.rerank,
         }
 
 

@@ -118,10 +118,14 @@ class OnnxEncoder:
         texts: list[str],
         batch_size: int = Settings.default("batch_size"),
         normalize_embeddings: bool = False,
+        prompt: str | None = None,
         **_: Any,
     ) -> np.ndarray:
         """(n, dim) float32 embeddings, normalised if the model normalises or `normalize_embeddings` asks, as in
-        SentenceTransformer.encode. Texts are batched by length (less padding) and come back in input order."""
+        SentenceTransformer.encode. Texts are batched by length (less padding) and come back in input order.
+        `prompt` is put before each text before tokenising, as SentenceTransformer.encode does."""
+        if prompt:
+            texts = [prompt + text for text in texts]
         if self.one_text_per_run:
             batch_size = 1
         order = np.argsort([-len(text) for text in texts], kind="stable")

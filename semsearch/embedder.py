@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from semsearch import prompts as model_prompts
 from semsearch.backends import Backend, OnnxEncoder, cache_slug, load_model
+from semsearch.prompts import Prompts
 from semsearch.settings import DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:
@@ -37,12 +39,14 @@ class Embedder:
     `model_id` is the configured name (not the resolved path), so a collection built here is recognised wherever
     the same model is installed. Vectors are L2-normalised float32, so cosine similarity is their dot product.
     The backend is not part of the model's identity: torch, ONNX and int8 vectors of one model share one space.
+    The prompts are: a document embedded with another prompt is another vector (see `semsearch.prompts`).
     """
 
     model: SentenceTransformer | OnnxEncoder
     model_id: str
     batch_size: int
     backend: Backend = Backend.TORCH
+    prompts: Prompts = field(default_factory=Prompts)
     _per_thread: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @classmethod
@@ -56,7 +60,12 @@ class Embedder:
         cache = settings.model_cache_dir / cache_slug(settings.model)
         model = load_model(path, backend, settings.device, cache)
         actual = backend if isinstance(model, OnnxEncoder) else Backend.TORCH
-        return cls(model=model, model_id=settings.model, batch_size=settings.batch_size, backend=actual)
+        prompts = model_prompts.resolve(path, settings.query_prompt, settings.document_prompt)
+        if prompts != Prompts():
+            log.info("prompts of %s: query %r, document %r", settings.model, prompts.query, prompts.document)
+        return cls(
+            model=model, model_id=settings.model, batch_size=settings.batch_size, backend=actual, prompts=prompts
+        )
 
     @functools.cached_property
     def dim(self) -> int:
@@ -86,23 +95,33 @@ class Embedder:
         """Tokens the tokenizer adds around every text (e.g. [CLS] and [SEP])."""
         return int(self.tokenizer.num_special_tokens_to_add(pair=False))
 
+    @property
+    def document_prompt_tokens(self) -> int:
+        """Tokens the document prompt adds in front of every chunk, which the chunk window must leave room for."""
+        if not self.prompts.document:
+            return 0
+        return len(self.tokenizer(self.prompts.document, add_special_tokens=False, verbose=False)["input_ids"])
+
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for `text`, special tokens included."""
         return len(self.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        """Embed passages; returns an (n, dim) float32 array of unit vectors."""
-        return self._encode(texts)
+        """Embed passages (behind the document prompt); returns an (n, dim) float32 array of unit vectors."""
+        return self._encode(texts, self.prompts.document)
 
     def embed_queries(self, queries: list[str]) -> np.ndarray:
-        """Embed search queries; same space as `embed_documents` (symmetric model)."""
-        return self._encode(queries)
+        """Embed search queries (behind the query prompt), into the space of `embed_documents`."""
+        return self._encode(queries, self.prompts.query)
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        """`prompt` is passed even when "": sentence-transformers would otherwise apply the model's default
+        prompt on torch only, and the backends would disagree."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self.model.encode(
             texts,
+            prompt=prompt,
             batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,

@@ -65,7 +65,14 @@ class Engine:
                 report(LoadProgress(f"loading the model {settings.model}"))
                 embedder = Embedder.load(settings)
             report(LoadProgress(f"opening collection {settings.collection!r}"))
-            store.open(embedder.model_id, embedder.dim, create=create, load=load, on_progress=on_progress)
+            store.open(
+                embedder.model_id,
+                embedder.dim,
+                create=create,
+                load=load,
+                on_progress=on_progress,
+                prompts=(embedder.prompts.query, embedder.prompts.document),
+            )
         except BaseException:
             store.close()
             raise

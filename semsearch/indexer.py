@@ -136,7 +136,9 @@ class Indexer:
     def __init__(self, store: MilvusStore, embedder: Embedder, settings: Settings) -> None:
         self.store = store
         self.embedder = embedder
-        self.max_tokens = min(settings.chunk_tokens, embedder.max_seq_length - embedder.special_tokens)
+        # The model reads prompt + chunk + special tokens: the chunk gets what is left, so nothing is truncated.
+        room = embedder.max_seq_length - embedder.special_tokens - embedder.document_prompt_tokens
+        self.max_tokens = min(settings.chunk_tokens, room)
         self.overlap = min(settings.chunk_overlap, self.max_tokens // 2)
 
     def chunk(self, doc: Document) -> list[Chunk]:

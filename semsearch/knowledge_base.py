@@ -210,12 +210,19 @@ class KnowledgeBase:
         mode: Mode | str | None = None,
         filter: Mapping[str, Any] | None = None,
         fusion: Fusion | None = None,
+        rerank: bool = False,
     ) -> ContextAnswer:
         """RAG context: the best `candidates` chunks merged into passages and packed into `token_budget` tokens
-        (counted with the model's tokenizer), as one citable string plus the passages with their sources."""
+        (counted with the model's tokenizer), as one citable string plus the passages with their sources.
+        `rerank` chooses the candidates as `search(rerank=True)` does: the CrossEncoder reorders the first stage's
+        top SEMSEARCH_RERANK_CANDIDATES (or `candidates`, if more) and the best `candidates` of those are packed."""
         started = time.perf_counter()
         options = SearchOptions(
-            top_k=candidates, mode=Mode(mode) if mode is not None else None, fusion=fusion or Fusion(), filters=filter
+            top_k=candidates,
+            mode=Mode(mode) if mode is not None else None,
+            fusion=fusion or Fusion(),
+            filters=filter,
+            rerank=rerank,
         )
         result = self.engine.searcher.search(query, options)
         packed = pack(result.hits, self.engine.embedder.tokenizer, token_budget)

@@ -47,7 +47,9 @@ class Fusion:
         """Merge two ranked lists into one; `raw_score` is the fused score, `ranks` the 1-based list positions.
 
         Items are matched by `key`: chunk ids, or doc ids when fusing document rankings (then each fused item
-        shows the chunk that ranked better, the dense one on a tie).
+        shows the chunk that ranked better, the dense one on a tie). Equal fused scores are ordered by
+        `tie_order`, never by id: ids say nothing about relevance, and an id-based order changes when
+        documents are renamed.
         """
         ranks: dict[str, dict[str, int | None]] = {}
         entity: dict[str, Hit] = {}
@@ -66,7 +68,7 @@ class Fusion:
                 else:
                     gain = weight * 2 / math.pi * math.atan(hit.raw_score)
                 fused[item] = fused.get(item, 0.0) + gain
-        order = sorted(fused, key=lambda i: (-fused[i], min(r for r in ranks[i].values() if r is not None), i))
+        order = sorted(fused, key=lambda i: (-fused[i], *tie_order(ranks[i])))
         return [
             dataclasses.replace(entity[i], score=fused[i], raw_score=fused[i], ranks=ranks[i]) for i in order[:limit]
         ]
@@ -74,6 +76,23 @@ class Fusion:
     def normalise(self, raw: float) -> float:
         best = 2 / (self.k + 1) if self.type == "rrf" else sum(self.weights)
         return _unit(raw / best) if best > 0 else 0.0
+
+
+def tie_order(ranks: dict[str, int | None]) -> tuple[int, int, int]:
+    """Sort key among items of equal fused score, better first:
+
+    1. the better best rank: a first place in either list beats two middling ones (with RRF, 1st + 3rd and 2nd +
+       2nd fuse alike, and a first place is the stronger evidence);
+    2. found by both lists before found by one: two independent signals agreeing;
+    3. best rank from the dense list before best rank from the keyword list: a dense rank reflects the whole
+       query, while a keyword rank can be won by one rare term (a name, a typo), so it is the weaker tie-breaker.
+
+    The order is total without ids: one list never gives two items the same rank, so two items with the same best
+    rank hold it in different lists, and rule 3 separates them. It uses ranks only, so it holds for RRF and
+    weighted fusion, for chunk and document rankings alike."""
+    present = [rank for rank in ranks.values() if rank is not None]
+    best = min(present)
+    return best, 0 if len(present) == 2 else 1, 0 if ranks.get("dense") == best else 1
 
 
 def normalise(mode: Mode, raw: float, fusion: Fusion) -> float:

@@ -146,9 +146,10 @@ def _fill(
     on_batch: Callable[[ReindexReport], None] | None,
 ) -> None:
     target = source.pinned_to(report.new)
+    prompts = (embedder.prompts.query, embedder.prompts.document)
     if not source.collections.has(report.new):
-        target.create(ModelRecord(embedder.model_id, embedder.dim))
-    target.open(embedder.model_id, embedder.dim, create=False, resolve=False)
+        target.create(ModelRecord(embedder.model_id, embedder.dim, *prompts))
+    target.open(embedder.model_id, embedder.dim, create=False, resolve=False, prompts=prompts)
     indexer = Indexer(target, embedder, settings)
     doc_ids = sorted({row["doc_id"] for row in source.scan("", ["doc_id"])})
     for start in range(0, len(doc_ids), DOC_BATCH):

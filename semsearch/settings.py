@@ -50,6 +50,16 @@ class Settings(BaseSettings):
         "the best single mode (256: +0.024), and every sample query still ranks first (128 ranks one second).",
     )
     chunk_overlap: int = Field(32, ge=0, description="Tokens shared by consecutive chunks of one document.")
+    query_prompt: str | None = Field(
+        None,
+        description="Text put before every query before it is embedded; unset: the model's own query prompt "
+        "(its sentence-transformers config), '' none. Recorded with the collection.",
+    )
+    document_prompt: str | None = Field(
+        None,
+        description="Text put before every chunk before it is embedded; unset: the model's own document prompt, "
+        "'' none. Recorded with the collection: changing it needs a reindex.",
+    )
     rerank_model: str | None = Field(
         None, description="A sentence-transformers CrossEncoder name or path; enables `rerank: true` in searches."
     )

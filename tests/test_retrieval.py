@@ -1,14 +1,12 @@
-"""Retrieval quality features: modes, scores, fusion, grouping, paging, thresholds, reranking and RAG context."""
+"""Retrieval quality features: modes, scores, fusion, grouping, paging, thresholds and RAG context (reranking:
+test_rerank.py)."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from pymilvus import CollectionSchema, DataType, Function, FunctionType, MilvusClient
-from sentence_transformers import CrossEncoder
 
 from search_api.app import create_app
 from semsearch.embedder import Embedder
@@ -210,42 +208,6 @@ def test_bad_fusion_and_mode_values_are_422(sample_client: TestClient) -> None:
         {"query": "x", "offset": -1},
     ):
         assert sample_client.post("/search", json=body).status_code == 422, body
-
-
-# -- reranking --------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A real CrossEncoder (MiniLM encoder + a fresh 1-logit head), saved locally: no reranker weights can be
-    downloaded here. Its scores are what the model computes; the test checks the wiring, not their quality."""
-    from semsearch.embedder import resolve_model_path
-    from semsearch.settings import DEFAULT_MODEL
-
-    path = tmp_path_factory.mktemp("reranker") / "tiny-cross-encoder"
-    CrossEncoder(resolve_model_path(DEFAULT_MODEL), num_labels=1).save(str(path))
-    return str(path)
-
-
-def test_rerank_orders_hits_by_the_cross_encoder(
-    settings: Settings, embedder: Embedder, tiny_cross_encoder: str
-) -> None:
-    settings = settings.model_copy(update={"rerank_model": tiny_cross_encoder, "rerank_candidates": 10})
-    engine = Engine.open(settings, create=True, embedder=embedder)
-    try:
-        engine.indexer.index(PROSE)
-        hits = engine.searcher.search("server disk", SearchOptions(top_k=4, rerank=True)).hits
-        logits = CrossEncoder(tiny_cross_encoder).predict([("server disk", h.text) for h in hits])
-        assert [h.raw_score for h in hits] == pytest.approx([float(x) for x in logits], abs=1e-4)
-        assert [h.raw_score for h in hits] == sorted((h.raw_score for h in hits), reverse=True)
-        assert all(h.score == pytest.approx(1 / (1 + math.exp(-h.raw_score))) for h in hits)
-    finally:
-        engine.close()
-
-
-def test_rerank_without_a_configured_model_is_400(sample_client: TestClient) -> None:
-    response = sample_client.post("/search", json={"query": "x", "rerank": True})
-    assert response.status_code == 400 and "SEMSEARCH_RERANK_MODEL" in response.json()["detail"]
 
 
 # -- RAG context ------------------------------------------------------------------------------------------------

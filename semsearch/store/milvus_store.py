@@ -88,22 +88,31 @@ class MilvusStore(ChunkCollection):
         *,
         load: bool = True,
         on_progress: ProgressCallback | None = None,
+        prompts: tuple[str, str] = ("", ""),
     ) -> None:
-        """Check the collection was built with this model (or create it); load it for search. With `resolve` False
+        """Check the collection was built with this model and these (query, document) `prompts` (or create it);
+        load it for search. With `resolve` False
         the store opens its `target` as it is (reindex fills a physical collection the alias does not name yet).
         With `load` False the caller loads it later (`load`), e.g. while its API already answers `/health`."""
         target = self.resolve() if resolve else self.target
+        wanted = ModelRecord(model_id, dim, *prompts)
         if target is None:
             if not create:
                 raise CollectionMissing(
                     f"collection {self.collection!r} does not exist yet: ingest some documents first"
                 )
-            target = self.create(ModelRecord(model_id, dim))
+            target = self.create(wanted)
             if self.capabilities.aliases:
                 self.collections.create_alias(self.collection, target)
         self.target = target
         described = self.collections.describe(self.target, fail_fast=True)
         record = described.record
+        if record is not None and (record.model, record.dim) == (model_id, dim) and not record.serves(wanted):
+            raise CollectionModelMismatch(
+                f"collection {self.collection!r} was built with model {record.model!r} and prompts "
+                f"{_prompts(record)}, but the configured prompts are {_prompts(wanted)}. Set SEMSEARCH_QUERY_PROMPT "
+                "and SEMSEARCH_DOCUMENT_PROMPT to the collection's, or rebuild it with `semsearch reindex`."
+            )
         if record is not None and (record.model != model_id or record.dim != dim):
             raise CollectionModelMismatch(
                 f"collection {self.collection!r} was built with model {record.model!r} ({record.dim}-d vectors), "
@@ -132,3 +141,9 @@ class MilvusStore(ChunkCollection):
         self.collections.create_chunks(target, record)
         self.collections.ensure_keys(keys_collection(self.collection))
         return target
+
+
+def _prompts(record: ModelRecord) -> str:
+    if record.document_prompt is None:
+        return "(none recorded: documents embedded without one)"
+    return f"query {record.query_prompt!r}, document {record.document_prompt!r}"

@@ -26,21 +26,39 @@ STATE_FIELDS = ["id", "doc_id", "content_hash", "source", "char_start", "char_en
 
 @dataclass(frozen=True)
 class ModelRecord:
-    """Stored in the collection description: which model made the vectors, and their size."""
+    """Stored in the collection description: which model made the vectors, their size, and the prompts put
+    before queries and documents (None: recorded before prompts existed, so documents were embedded bare)."""
 
     model: str
     dim: int
+    query_prompt: str | None = None
+    document_prompt: str | None = None
 
     def to_description(self) -> str:
-        return json.dumps({"semsearch": 1, "model": self.model, "dim": self.dim})
+        data: dict[str, Any] = {"semsearch": 1, "model": self.model, "dim": self.dim}
+        if self.query_prompt is not None or self.document_prompt is not None:
+            data["prompts"] = {"query": self.query_prompt or "", "document": self.document_prompt or ""}
+        return json.dumps(data)
 
     @classmethod
     def from_description(cls, description: str) -> ModelRecord | None:
         try:
             data = json.loads(description)
-            return cls(model=str(data["model"]), dim=int(data["dim"]))
-        except (ValueError, KeyError, TypeError):
+            prompts = data.get("prompts")
+            if prompts is None:
+                return cls(model=str(data["model"]), dim=int(data["dim"]))
+            return cls(str(data["model"]), int(data["dim"]), str(prompts["query"]), str(prompts["document"]))
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
+
+    def serves(self, other: ModelRecord) -> bool:
+        """Whether vectors recorded here can be searched and extended with `other`'s model and prompts. A record
+        from before prompts serves any query prompt, but only documents embedded without one, as it holds."""
+        if (self.model, self.dim) != (other.model, other.dim):
+            return False
+        if self.document_prompt is None:
+            return not other.document_prompt
+        return (self.query_prompt, self.document_prompt) == (other.query_prompt or "", other.document_prompt or "")
 
 
 def build_schema(dim: int, record: ModelRecord, bm25: bool):
