@@ -1,9 +1,9 @@
 """The ingest run: files → documents → sink, with a report of what happened to every file.
 
-Three stages overlap, each in its own thread, joined by bounded queues: reading + chunking + comparing with Milvus
-(`prepare`), the model (`embed`), and Milvus writes (`write`, in the caller's thread, which also keeps the report
-and calls `on_file`). A full queue blocks the stage before it (back-pressure), so at most QUEUE_DEPTH batches wait
-between stages and memory stays flat however large the corpus is.
+Three stages overlap, each in its own thread, joined by bounded queues (`ingest.stages`): reading + chunking +
+comparing with Milvus (`prepare`), the model (`embed`), and Milvus writes (`write`, in the caller's thread, which also
+keeps the report and calls `on_file`). A full queue blocks the stage before it (back-pressure), so at most
+QUEUE_DEPTH batches wait between stages and memory stays flat however large the corpus is.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ from ingest.loaders import TableOptions, load_file, table_batches, table_ids
 from ingest.readers import LoadError
 from ingest.sinks import Sink
 from ingest.sources import FileSelection, source_id
+from ingest.stages import QUEUE_DEPTH, drain, put, stage
 from semsearch.errors import DocumentRejected
 from semsearch.indexer import Document, IndexStats, validate_document
 
 #: Documents per prepared batch: enough chunks for the model to sort by length and pad little, small enough to
 #: report progress often and hold little in memory.
 DOC_BATCH = 128
-#: Batches waiting between two stages.
-QUEUE_DEPTH = 2
-_DONE = object()
 
 
 @dataclass
@@ -106,22 +104,22 @@ def ingest_files(
 
     def reader() -> None:
         for work in _read(files, sink, table):
-            _put(prepared, work, stop)
+            put(prepared, work, stop)
 
     def embedder() -> None:
-        for work in _drain(prepared, stop):
+        for work in drain(prepared, stop):
             sink.embed(work.batches)
-            _put(embedded, work, stop)
+            put(embedded, work, stop)
 
     threads = [
-        threading.Thread(target=_stage, args=(reader, prepared, stop, errors), name="ingest-read", daemon=True),
-        threading.Thread(target=_stage, args=(embedder, embedded, stop, errors), name="ingest-embed", daemon=True),
+        threading.Thread(target=stage, args=(reader, prepared, stop, errors), name="ingest-read", daemon=True),
+        threading.Thread(target=stage, args=(embedder, embedded, stop, errors), name="ingest-embed", daemon=True),
     ]
     for thread in threads:
         thread.start()
     refused: dict[Path, str] = {}
     try:
-        for work in _drain(embedded, stop):
+        for work in drain(embedded, stop):
             _write(work, sink, refused, report)
             if work.table_rows or (work.parts and is_table(work.parts[0][0])):
                 report.table_rows += work.table_rows
@@ -256,50 +254,3 @@ def _finish(
             report.stats.deleted += sink.prune_source(source_id(path, base), keep)
         if on_file:
             on_file(path, report)
-
-
-def _stage(run: Callable[[], None], out: queue.Queue, stop: threading.Event, errors: list[BaseException]) -> None:
-    """Run one stage; an error stops the whole run and is re-raised by the caller. Always ends with _DONE."""
-    try:
-        run()
-    except _Stopped:
-        pass
-    except BaseException as exc:
-        errors.append(exc)
-        stop.set()
-    finally:
-        _put(out, _DONE, stop, force=True)
-
-
-def _put(q: queue.Queue, item: Any, stop: threading.Event, force: bool = False) -> None:
-    """Put with back-pressure; give up when the run is stopping (unless `force`: the end marker must arrive)."""
-    while True:
-        if stop.is_set() and not force:
-            raise _Stopped
-        try:
-            q.put(item, timeout=0.1)
-            return
-        except queue.Full:
-            if stop.is_set() and force:
-                _clear(q)
-
-
-def _drain(q: queue.Queue, stop: threading.Event) -> Iterator[_Work]:
-    """Items until the end marker; stops early when another stage failed."""
-    while True:
-        item = q.get()
-        if item is _DONE or stop.is_set():
-            return
-        yield item
-
-
-def _clear(q: queue.Queue) -> None:
-    try:
-        while True:
-            q.get_nowait()
-    except queue.Empty:
-        pass
-
-
-class _Stopped(Exception):
-    """Raised inside a stage when another stage failed; not an error of its own."""
