@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest.file_warnings import collect_warnings
 from ingest.formats import is_table
 from ingest.loaders import TableOptions, load_file
 from ingest.readers import LoadError
@@ -33,9 +34,14 @@ _DONE = object()
 
 @dataclass
 class IngestReport:
+    """What happened to every file. `failures` (path, reason) are files not ingested (the exit code says so);
+    `warnings` (path, message) are files ingested with a problem the user should fix (a broken front-matter block,
+    read as text), so the run still succeeds."""
+
     files: int = 0
     stats: IndexStats = field(default_factory=IndexStats)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     #: Documents pruned because their files are gone from an ingested directory or glob (`ingest.sync`).
     removed_documents: int = 0
 
@@ -51,6 +57,7 @@ class IngestReport:
             "removed_documents": self.removed_documents,
             "failed": len(self.failures),
             "failures": [{"path": path, "reason": reason} for path, reason in self.failures],
+            "warnings": [{"path": path, "message": message} for path, message in self.warnings],
         }
 
 
@@ -58,12 +65,13 @@ class IngestReport:
 class _Work:
     """A unit for the stages: documents to index (`parts`, by file; a big table comes in several units), their
     prepared batches, files refused on the way, and the files finished with this unit (reported after writing;
-    with all their documents, for pruning a table's removed rows)."""
+    with all their documents, for pruning a table's removed rows), and warnings about files read for this unit."""
 
     parts: list[tuple[Path, list[Document]]] = field(default_factory=list)
     batches: list[Any] = field(default_factory=list)
     refused: dict[Path, str] = field(default_factory=dict)
     done: list[tuple[Path, list[Document] | None, str | None]] = field(default_factory=list)
+    warnings: list[tuple[Path, str]] = field(default_factory=list)
 
     def size(self) -> int:
         return sum(len(docs) for _, docs in self.parts)
@@ -129,12 +137,17 @@ def _read(files: list[Path], sink: Sink, table: TableOptions) -> Iterator[_Work]
     its own and finished with its last one, so its removed rows are pruned only after all its rows are written."""
     work = _Work()
     for path in files:
-        try:
-            docs = load_file(path, table)
-            for doc in docs:
-                validate_document(doc)
-        except (LoadError, DocumentRejected, OSError) as exc:
-            work.done.append((path, None, str(exc)))
+        docs: list[Document] | None = None
+        with collect_warnings() as found:
+            try:
+                docs = load_file(path, table)
+                for doc in docs:
+                    validate_document(doc)
+            except (LoadError, DocumentRejected, OSError) as exc:
+                docs = None
+                work.done.append((path, None, str(exc)))
+        work.warnings += [(path, message) for message in found]
+        if docs is None:
             continue
         if not is_table(path):
             work.parts.append((path, docs))
@@ -143,7 +156,7 @@ def _read(files: list[Path], sink: Sink, table: TableOptions) -> Iterator[_Work]
                 yield _prepared(work, sink)
                 work = _Work()
             continue
-        if work.parts or work.done:
+        if work.parts or work.done or work.warnings:
             yield _prepared(work, sink)
         refused = False
         for start in range(0, len(docs), DOC_BATCH):
@@ -212,6 +225,7 @@ def _finish(
     base: Path | None,
 ) -> None:
     """Report the files this unit finishes, in input order; prune a finished table's removed rows."""
+    report.warnings += [(str(path), message) for path, message in work.warnings]
     for path, docs, reason in work.done:
         reason = reason or refused.get(path)
         if reason is not None:
