@@ -14,6 +14,9 @@ import pytest
 from rich.console import Console
 
 from ingest.pipeline import IngestReport
+from semsearch.embedder import Embedder
+from semsearch.engine import Engine
+from semsearch.settings import Settings
 from semsearch_cli.ingest import _summary_table
 from tests.helpers import ROOT, SAMPLE_DATA, run_cli
 
@@ -178,3 +181,18 @@ def test_the_summary_table_lists_warnings_beside_failures() -> None:
     console.print(_summary_table(report))
     text = console.export_text()
     assert "failed: a.pdf: not a PDF" in text and "warning: b.md: front matter ignored" in text
+
+
+@pytest.mark.parametrize("mode", ["keyword", "hybrid"])
+def test_json_search_of_an_empty_collection_prints_one_object_and_no_milvus_lite_noise(
+    tmp_path: Path, embedder: Embedder, mode: str
+) -> None:
+    """Milvus Lite's server process prints "Invalid sparse row" for a BM25 query on an empty collection; its output
+    goes to a log beside the .db, never into ours."""
+    db = tmp_path / "data" / "milvus.db"
+    Engine.open(Settings(milvus_uri=str(db), _env_file=None), create=True, embedder=embedder).close()
+    result = run_cli("search", "anything at all", "--json", "--mode", mode, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [line] = result.stdout.splitlines()
+    assert json.loads(line)["results"] == []
+    assert "Invalid sparse row" not in result.stderr
