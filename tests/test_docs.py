@@ -1,5 +1,6 @@
 """The docs cannot drift from the code: the README's configuration table is `Settings` (every variable, its
-default), `--help` names the environment variable behind each option that sets a setting, `--version` works."""
+default), `--help` names the environment variable behind each option that sets a setting, `--version` works, and
+every table of figures names the command that produces it or says it was measured once."""
 
 from __future__ import annotations
 
@@ -64,3 +65,34 @@ def test_help_names_the_environment_variable_of_each_option_that_is_a_setting(co
 def test_version_prints_the_installed_version() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"semsearch {semsearch.__version__}"
+
+
+#: What names a figure's source in the README: a benchmark script, the eval or test command, the CI run, a test
+#: that checks it on every run, or a mark that it was measured once.
+FIGURE_SOURCE = re.compile(r"benchmarks/\w+\.py|semsearch eval|pytest|\.ci/run|checked by `tests/|[Oo]ne-off")
+
+
+def readme_tables(*headings: str) -> list[tuple[str, str]]:
+    """(the text between the previous table or heading and the table, the table's first line) for every table in
+    the README's sections with these headings (their subsections included)."""
+    found = []
+    for section in re.split(r"\n(?=## )", ROOT.joinpath("README.md").read_text()):
+        if section.split("\n", 1)[0].removeprefix("## ").strip() not in headings:
+            continue
+        before: list[str] = []
+        for line, previous in zip(section.splitlines(), ["", *section.splitlines()], strict=False):
+            if line.startswith("|") and not previous.startswith("|"):
+                found.append(("\n".join(before), line))
+                before = []
+            elif not line.startswith("|"):
+                before = [] if line.startswith("#") else [*before, line]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("before", "table"), readme_tables("What the demo shows", "Measured", "Performance", "Why Milvus Lite 2.5.1")
+)
+def test_each_readme_table_of_figures_names_the_command_that_made_it_or_is_marked_one_off(
+    before: str, table: str
+) -> None:
+    assert FIGURE_SOURCE.search(f"{before}\n{table}"), f"the table {table!r} names no command nor is marked one-off"
