@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+import typer
 from pydantic import TypeAdapter
 from typer.testing import CliRunner
 
@@ -96,3 +97,27 @@ def test_each_readme_table_of_figures_names_the_command_that_made_it_or_is_marke
     before: str, table: str
 ) -> None:
     assert FIGURE_SOURCE.search(f"{before}\n{table}"), f"the table {table!r} names no command nor is marked one-off"
+
+
+def _words(text: str) -> str:
+    """Text as a reader sees it: Rich's panel borders dropped and every run of whitespace one space."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
+def _help_texts() -> list[tuple[str, str]]:
+    """(command, text) for the one-line summary and every option's and argument's help of each command."""
+    group: Any = typer.main.get_command(app)
+    found = [("", group.help or "")]
+    for name, command in sorted(group.commands.items()):
+        found.append((name, (command.help or "").split("\n\n")[0]))
+        found += [(name, param.help) for param in command.params if getattr(param, "help", None)]
+    return [(name, text) for name, text in found if text.strip()]
+
+
+@pytest.mark.parametrize(("command", "text"), _help_texts(), ids=lambda v: v[:40])
+def test_help_shows_every_help_text_whole(command: str, text: str) -> None:
+    """Rich reads `[...]` as markup and drops it, so a help text written with brackets would lose words."""
+    args = [command, "--help"] if command else ["--help"]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "250", "TERM": "dumb"})
+    assert result.exit_code == 0, result.output
+    assert _words(text) in _words(result.output), f"semsearch {command} --help cuts: {text!r}"
