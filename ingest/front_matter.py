@@ -5,15 +5,13 @@ valid YAML, or not a mapping, is reported and the file ingests unchanged, as tex
 from __future__ import annotations
 
 import datetime
-import logging
 import math
 import re
 from pathlib import Path
 from typing import Any
 
+from ingest.file_warnings import warn
 from semsearch.filters import is_metadata_key
-
-log = logging.getLogger(__name__)
 
 _BLOCK = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)?^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL | re.MULTILINE)
 #: Keys the loader sets itself; front matter cannot override what the file is.
@@ -25,22 +23,23 @@ class FrontMatterError(ValueError):
 
 
 def split_front_matter(text: str, path: Path) -> tuple[str, dict[str, Any]]:
-    """(text without the block, metadata from it). Without a block, or with a broken one (logged as a warning
-    naming the file), the text is returned whole with no metadata. Blank lines after the block are dropped too."""
+    """(text without the block, metadata from it). Without a block, or with a broken one (a warning for the ingest
+    report, `ingest.file_warnings`), the text is returned whole with no metadata. Blank lines after the block are
+    dropped too."""
     found = _BLOCK.match(text)
     if not found:
         return text, {}
     try:
-        metadata = parse_front_matter(found.group(1))
+        metadata = parse_front_matter(found.group(1), path)
     except FrontMatterError as exc:
-        log.warning("%s: front matter ignored, the file is read as text: %s", path, exc)
+        warn(path, f"front matter ignored, the file is read as text: {exc}")
         return text, {}
     return text[found.end() :].lstrip("\r\n"), metadata
 
 
-def parse_front_matter(block: str) -> dict[str, Any]:
+def parse_front_matter(block: str, path: Path) -> dict[str, Any]:
     """The block's mapping as JSON-safe metadata: dates become ISO strings, other values their string form; keys
-    that cannot be metadata keys are dropped (with a warning), as are null values."""
+    that cannot be metadata keys are dropped (with a warning for the report about `path`), as are null values."""
     import yaml
 
     try:
@@ -52,7 +51,7 @@ def parse_front_matter(block: str) -> dict[str, Any]:
     metadata: dict[str, Any] = {}
     for key, value in data.items():
         if not isinstance(key, str) or not is_metadata_key(key) or key in _RESERVED:
-            log.warning("front matter key %r dropped: not usable as a metadata key", key)
+            warn(path, f"front matter key {key!r} dropped: not usable as a metadata key")
             continue
         if value is not None:
             metadata[key] = _json_safe(value)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest.file_warnings import collect_warnings
 from ingest.formats import is_table
 from ingest.loaders import TableOptions, load_file, table_batches, table_ids
 from ingest.readers import LoadError
@@ -31,9 +32,14 @@ DOC_BATCH = 128
 
 @dataclass
 class IngestReport:
+    """What happened to every file. `failures` (path, reason) are files not ingested (the exit code says so);
+    `warnings` (path, message) are files ingested with a problem the user should fix (a broken front-matter block,
+    read as text), so the run still succeeds."""
+
     files: int = 0
     stats: IndexStats = field(default_factory=IndexStats)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     #: Documents pruned because their files are gone from an ingested directory or glob (`ingest.sync`).
     removed_documents: int = 0
     #: Progress through tables, for a rows/s and ETA display: rows of the tables met so far (known once a table is
@@ -53,6 +59,7 @@ class IngestReport:
             "removed_documents": self.removed_documents,
             "failed": len(self.failures),
             "failures": [{"path": path, "reason": reason} for path, reason in self.failures],
+            "warnings": [{"path": path, "message": message} for path, message in self.warnings],
         }
 
 
@@ -60,13 +67,14 @@ class IngestReport:
 class _Work:
     """A unit for the stages: documents to index (`parts`, by file; a big table comes in several units), their
     prepared batches, files refused on the way, and the files finished with this unit (reported after writing;
-    a table with the ids of all its rows, for pruning its removed rows, else None). `table_rows`: rows of a table
-    whose first unit this is (for progress)."""
+    a table with the ids of all its rows, for pruning its removed rows, else None), warnings about files read for
+    this unit, and `table_rows`: rows of a table whose first unit this is (for progress)."""
 
     parts: list[tuple[Path, list[Document]]] = field(default_factory=list)
     batches: list[Any] = field(default_factory=list)
     refused: dict[Path, str] = field(default_factory=dict)
     done: list[tuple[Path, set[str] | None, str | None]] = field(default_factory=list)
+    warnings: list[tuple[Path, str]] = field(default_factory=list)
     table_rows: int = 0
 
     def size(self) -> int:
@@ -142,24 +150,28 @@ def _read(files: list[Path], sink: Sink, table: TableOptions) -> Iterator[_Work]
     work = _Work()
     for path in files:
         if is_table(path):
-            if work.parts or work.done:
+            if work.parts or work.done or work.warnings:
                 yield _prepared(work, sink)
                 work = _Work()
             yield from _table_units(path, sink, table)
             continue
-        try:
-            docs = load_file(path, table)
-            for doc in docs:
-                validate_document(doc)
-        except (LoadError, DocumentRejected, OSError) as exc:
-            work.done.append((path, None, str(exc)))
+        with collect_warnings() as found:  # e.g. a broken front-matter block: reported, the file still goes in
+            try:
+                docs = load_file(path, table)
+                for doc in docs:
+                    validate_document(doc)
+            except (LoadError, DocumentRejected, OSError) as exc:
+                docs = None
+                work.done.append((path, None, str(exc)))
+        work.warnings += [(path, message) for message in found]
+        if docs is None:
             continue
         work.parts.append((path, docs))
         work.done.append((path, None, None))
         if work.size() >= DOC_BATCH:
             yield _prepared(work, sink)
             work = _Work()
-    if work.parts or work.done:
+    if work.parts or work.done or work.warnings:
         yield _prepared(work, sink)
 
 
@@ -246,6 +258,7 @@ def _finish(
     base: Path | None,
 ) -> None:
     """Report the files this unit finishes, in input order; prune a finished table's removed rows."""
+    report.warnings += [(str(path), message) for path, message in work.warnings]
     for path, keep, reason in work.done:
         reason = reason or refused.get(path)
         if reason is not None:

@@ -97,7 +97,8 @@ class KnowledgeBase:
         on_file: Callable[[Path, IngestReport], None] | None = None,
     ) -> IngestReport:
         """Ingest files, directories (recursive) and globs as `semsearch ingest` does; a file that cannot be read
-        is reported in the result's `failures` while the rest goes in. File ids are relative to `base` (default
+        is reported in the result's `failures` while the rest goes in; one read with a problem to fix (a broken
+        front-matter block) in its `warnings`. File ids are relative to `base` (default
         `Settings.base`, else the file's git work tree, else absolute; see `ingest.sources.source_id`). With `prune`,
         documents an earlier ingest took from under a directory or glob given here whose files are gone are
         removed (`removed_documents`). Raises `Refused` for a path that matches nothing."""

@@ -168,8 +168,10 @@ def _summary_table(report: IngestReport) -> Table:
     for key in keys:
         table.add_column(_COLUMN_NAMES.get(key, key), justify="right")
     table.add_row(*(str(summary[k]) for k in keys))
-    if report.failures:
-        table.caption = "\n".join(f"failed: {path}: {reason}" for path, reason in report.failures)
+    lines = [f"failed: {path}: {reason}" for path, reason in report.failures]
+    lines += [f"warning: {path}: {message}" for path, message in report.warnings]
+    if lines:
+        table.caption = "\n".join(lines)
         table.caption_justify = "left"
     return table
 

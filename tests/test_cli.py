@@ -11,7 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from rich.console import Console
 
+from ingest.pipeline import IngestReport
+from semsearch.embedder import Embedder
+from semsearch.engine import Engine
+from semsearch.settings import Settings
+from semsearch_cli.ingest import _summary_table
 from tests.helpers import ROOT, SAMPLE_DATA, run_cli
 
 SMALL_SET = ["library/copy.txt", "library/decimal.md", "library/calendar.html", "howto/unicode.pdf", "modules.csv"]
@@ -151,3 +157,42 @@ def test_python_dash_m_runs_the_same_commands(module: str, option: str, tmp_path
     )
     assert shown.returncode == 0, shown.stderr
     assert option in shown.stdout
+
+
+BROKEN_FRONT_MATTER = "---\ntitle: [unclosed\n---\n# Notes\n\nLighthouses guide ships at night.\n"
+
+
+def test_json_ingest_with_json_logs_keeps_stdout_one_object_and_lists_warnings(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text(BROKEN_FRONT_MATTER)
+    result = run_cli("ingest", "notes.md", "--json", cwd=tmp_path, env={"SEMSEARCH_LOG_FORMAT": "json"})
+    assert result.returncode == 0, result.stderr  # a warning is not a failure
+    [line] = result.stdout.splitlines()
+    summary = json.loads(line)
+    assert summary["failed"] == 0 and summary["documents"] == 1
+    [warning] = summary["warnings"]
+    assert Path(warning["path"]).name == "notes.md" and "front matter ignored" in warning["message"]
+    logs = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    assert any("front matter ignored" in record["message"] for record in logs)
+
+
+def test_the_summary_table_lists_warnings_beside_failures() -> None:
+    report = IngestReport(files=2, failures=[("a.pdf", "not a PDF")], warnings=[("b.md", "front matter ignored")])
+    console = Console(record=True, width=200)
+    console.print(_summary_table(report))
+    text = console.export_text()
+    assert "failed: a.pdf: not a PDF" in text and "warning: b.md: front matter ignored" in text
+
+
+@pytest.mark.parametrize("mode", ["keyword", "hybrid"])
+def test_json_search_of_an_empty_collection_prints_one_object_and_no_milvus_lite_noise(
+    tmp_path: Path, embedder: Embedder, mode: str
+) -> None:
+    """Milvus Lite's server process prints "Invalid sparse row" for a BM25 query on an empty collection; its output
+    goes to a log beside the .db, never into ours."""
+    db = tmp_path / "data" / "milvus.db"
+    Engine.open(Settings(milvus_uri=str(db), _env_file=None), create=True, embedder=embedder).close()
+    result = run_cli("search", "anything at all", "--json", "--mode", mode, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [line] = result.stdout.splitlines()
+    assert json.loads(line)["results"] == []
+    assert "Invalid sparse row" not in result.stderr

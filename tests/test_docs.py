@@ -1,5 +1,6 @@
 """The docs cannot drift from the code: the README's configuration table is `Settings` (every variable, its
-default), `--help` names the environment variable behind each option that sets a setting, `--version` works."""
+default), `--help` names the environment variable behind each option that sets a setting, `--version` works, and
+every table of figures names the command that produces it or says it was measured once."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+import typer
 from pydantic import TypeAdapter
 from typer.testing import CliRunner
 
@@ -64,3 +66,58 @@ def test_help_names_the_environment_variable_of_each_option_that_is_a_setting(co
 def test_version_prints_the_installed_version() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"semsearch {semsearch.__version__}"
+
+
+#: What names a figure's source in the README: a benchmark script, the eval or test command, the CI run, a test
+#: that checks it on every run, or a mark that it was measured once.
+FIGURE_SOURCE = re.compile(r"benchmarks/\w+\.py|semsearch eval|pytest|\.ci/run|checked by `tests/|[Oo]ne-off")
+
+
+def readme_tables(*headings: str) -> list[tuple[str, str]]:
+    """(the text between the previous table or heading and the table, the table's first line) for every table in
+    the README's sections with these headings (their subsections included)."""
+    found = []
+    for section in re.split(r"\n(?=## )", ROOT.joinpath("README.md").read_text()):
+        if section.split("\n", 1)[0].removeprefix("## ").strip() not in headings:
+            continue
+        before: list[str] = []
+        for line, previous in zip(section.splitlines(), ["", *section.splitlines()], strict=False):
+            if line.startswith("|") and not previous.startswith("|"):
+                found.append(("\n".join(before), line))
+                before = []
+            elif not line.startswith("|"):
+                before = [] if line.startswith("#") else [*before, line]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("before", "table"), readme_tables("What the demo shows", "Measured", "Performance", "Why Milvus Lite 2.5.1")
+)
+def test_each_readme_table_of_figures_names_the_command_that_made_it_or_is_marked_one_off(
+    before: str, table: str
+) -> None:
+    assert FIGURE_SOURCE.search(f"{before}\n{table}"), f"the table {table!r} names no command nor is marked one-off"
+
+
+def _words(text: str) -> str:
+    """Text as a reader sees it: Rich's panel borders dropped and every run of whitespace one space."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
+def _help_texts() -> list[tuple[str, str]]:
+    """(command, text) for the one-line summary and every option's and argument's help of each command."""
+    group: Any = typer.main.get_command(app)
+    found = [("", group.help or "")]
+    for name, command in sorted(group.commands.items()):
+        found.append((name, (command.help or "").split("\n\n")[0]))
+        found += [(name, param.help) for param in command.params if getattr(param, "help", None)]
+    return [(name, text) for name, text in found if text.strip()]
+
+
+@pytest.mark.parametrize(("command", "text"), _help_texts(), ids=lambda v: v[:40])
+def test_help_shows_every_help_text_whole(command: str, text: str) -> None:
+    """Rich reads `[...]` as markup and drops it, so a help text written with brackets would lose words."""
+    args = [command, "--help"] if command else ["--help"]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "250", "TERM": "dumb"})
+    assert result.exit_code == 0, result.output
+    assert _words(text) in _words(result.output), f"semsearch {command} --help cuts: {text!r}"

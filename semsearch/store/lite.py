@@ -1,11 +1,15 @@
-"""Milvus Lite runs an embedded server per `.db`, locked to one process: detect who holds it, release it on close."""
+"""Milvus Lite runs an embedded server per `.db`, locked to one process: detect who holds it, release it on close,
+and keep its output out of ours."""
 
 from __future__ import annotations
 
 import fcntl
 import os
+import subprocess
+import warnings
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 #: Open stores per Milvus Lite `.db` in this process: the embedded server stops when the last one closes.
 _users: Counter[str] = Counter()
@@ -68,3 +72,40 @@ def lock_holder(db: Path) -> int | None:
 
 def _lock_file(db: Path) -> Path:
     return db.expanduser().resolve().parent / f".{db.name}.lock"
+
+
+def quiet_server_output() -> None:
+    """Send the output of every Milvus Lite server this process starts to `server_log(db)` instead of our stdout.
+
+    The server is a child process that inherits our stdout and stderr and prints on them (e.g. "Invalid sparse
+    row: NaN or Inf" for a keyword search of an empty collection), which breaks `--json` answers and JSON logs.
+    milvus-lite has no option for this, so the `subprocess` name its server module starts the process through is
+    replaced by one whose `Popen` redirects; nothing else in this process is affected. Idempotent."""
+    with warnings.catch_warnings():  # milvus-lite 2.5 imports the deprecated pkg_resources
+        warnings.simplefilter("ignore", UserWarning)
+        import milvus_lite.server as server
+
+    if server.subprocess is subprocess:
+        server.subprocess = _RedirectedSubprocess()  # type: ignore[assignment]
+
+
+def server_log(db: Path) -> Path:
+    """Where a Lite server's own output goes: `.NAME.db.log` beside the `.db`, next to milvus-lite's lock file."""
+    return db.parent / f".{db.name}.log"
+
+
+class _RedirectedSubprocess:
+    """The `subprocess` module, except that `Popen` appends the child's stdout and stderr to the server log (or
+    discards them where the log cannot be opened: the server must start regardless)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(subprocess, name)
+
+    @staticmethod
+    def Popen(args: list[Any], **kwargs: Any) -> subprocess.Popen:  # the name milvus-lite calls
+        try:
+            log = server_log(Path(args[1]))  # args: [binary, db file, socket, ...]
+            with log.open("ab") as output:  # the child holds its own copy of the descriptor
+                return subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT, **kwargs)
+        except (OSError, IndexError):
+            return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)

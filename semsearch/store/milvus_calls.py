@@ -16,6 +16,7 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -28,6 +29,7 @@ with warnings.catch_warnings():  # milvus-lite 2.5 imports the deprecated pkg_re
 from semsearch.errors import BackendUnavailable, DocumentRejected, MilvusFailed, SemsearchError
 from semsearch.settings import Settings
 from semsearch.store.capabilities import Capabilities, detect
+from semsearch.store.lite import server_log
 
 log = logging.getLogger("semsearch.store")
 
@@ -106,7 +108,10 @@ class Connection:
                 )
             capabilities = detect(client, settings.is_lite, settings.milvus_timeout)
         except MILVUS_ERRORS as exc:
-            raise BackendUnavailable(f"cannot open Milvus at {settings.milvus_uri}: {milvus_message(exc)}") from exc
+            message = f"cannot open Milvus at {settings.milvus_uri}: {milvus_message(exc)}"
+            if settings.is_lite:  # the embedded server's own words are in its log, not on our stderr
+                message += f" (Milvus Lite's output: {server_log(Path(settings.milvus_uri).expanduser().resolve())})"
+            raise BackendUnavailable(message) from exc
         return cls(client=client, capabilities=capabilities, policy=CallPolicy.from_settings(settings))
 
     def close(self) -> None:

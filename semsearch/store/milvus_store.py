@@ -42,6 +42,7 @@ class MilvusStore(ChunkCollection):
         uri = settings.milvus_uri
         if settings.is_lite:
             Path(uri).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+            lite.quiet_server_output()
             if lite.held_by_another_process(Path(uri)):
                 raise DatabaseLocked(
                     f"the Milvus Lite database {uri} is open in another process (a running `semsearch serve`?); "
