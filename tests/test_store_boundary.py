@@ -92,17 +92,21 @@ def test_a_call_past_its_grpc_deadline_becomes_backend_unavailable_naming_the_se
 
 
 @pytest.mark.server
-def test_a_load_past_its_deadline_on_a_server_is_backend_unavailable_naming_the_setting(
+def test_a_load_on_a_server_is_not_cut_off_by_the_write_timeout(
     milvus_server: MilvusServer, embedder: Embedder
 ) -> None:
+    """A load takes as long as the collection is big (issue 14): it runs without a deadline, watched by short polls,
+    so even a write timeout far below any real load leaves it to finish (a dead Milvus is tests/test_startup.py's)."""
     name = f"deadline_{uuid.uuid4().hex[:8]}"
     settings = Settings(milvus_uri=milvus_server.uri, collection=name, write_retry_seconds=0, _env_file=None)
     engine = Engine.open(settings, create=True, embedder=embedder)
     try:
+        raw = MilvusClient(uri=milvus_server.uri)
+        raw.release_collection(engine.store.target)  # loaded at open: release it, so that load() has work to do
+        raw.close()
         engine.store.milvus.policy = dataclasses.replace(engine.store.milvus.policy, write_timeout=1e-6)
-        with pytest.raises(BackendUnavailable, match=r"load .*SEMSEARCH_MILVUS_TIMEOUT") as caught:
-            engine.store.load()
-        assert any(isinstance(cause, (grpc.RpcError, MilvusException)) for cause in _causes(caught.value))
+        engine.store.load()
+        assert engine.store.collections.is_loaded(engine.store.target)
     finally:
         engine.store.milvus.policy = CallPolicy.from_settings(settings)
         engine.store.collections.drop(engine.store.target)
