@@ -20,6 +20,7 @@ from ingest.loaders import TableOptions, load_file
 from ingest.readers import LoadError
 from ingest.sinks import Sink
 from ingest.sources import FileSelection, source_id
+from ingest.tags import tag
 from semsearch.errors import DocumentRejected
 from semsearch.indexer import Document, IndexStats, validate_document
 
@@ -130,7 +131,7 @@ def _read(files: list[Path], sink: Sink, table: TableOptions) -> Iterator[_Work]
     work = _Work()
     for path in files:
         try:
-            docs = load_file(path, table)
+            docs = tag(load_file(path, table), table.metadata)
             for doc in docs:
                 validate_document(doc)
         except (LoadError, DocumentRejected, OSError) as exc:

@@ -94,19 +94,24 @@ class KnowledgeBase:
         metadata_columns: Sequence[str] | None = None,
         base: str | Path | None = None,
         prune: bool = True,
+        metadata: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
         on_file: Callable[[Path, IngestReport], None] | None = None,
     ) -> IngestReport:
         """Ingest files, directories (recursive) and globs as `semsearch ingest` does; a file that cannot be read
         is reported in the result's `failures` while the rest goes in. File ids are relative to `base` (default
         `Settings.base`, else the file's git work tree, else absolute; see `ingest.sources.source_id`). With `prune`,
         documents an earlier ingest took from under a directory or glob given here whose files are gone are
-        removed (`removed_documents`). Raises `Refused` for a path that matches nothing."""
+        removed (`removed_documents`). `metadata` tags every document of the run (over its own); `exclude` are
+        gitignore-style patterns to leave out, as `.gitignore` files under a directory are; what is left out is
+        pruned too. Raises `Refused` for a path that matches nothing or a metadata key that cannot be stored."""
         # The file readers belong to the write door (ingest/), which imports the engine: imported here, on use, so
         # that the engine never depends on them.
         from ingest.loaders import TableOptions
         from ingest.sinks import EngineSink
         from ingest.sources import discover
         from ingest.sync import sync_selection
+        from ingest.tags import checked
 
         args = [str(path) for path in paths]
         base = base if base is not None else self.settings.base
@@ -117,9 +122,10 @@ class KnowledgeBase:
             max_file_bytes=self.settings.max_file_bytes,
             base=Path(base) if base is not None else None,
             max_unpacked_bytes=self.settings.max_unpacked_bytes,
+            metadata=checked(metadata),
         )
         sink = EngineSink(self.engine)
-        return sync_selection(args, discover(args), sink, table, prune_missing=prune, on_file=on_file)
+        return sync_selection(args, discover(args, exclude=exclude), sink, table, prune_missing=prune, on_file=on_file)
 
     def delete(self, *doc_ids: str) -> int:
         """Remove every chunk of these documents; returns the number of chunks removed (0: none existed)."""

@@ -17,6 +17,7 @@ from ingest.pipeline import IngestReport
 from ingest.sinks import ApiSink, EngineSink, Sink
 from ingest.sources import FileSelection, MissingPath, discover
 from ingest.sync import sync_selection
+from ingest.tags import InvalidRunMetadata, parse_pairs
 from semsearch.engine import Engine
 from semsearch.metrics import EngineMetrics
 from semsearch_cli.exits import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, cli_errors, fail
@@ -63,6 +64,23 @@ def ingest(
             "gone or no longer selected.",
         ),
     ] = True,
+    metadata: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metadata",
+            help="key=value to tag every document of this run (repeatable; the value is JSON when it parses, "
+            "else a string), e.g. --metadata tenant=acme --metadata year=2024.",
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            help="Leave out files matching this gitignore-style glob, relative to each directory (repeatable), "
+            "e.g. --exclude '*.log' --exclude drafts/. .gitignore files under a directory are honoured too; "
+            "documents of files left out are pruned.",
+        ),
+    ] = None,
 ) -> None:
     """Read files and tables, chunk and embed them, and upsert them into Milvus. Unchanged input is skipped."""
     settings = load_settings(
@@ -74,8 +92,9 @@ def ingest(
         chunk_overlap=chunk_overlap,
     )
     try:
-        selection = discover(paths)
-    except MissingPath as exc:
+        tags = parse_pairs(metadata or [])
+        selection = discover(paths, exclude=exclude or [])
+    except (MissingPath, InvalidRunMetadata) as exc:
         fail(str(exc), EXIT_USAGE)
     table = TableOptions(
         text_column=text_column,
@@ -86,6 +105,7 @@ def ingest(
         max_file_bytes=settings.max_file_bytes,
         base=base if base is not None else (Path(settings.base) if settings.base else None),
         max_unpacked_bytes=settings.max_unpacked_bytes,
+        metadata=tags,
     )
     console = Console(stderr=True)
     metrics = EngineMetrics()
