@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from semsearch import documents as stored
+from semsearch import transfer
 from semsearch.answers import ContextAnswer, SearchAnswer
 from semsearch.context import pack
 from semsearch.documents import DocumentDetail, DocumentInfo, DocumentPage, Removal
@@ -24,6 +25,7 @@ from semsearch.ranking import Fusion, Mode
 from semsearch.searcher import SearchOptions
 from semsearch.settings import Settings
 from semsearch.store import ProgressCallback
+from semsearch.transfer import TransferReport
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestReport
@@ -146,6 +148,13 @@ class KnowledgeBase:
             self.engine.store, doc_ids=doc_ids, source_prefix=source_prefix, filter=filter, everything=all
         )
 
+    def import_from(self, path: str | Path) -> TransferReport:
+        """Load a `semsearch export` file into this collection: with the same model and vectors in the file the
+        chunks are written as they are (0 embedded), else each document is rebuilt from its chunks and embedded with
+        this collection's model. Upserts only, so running it again after a failure completes it without duplicates.
+        Raises `NotAnExport` (a `Refused`) naming the first bad line; what came before it is in."""
+        return transfer.import_from(self.engine, Path(path))
+
     # -- reads ----------------------------------------------------------------------------------------------------
 
     def documents(
@@ -226,6 +235,11 @@ class KnowledgeBase:
         result = self.engine.searcher.search(query, options)
         packed = pack(result.hits, self.engine.embedder.tokenizer, token_budget)
         return ContextAnswer.of(query, result.mode, packed, token_budget, _ms_since(started))
+
+    def export(self, path: str | Path, *, vectors: bool = True) -> TransferReport:
+        """Write every chunk (ids, text, offsets, source, metadata, content hash and, with `vectors`, the vector) to
+        `path` as JSON Lines behind a header with the model record (`semsearch.transfer`), streamed page by page."""
+        return transfer.export(self.engine, Path(path), vectors=vectors)
 
     def count(self) -> int:
         """Chunks stored, counting every write acknowledged so far (by any process)."""
