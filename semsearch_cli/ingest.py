@@ -30,6 +30,7 @@ from semsearch_cli.options import (
     api_key,
     load_settings,
 )
+from semsearch_cli.watching import watch_and_report
 
 
 def ingest(
@@ -81,6 +82,13 @@ def ingest(
             "documents of files left out are pruned.",
         ),
     ] = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Keep running: apply every create, change, rename and delete under the paths (Ctrl-C stops).",
+        ),
+    ] = False,
 ) -> None:
     """Read files and tables, chunk and embed them, and upsert them into Milvus. Unchanged input is skipped."""
     settings = load_settings(
@@ -118,6 +126,8 @@ def ingest(
             sink = EngineSink(metrics.instrument(engine))
         try:
             report = _run(paths, selection, sink, table, console, show_progress=not as_json, prune=prune)
+            if watch:
+                report = watch_and_report(paths, sink, table, exclude or [], as_json, report)
         finally:
             if engine:
                 engine.close()
