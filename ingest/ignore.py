@@ -34,8 +34,8 @@ def excluded(path: Path, spec: GitIgnoreSpec | None) -> bool:
 
 
 def walk(root: Path, exclude: GitIgnoreSpec | None, gitignore: bool = True) -> Iterator[Path]:
-    """The files under `root`, sorted, without hidden files and directories (a leading '.'), excluded ones, or
-    ones a `.gitignore` at or below `root` ignores."""
+    """The files under `root`, directory by directory, without hidden files and directories (a leading '.'),
+    excluded ones, or ones a `.gitignore` at or below `root` ignores."""
     rules: dict[Path, list[tuple[Path, GitIgnoreSpec]]] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         directory = Path(dirpath)

@@ -51,7 +51,7 @@ def discover(paths: list[str], exclude: Sequence[str] = ()) -> FileSelection:
             raise MissingPath(f"no such file, directory or glob match: {arg}")
         for match in matches:
             if match.is_dir():
-                for child in walk(match, spec):
+                for child in sorted(walk(match, spec)):
                     add(child, explicit=False)
             elif not excluded(match, spec):
                 add(match, explicit=not glob.has_magic(arg))
