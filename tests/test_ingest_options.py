@@ -4,6 +4,7 @@ out are pruned like deleted ones, in Python and on the command line, against rea
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from semsearch.errors import Refused
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.settings import Settings
 from tests.helpers import run_cli
+from tests.milvus_server import MilvusServer
 
 FILES = {
     "guide.md": "# Guide\n\nHow to feed the otters at the aquarium every morning.",
@@ -36,13 +38,22 @@ def tree(root: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def kb(tmp_path: Path, embedder: Embedder) -> Iterator[KnowledgeBase]:
-    settings = Settings(milvus_uri=str(tmp_path / "kb" / "milvus.db"), collection="options", _env_file=None)
+@pytest.fixture(params=["lite", pytest.param("server", marks=pytest.mark.server)])
+def kb(request: pytest.FixtureRequest, tmp_path: Path, embedder: Embedder) -> Iterator[KnowledgeBase]:
+    if request.param == "lite":
+        settings = Settings(milvus_uri=str(tmp_path / "kb" / "milvus.db"), collection="options", _env_file=None)
+    else:
+        server: MilvusServer = request.getfixturevalue("milvus_server")
+        settings = Settings(milvus_uri=server.uri, collection=f"options_{uuid.uuid4().hex[:12]}", _env_file=None)
     engine = Engine.open(settings, create=True, embedder=embedder)
     try:
         yield KnowledgeBase(engine)
     finally:
+        if request.param == "server":
+            store = engine.store
+            store.client.drop_alias(store.collection)
+            store.client.drop_collection(store.target)
+            store.client.drop_collection(f"{store.collection}__keys")
         engine.close()
 
 
@@ -61,8 +72,10 @@ def test_gitignore_files_are_honoured_each_relative_to_its_directory_deeper_ones
     assert [p.name for p in discover([f"{root}/notes/*.txt"], exclude=["draft.txt"]).files] == ["zebra.txt"]
 
 
-def test_metadata_tags_every_document_of_the_run_and_a_newly_excluded_file_is_pruned(kb: KnowledgeBase) -> None:
-    root = tree(Path(kb.settings.milvus_uri).parent.parent / "proj")
+def test_metadata_tags_every_document_of_the_run_and_a_newly_excluded_file_is_pruned(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    root = tree(tmp_path / "proj")
     report = kb.add_files([root], metadata={"tenant": "acme", "year": 2024})
     assert report.stats.documents == 4 and report.removed_documents == 0
     assert ids(kb) == ["guide.md", "logs/keep.txt", "notes/draft.txt", "notes/zebra.txt"]

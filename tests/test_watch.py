@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ingest.loaders import TableOptions
@@ -122,3 +123,38 @@ def test_ctrl_c_stops_the_watch_with_a_summary_and_a_vanished_folder_is_a_messag
     assert proc.returncode == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["documents"] == 2 and "Traceback" not in err and "stopped after" in err
+
+
+def test_watch_through_the_api_applies_a_new_file_and_a_delete(
+    running_server: tuple[str, Path], tmp_path: Path
+) -> None:
+    base, _ = running_server
+    root = tmp_path / "proj"
+    (root / ".git").mkdir(parents=True)
+    (root / "docs").mkdir()
+    (root / "docs" / "zebra.txt").write_text("Zebras graze on the savanna in large herds.")
+    proc = subprocess.Popen(
+        [semsearch_bin(), "ingest", "docs", "--api", base, "--watch", "--json"],
+        cwd=root,
+        env={**os.environ, "COLUMNS": "200"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert json.loads(proc.stdout.readline())["documents"] == 1  # type: ignore[union-attr]
+        time.sleep(0.5)
+        (root / "docs" / "otter.md").write_text("# Otters\n\nSea otters hold hands while they sleep.")
+        (root / "docs" / "zebra.txt").unlink()
+        applied = IngestReport()
+        while applied.removed_documents < 1 or applied.stats.documents < 1:
+            line = json.loads(proc.stdout.readline())  # type: ignore[union-attr]
+            applied.stats.documents += line["documents"]
+            applied.removed_documents += line["removed_documents"]
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    stored = httpx.get(f"{base}/documents").json()["documents"]
+    assert [d["doc_id"] for d in stored] == ["docs/otter.md"]
