@@ -62,9 +62,15 @@ def watch_roots(args: Sequence[str]) -> list[Path]:
 
 
 def apply_changes(
-    args: Sequence[str], changed: set[Path], sink: Sink, table: TableOptions, exclude: Sequence[str] = ()
+    args: Sequence[str],
+    changed: set[Path],
+    sink: Sink,
+    table: TableOptions,
+    exclude: Sequence[str] = (),
+    prune_missing: bool = True,
 ) -> tuple[IngestReport, list[str]]:
-    """One sync for a batch of changed paths; returns its report and the arguments that are gone (skipped)."""
+    """One sync for a batch of changed paths; returns its report and the arguments that are gone (skipped). With
+    `prune_missing` False (`--no-prune`) deletes and renames leave the old documents, as an ingest does."""
     present = [arg for arg in args if glob.has_magic(arg) or Path(arg).exists()]
     gone = [arg for arg in args if arg not in present]
     selection = discover(present, exclude) if present else None
@@ -73,9 +79,10 @@ def apply_changes(
     resolved = {path.resolve() for path in changed}
     touched = files if everything else [path for path in files if path.resolve() in resolved]
     report = ingest_files(touched, sink, table)
-    kept = {source_id(path, table.base) for path in files}
-    report.removed_documents, deleted = prune(sink, scopes(present, table.base), kept)
-    report.stats.deleted += deleted
+    if prune_missing:
+        kept = {source_id(path, table.base) for path in files}
+        report.removed_documents, deleted = prune(sink, scopes(present, table.base), kept)
+        report.stats.deleted += deleted
     return report, gone
 
 
@@ -86,6 +93,7 @@ def watch(
     exclude: Sequence[str] = (),
     on_batch: Callable[[IngestReport, list[str]], None] | None = None,
     stop: threading.Event | None = None,
+    prune_missing: bool = True,
 ) -> WatchSession:
     """Apply changes until Ctrl-C (or `stop` is set); returns what was applied. In the main thread Ctrl-C only sets
     the stop event, so a batch being written is finished, never cut in the middle of a Milvus write."""
@@ -99,7 +107,7 @@ def watch(
         for changes in watchfiles.watch(
             *roots, debounce=DEBOUNCE_MS, stop_event=stop, raise_interrupt=False, ignore_permission_denied=True
         ):
-            report, gone = apply_changes(args, {Path(path) for _, path in changes}, sink, table, exclude)
+            report, gone = apply_changes(args, {Path(path) for _, path in changes}, sink, table, exclude, prune_missing)
             session.add(report)
             if on_batch:
                 on_batch(report, gone)

@@ -127,7 +127,7 @@ def ingest(
         try:
             report = _run(paths, selection, sink, table, console, show_progress=not as_json, prune=prune)
             if watch:
-                report = watch_and_report(paths, sink, table, exclude or [], as_json, report)
+                report = watch_and_report(paths, sink, table, exclude or [], as_json, report, prune)
         finally:
             if engine:
                 engine.close()

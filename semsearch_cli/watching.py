@@ -15,7 +15,13 @@ from ingest.watch import watch
 
 
 def watch_and_report(
-    paths: Sequence[str], sink: Sink, table: TableOptions, exclude: Sequence[str], as_json: bool, first: IngestReport
+    paths: Sequence[str],
+    sink: Sink,
+    table: TableOptions,
+    exclude: Sequence[str],
+    as_json: bool,
+    first: IngestReport,
+    prune: bool = True,
 ) -> IngestReport:
     """Watch until interrupted; returns the first report with every batch added (exit 0: Ctrl-C is how it ends)."""
     typer.echo(_line("ingested", first, [], as_json), err=not as_json)
@@ -24,7 +30,7 @@ def watch_and_report(
     def on_batch(report: IngestReport, gone: list[str]) -> None:
         typer.echo(_line("applied", report, gone, as_json), err=not as_json)
 
-    session = watch(paths, sink, table, exclude, on_batch=on_batch)
+    session = watch(paths, sink, table, exclude, on_batch=on_batch, prune_missing=prune)
     session.total.files += first.files
     session.total.stats.add(first.stats)
     session.total.failures[:0] = first.failures

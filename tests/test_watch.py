@@ -20,7 +20,7 @@ import pytest
 from ingest.loaders import TableOptions
 from ingest.pipeline import IngestReport
 from ingest.sinks import EngineSink
-from ingest.watch import watch
+from ingest.watch import apply_changes, watch
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.knowledge_base import KnowledgeBase
@@ -158,3 +158,19 @@ def test_watch_through_the_api_applies_a_new_file_and_a_delete(
     assert proc.returncode == 0, err
     stored = httpx.get(f"{base}/documents").json()["documents"]
     assert [d["doc_id"] for d in stored] == ["docs/otter.md"]
+
+
+def test_a_batch_with_no_prune_keeps_the_documents_of_deleted_files(kb: KnowledgeBase, tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    (root / ".git").mkdir(parents=True)
+    (root / "docs").mkdir()
+    for name in ("zebra.txt", "otter.txt"):
+        (root / "docs" / name).write_text(f"A note about the {name[:-4]}, who lives far away.")
+    kb.add_files([root / "docs"])
+    (root / "docs" / "zebra.txt").unlink()
+    changed = {root / "docs" / "zebra.txt"}
+    sink, args = EngineSink(kb.engine), [str(root / "docs")]
+    kept, _ = apply_changes(args, changed, sink, TableOptions(), prune_missing=False)
+    assert kept.removed_documents == 0 and ids(kb) == ["docs/otter.txt", "docs/zebra.txt"]
+    pruned, _ = apply_changes(args, changed, sink, TableOptions())
+    assert (pruned.removed_documents, pruned.stats.embedded) == (1, 0) and ids(kb) == ["docs/otter.txt"]
