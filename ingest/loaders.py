@@ -4,8 +4,8 @@ LoadError with a reason for the report. The readers per format are `ingest.reade
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ class TableOptions:
     #: What file ids are relative to (`--base`); None: the file's git work tree, else absolute (`sources.source_id`).
     base: Path | None = None
     max_unpacked_bytes: int = Settings.default("max_unpacked_bytes")  # zip containers unpacking to more: refused
+    #: Metadata merged over every document's own (`--metadata`, `ingest.tags`); checked before the run.
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 TEXT_COLUMN_GUESSES = ("text", "content", "body", "document", "abstract", "passage")

@@ -22,6 +22,7 @@ from ingest.readers import LoadError
 from ingest.sinks import Sink
 from ingest.sources import FileSelection, source_id
 from ingest.stages import QUEUE_DEPTH, drain, put, stage
+from ingest.tags import tag
 from semsearch.errors import DocumentRejected
 from semsearch.indexer import Document, IndexStats, validate_document
 
@@ -157,7 +158,7 @@ def _read(files: list[Path], sink: Sink, table: TableOptions) -> Iterator[_Work]
             continue
         with collect_warnings() as found:  # e.g. a broken front-matter block: reported, the file still goes in
             try:
-                docs = load_file(path, table)
+                docs = tag(load_file(path, table), table.metadata)
                 for doc in docs:
                     validate_document(doc)
             except (LoadError, DocumentRejected, OSError) as exc:
@@ -192,7 +193,8 @@ def _table_units(path: Path, sink: Sink, table: TableOptions) -> Iterator[_Work]
         docs = next(batches, None)
         while docs is not None:
             following = next(batches, None)
-            work = _Work(parts=[] if refused else [(path, docs)], table_rows=len(ids) if first else 0)
+            parts = [] if refused else [(path, tag(docs, table.metadata))]
+            work = _Work(parts=parts, table_rows=len(ids) if first else 0)
             first = False
             if following is None:
                 work.done.append((path, ids, None))

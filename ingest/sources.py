@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import functools
 import glob
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.formats import format_of, supported_suffixes
+from ingest.ignore import excluded, exclusion, walk
 from semsearch.errors import Refused
 
 
@@ -23,8 +25,11 @@ class FileSelection:
     rejected: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def discover(paths: list[str]) -> FileSelection:
-    """Expand the arguments in order, without duplicates; files inside directories are filtered by extension."""
+def discover(paths: list[str], exclude: Sequence[str] = ()) -> FileSelection:
+    """Expand the arguments in order, without duplicates; files inside directories are filtered by extension.
+    Files matching an `exclude` pattern, and files in a directory that its `.gitignore` files ignore, are left
+    out (`ingest.ignore`)."""
+    spec = exclusion(exclude)
     selection = FileSelection()
     seen: set[Path] = set()
 
@@ -46,9 +51,9 @@ def discover(paths: list[str]) -> FileSelection:
             raise MissingPath(f"no such file, directory or glob match: {arg}")
         for match in matches:
             if match.is_dir():
-                for child in sorted(p for p in match.rglob("*") if p.is_file() and not _hidden(p, match)):
+                for child in sorted(walk(match, spec)):
                     add(child, explicit=False)
-            else:
+            elif not excluded(match, spec):
                 add(match, explicit=not glob.has_magic(arg))
     return selection
 
@@ -79,7 +84,3 @@ def _root_of(directory: Path) -> Path | None:
     if (directory / ".git").exists():
         return directory
     return None if directory.parent == directory else _root_of(directory.parent)
-
-
-def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)

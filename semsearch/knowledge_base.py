@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from semsearch import documents as stored
+from semsearch import transfer
 from semsearch.answers import ContextAnswer, SearchAnswer
 from semsearch.context import pack
 from semsearch.documents import DocumentDetail, DocumentInfo, DocumentPage, Removal
@@ -24,6 +25,7 @@ from semsearch.ranking import Fusion, Mode
 from semsearch.searcher import SearchOptions
 from semsearch.settings import Settings
 from semsearch.store import ProgressCallback
+from semsearch.transfer import TransferReport
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestReport
@@ -94,6 +96,8 @@ class KnowledgeBase:
         metadata_columns: Sequence[str] | None = None,
         base: str | Path | None = None,
         prune: bool = True,
+        metadata: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
         on_file: Callable[[Path, IngestReport], None] | None = None,
     ) -> IngestReport:
         """Ingest files, directories (recursive) and globs as `semsearch ingest` does; a file that cannot be read
@@ -101,13 +105,16 @@ class KnowledgeBase:
         front-matter block) in its `warnings`. File ids are relative to `base` (default
         `Settings.base`, else the file's git work tree, else absolute; see `ingest.sources.source_id`). With `prune`,
         documents an earlier ingest took from under a directory or glob given here whose files are gone are
-        removed (`removed_documents`). Raises `Refused` for a path that matches nothing."""
+        removed (`removed_documents`). `metadata` tags every document of the run (over its own); `exclude` are
+        gitignore-style patterns to leave out, as `.gitignore` files under a directory are; what is left out is
+        pruned too. Raises `Refused` for a path that matches nothing or a metadata key that cannot be stored."""
         # The file readers belong to the write door (ingest/), which imports the engine: imported here, on use, so
         # that the engine never depends on them.
         from ingest.loaders import TableOptions
         from ingest.sinks import EngineSink
         from ingest.sources import discover
         from ingest.sync import sync_selection
+        from ingest.tags import checked
 
         args = [str(path) for path in paths]
         base = base if base is not None else self.settings.base
@@ -118,9 +125,10 @@ class KnowledgeBase:
             max_file_bytes=self.settings.max_file_bytes,
             base=Path(base) if base is not None else None,
             max_unpacked_bytes=self.settings.max_unpacked_bytes,
+            metadata=checked(metadata),
         )
         sink = EngineSink(self.engine)
-        return sync_selection(args, discover(args), sink, table, prune_missing=prune, on_file=on_file)
+        return sync_selection(args, discover(args, exclude=exclude), sink, table, prune_missing=prune, on_file=on_file)
 
     def delete(self, *doc_ids: str) -> int:
         """Remove every chunk of these documents; returns the number of chunks removed (0: none existed)."""
@@ -140,6 +148,13 @@ class KnowledgeBase:
         return stored.delete_selection(
             self.engine.store, doc_ids=doc_ids, source_prefix=source_prefix, filter=filter, everything=all
         )
+
+    def import_from(self, path: str | Path) -> TransferReport:
+        """Load a `semsearch export` file into this collection: with the same model and vectors in the file the
+        chunks are written as they are (0 embedded), else each document is rebuilt from its chunks and embedded with
+        this collection's model. Upserts only, so running it again after a failure completes it without duplicates.
+        Raises `NotAnExport` (a `Refused`) naming the first bad line; what came before it is in."""
+        return transfer.import_from(self.engine, Path(path))
 
     # -- reads ----------------------------------------------------------------------------------------------------
 
@@ -228,6 +243,11 @@ class KnowledgeBase:
         result = self.engine.searcher.search(query, options)
         packed = pack(result.hits, self.engine.embedder.tokenizer, token_budget)
         return ContextAnswer.of(query, result.mode, packed, token_budget, _ms_since(started))
+
+    def export(self, path: str | Path, *, vectors: bool = True) -> TransferReport:
+        """Write every chunk (ids, text, offsets, source, metadata, content hash and, with `vectors`, the vector) to
+        `path` as JSON Lines behind a header with the model record (`semsearch.transfer`), streamed page by page."""
+        return transfer.export(self.engine, Path(path), vectors=vectors)
 
     def count(self) -> int:
         """Chunks stored, counting every write acknowledged so far (by any process)."""

@@ -15,6 +15,7 @@ from semsearch_cli.ingest import ingest, ingest_epilog
 from semsearch_cli.reindex import reindex_command
 from semsearch_cli.search import search
 from semsearch_cli.serve import mcp, serve
+from semsearch_cli.transfer import export_command, import_command
 
 app = typer.Typer(
     name="semsearch",
@@ -50,3 +51,5 @@ app.command("status")(status)
 app.command("list")(list_documents)
 app.command("show")(show)
 app.command("delete")(delete)
+app.command("export")(export_command)
+app.command("import")(import_command)

@@ -24,6 +24,7 @@ from ingest.pipeline import IngestReport
 from ingest.sinks import ApiSink, EngineSink, Sink
 from ingest.sources import FileSelection, MissingPath, discover
 from ingest.sync import sync_selection
+from ingest.tags import InvalidRunMetadata, parse_pairs
 from semsearch.engine import Engine
 from semsearch.metrics import EngineMetrics
 from semsearch_cli.exits import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, cli_errors, fail
@@ -36,6 +37,7 @@ from semsearch_cli.options import (
     api_key,
     load_settings,
 )
+from semsearch_cli.watching import watch_and_report
 
 
 def ingest(
@@ -70,6 +72,30 @@ def ingest(
             "gone or no longer selected.",
         ),
     ] = True,
+    metadata: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metadata",
+            help="key=value to tag every document of this run (repeatable; the value is JSON when it parses, "
+            "else a string), e.g. --metadata tenant=acme --metadata year=2024.",
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            help="Leave out files matching this gitignore-style glob, relative to each directory (repeatable), "
+            "e.g. --exclude '*.log' --exclude drafts/. .gitignore files under a directory are honoured too; "
+            "documents of files left out are pruned.",
+        ),
+    ] = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Keep running: apply every create, change, rename and delete under the paths (Ctrl-C stops).",
+        ),
+    ] = False,
 ) -> None:
     """Read files and tables, chunk and embed them, and upsert them into Milvus. Unchanged input is skipped."""
     settings = load_settings(
@@ -81,8 +107,9 @@ def ingest(
         chunk_overlap=chunk_overlap,
     )
     try:
-        selection = discover(paths)
-    except MissingPath as exc:
+        tags = parse_pairs(metadata or [])
+        selection = discover(paths, exclude=exclude or [])
+    except (MissingPath, InvalidRunMetadata) as exc:
         fail(str(exc), EXIT_USAGE)
     table = TableOptions(
         text_column=text_column,
@@ -93,6 +120,7 @@ def ingest(
         max_file_bytes=settings.max_file_bytes,
         base=base if base is not None else (Path(settings.base) if settings.base else None),
         max_unpacked_bytes=settings.max_unpacked_bytes,
+        metadata=tags,
     )
     console = Console(stderr=True)
     metrics = EngineMetrics()
@@ -105,6 +133,8 @@ def ingest(
             sink = EngineSink(metrics.instrument(engine))
         try:
             report = _run(paths, selection, sink, table, console, show_progress=not as_json, prune=prune)
+            if watch:
+                report = watch_and_report(paths, sink, table, exclude or [], as_json, report, prune)
         finally:
             if engine:
                 engine.close()
