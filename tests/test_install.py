@@ -97,6 +97,7 @@ IMPORT_NAMES = {
     "openpyxl": "openpyxl",
     "docutils": "docutils",
     "pyyaml": "yaml",
+    "pathspec": "pathspec",
     "langchain-core": "langchain_core",
     "pytest": "pytest",
     "pytest-timeout": "pytest_timeout",
