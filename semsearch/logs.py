@@ -20,6 +20,8 @@ from semsearch.store import MILVUS_LOGGERS
 
 #: Libraries that log every failed call with a traceback (the Milvus client) or chatter at start-up.
 NOISY_LIBRARIES = (*MILVUS_LOGGERS, "transformers", "sentence_transformers", "pypdf")
+#: HTTP clients that log every request at INFO (`--api`, the LangChain client): the doors report failures themselves.
+CHATTY_CLIENTS = ("httpx", "httpcore")
 
 LogFormat = Literal["text", "json"]
 
@@ -84,7 +86,9 @@ def configure_logging(level: str = "info", fmt: LogFormat = "text") -> None:
 
 def quiet_libraries() -> None:
     """Silence the libraries' own logging: a Milvus failure reaches the user as one message from the door. (gRPC's
-    C core is quietened where it is first imported: semsearch/__init__.py.)"""
+    C core is quietened where it is first imported: semsearch/store/__init__.py.)"""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     for name in NOISY_LIBRARIES:
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    for name in CHATTY_CLIENTS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -121,6 +121,7 @@ def test_second_process_on_a_served_lite_db_is_told_to_use_the_api(
 
     cli_hits = run_cli("search", "sea level and the moon", "--api", base, "--json", cwd=tmp_path)
     assert json.loads(cli_hits.stdout)["results"][0]["doc_id"] == "note.md"
+    assert "HTTP Request" not in cli_hits.stderr + through_api.stderr  # the HTTP client's own INFO lines stay out
 
 
 def test_module_entry_points_run() -> None:
