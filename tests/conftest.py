@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,10 +17,16 @@ from ingest.sources import discover
 from search_api.app import create_app
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
+from semsearch.knowledge_base import KnowledgeBase
 from semsearch.logs import quiet_libraries
 from semsearch.settings import Settings
 from tests.helpers import ROOT, borrow_engine, semsearch_server
-from tests.milvus_server import milvus_binaries, milvus_server, own_milvus_server  # noqa: F401  (server fixtures)
+from tests.milvus_server import (  # noqa: F401  (server fixtures)
+    MilvusServer,
+    milvus_binaries,
+    milvus_server,
+    own_milvus_server,
+)
 
 quiet_libraries()
 # One ONNX export for the whole run, shared with the servers and CLI processes the tests start.
@@ -82,3 +89,25 @@ def running_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     env = {"SEMSEARCH_MILVUS_URI": str(db), "SEMSEARCH_COLLECTION": "served"}
     with semsearch_server("serve", "--log-level", "warning", cwd=tmp_path, env=env) as base:
         yield base, db
+
+
+@pytest.fixture(params=["lite", pytest.param("server", marks=pytest.mark.server)])
+def kb(request: pytest.FixtureRequest, tmp_path: Path, embedder: Embedder) -> Iterator[KnowledgeBase]:
+    """A knowledge base on Milvus Lite and on the real Milvus server, one collection per test (named after its
+    module); the server's collection, alias and keys are dropped afterwards."""
+    name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    if request.param == "lite":
+        settings = Settings(milvus_uri=str(tmp_path / "kb" / "milvus.db"), collection=name, _env_file=None)
+    else:
+        server: MilvusServer = request.getfixturevalue("milvus_server")
+        settings = Settings(milvus_uri=server.uri, collection=f"{name}_{uuid.uuid4().hex[:12]}", _env_file=None)
+    engine = Engine.open(settings, create=True, embedder=embedder)
+    try:
+        yield KnowledgeBase(engine)
+    finally:
+        if request.param == "server":
+            store = engine.store
+            store.client.drop_alias(store.collection)
+            store.client.drop_collection(store.target)
+            store.client.drop_collection(f"{store.collection}__keys")
+        engine.close()

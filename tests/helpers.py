@@ -23,6 +23,7 @@ import pytest
 from fastapi import FastAPI
 
 from semsearch.engine import Engine
+from semsearch.knowledge_base import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "sample_data"
@@ -137,3 +138,8 @@ def _answers(url: str, ready: Callable[[httpx.Response], bool]) -> bool:
 def _read(log: IO[str]) -> str:
     log.seek(0)
     return log.read()
+
+
+def doc_ids(kb: KnowledgeBase) -> list[str]:
+    """Every stored document id, sorted: what folder-sync tests compare exactly."""
+    return sorted(doc.doc_id for doc in kb.documents())

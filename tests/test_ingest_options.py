@@ -4,20 +4,15 @@ out are pruned like deleted ones, in Python and on the command line, against rea
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ingest.sources import discover
-from semsearch.embedder import Embedder
-from semsearch.engine import Engine
 from semsearch.errors import Refused
 from semsearch.knowledge_base import KnowledgeBase
-from semsearch.settings import Settings
+from tests.helpers import doc_ids as ids
 from tests.helpers import run_cli
-from tests.milvus_server import MilvusServer
 
 FILES = {
     "guide.md": "# Guide\n\nHow to feed the otters at the aquarium every morning.",
@@ -36,29 +31,6 @@ def tree(root: Path) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     return root
-
-
-@pytest.fixture(params=["lite", pytest.param("server", marks=pytest.mark.server)])
-def kb(request: pytest.FixtureRequest, tmp_path: Path, embedder: Embedder) -> Iterator[KnowledgeBase]:
-    if request.param == "lite":
-        settings = Settings(milvus_uri=str(tmp_path / "kb" / "milvus.db"), collection="options", _env_file=None)
-    else:
-        server: MilvusServer = request.getfixturevalue("milvus_server")
-        settings = Settings(milvus_uri=server.uri, collection=f"options_{uuid.uuid4().hex[:12]}", _env_file=None)
-    engine = Engine.open(settings, create=True, embedder=embedder)
-    try:
-        yield KnowledgeBase(engine)
-    finally:
-        if request.param == "server":
-            store = engine.store
-            store.client.drop_alias(store.collection)
-            store.client.drop_collection(store.target)
-            store.client.drop_collection(f"{store.collection}__keys")
-        engine.close()
-
-
-def ids(kb: KnowledgeBase) -> list[str]:
-    return sorted(doc.doc_id for doc in kb.documents())
 
 
 def test_gitignore_files_are_honoured_each_relative_to_its_directory_deeper_ones_winning(tmp_path: Path) -> None:

@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ingest.sources import source_id
 from ingest.sync import glob_regex
-from semsearch.embedder import Embedder
-from semsearch.engine import Engine
 from semsearch.knowledge_base import KnowledgeBase
-from semsearch.settings import Settings
 from tests.helpers import ROOT
-from tests.milvus_server import MilvusServer
+from tests.helpers import doc_ids as ids
 
 ANIMALS = {
     "zebra.txt": "Zebras graze on the savanna in large herds, watching for lions.",
@@ -37,29 +32,6 @@ def project(root: Path) -> Path:
         (root / "docs" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "docs" / name).write_text(text)
     return root
-
-
-@pytest.fixture(params=["lite", pytest.param("server", marks=pytest.mark.server)])
-def kb(request: pytest.FixtureRequest, tmp_path: Path, embedder: Embedder) -> Iterator[KnowledgeBase]:
-    if request.param == "lite":
-        settings = Settings(milvus_uri=str(tmp_path / "kb" / "milvus.db"), collection="sync", _env_file=None)
-    else:
-        server: MilvusServer = request.getfixturevalue("milvus_server")
-        settings = Settings(milvus_uri=server.uri, collection=f"sync_{uuid.uuid4().hex[:12]}", _env_file=None)
-    engine = Engine.open(settings, create=True, embedder=embedder)
-    try:
-        yield KnowledgeBase(engine)
-    finally:
-        if request.param == "server":
-            store = engine.store
-            store.client.drop_alias(store.collection)
-            store.client.drop_collection(store.target)
-            store.client.drop_collection(f"{store.collection}__keys")
-        engine.close()
-
-
-def ids(kb: KnowledgeBase) -> list[str]:
-    return sorted(doc.doc_id for doc in kb.documents())
 
 
 def test_one_file_has_one_id_however_it_is_spelled_and_wherever_the_command_runs(
