@@ -45,16 +45,21 @@ class Scope:
         return any(self.pattern.fullmatch(p.as_posix()) for p in (relative, *relative.parents) if p.parts)
 
 
+def split_glob(arg: str) -> tuple[Path, str]:
+    """A glob's fixed leading directory (`.` when it starts with a wildcard) and the pattern below it."""
+    parts = Path(arg).parts
+    fixed = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    return (Path(*parts[:fixed]) if fixed else Path(".")), "/".join(parts[fixed:])
+
+
 def scopes(args: Iterable[str], base: Path | None) -> list[Scope]:
     """The scope of each directory and glob argument (files named on their own have none)."""
     found: list[Scope] = []
     for arg in args:
         if glob.has_magic(arg):
-            parts = Path(arg).parts
-            fixed = next(i for i, part in enumerate(parts) if glob.has_magic(part))
-            directory = Path(*parts[:fixed]) if fixed else Path(".")
+            directory, pattern = split_glob(arg)
             if directory.is_dir():
-                found.append(Scope(_prefix(directory, base), glob_regex("/".join(parts[fixed:]))))
+                found.append(Scope(_prefix(directory, base), glob_regex(pattern)))
         elif Path(arg).is_dir():
             found.append(Scope(_prefix(Path(arg), base)))
     return found

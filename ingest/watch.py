@@ -25,7 +25,7 @@ from ingest.loaders import TableOptions
 from ingest.pipeline import IngestReport, ingest_files
 from ingest.sinks import Sink
 from ingest.sources import discover, source_id
-from ingest.sync import prune, scopes
+from ingest.sync import prune, scopes, split_glob
 
 #: Quiet time (ms) that ends a batch of events: an editor's save or a `git checkout` arrives as one batch.
 DEBOUNCE_MS = 500
@@ -51,9 +51,7 @@ def watch_roots(args: Sequence[str]) -> list[Path]:
     roots: list[Path] = []
     for arg in args:
         if glob.has_magic(arg):
-            parts = Path(arg).parts
-            fixed = next(i for i, part in enumerate(parts) if glob.has_magic(part))
-            root = Path(*parts[:fixed]) if fixed else Path(".")
+            root, _ = split_glob(arg)
         else:
             root = Path(arg) if Path(arg).is_dir() else Path(arg).parent
         if root.resolve() not in {r.resolve() for r in roots}:
