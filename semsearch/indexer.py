@@ -64,6 +64,8 @@ class IndexPlan:
     to_embed: list[dict[str, Any]]
     moved: list[dict[str, Any]]
     stale: list[str]
+    #: Ids of `rows` that Milvus did not hold when the plan read it: the store may insert these (`store_chunks`).
+    new: set[str] = field(default_factory=set)
 
     def stats(self) -> IndexStats:
         return IndexStats(
@@ -169,7 +171,8 @@ class Indexer:
         moved += reused
         current = {r["id"] for r in rows}
         stale = [chunk_id for chunk_id in stored if chunk_id not in current]
-        return IndexPlan(documents=len(docs), rows=rows, to_embed=to_embed, moved=moved, stale=stale)
+        new = {r["id"] for r in rows if r["id"] not in stored}
+        return IndexPlan(documents=len(docs), rows=rows, to_embed=to_embed, moved=moved, stale=stale, new=new)
 
     def _reuse_by_hash(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Give rows whose text some stored chunk already has (a renamed or copied file, under another id) that
@@ -191,8 +194,8 @@ class Indexer:
                 r["embedding"] = vector.tolist()
 
     def write(self, plan: IndexPlan) -> IndexStats:
-        """Upsert the embedded and moved chunks, delete the stale ones."""
-        self.store.upsert_chunks(plan.to_embed + plan.moved)
+        """Write the embedded and moved chunks (inserting the new ones where that is safe), delete the stale ones."""
+        self.store.store_chunks(plan.to_embed + plan.moved, plan.new)
         self.store.delete_ids(plan.stale)
         return plan.stats()
 

@@ -25,6 +25,9 @@ MILVUS_OPERATIONS = frozenset(
         "keyword_search",
         "refresh_metadata_keys",
         "upsert_chunks",
+        "insert_chunks",
+        "store_chunks",
+        "present_ids",
         "delete_ids",
         "delete_documents",
     }

@@ -134,6 +134,7 @@ class Connection:
         what: str,
         unfinished: str = "it was not stored",
         bounded: bool = True,
+        retry: bool = True,
         **kwargs: Any,
     ) -> Any:
         """A write-path call (ingest, reindex, load): retried with exponential backoff while Milvus is unreachable
@@ -142,7 +143,8 @@ class Connection:
         what is therefore `unfinished`.
 
         `bounded=False` drops the per-attempt deadline, for a call whose legitimate length grows with the
-        collection (a load): whoever makes it watches it with short reads instead (`store.loading`)."""
+        collection (a load): whoever makes it watches it with short reads instead (`store.loading`). `retry=False`
+        makes one attempt, for a call that is not idempotent (an insert): its caller decides what a failure means."""
         policy, fn = self.policy, getattr(self.client, method)
         timeout = policy.write_timeout if bounded else None
         started = time.monotonic()
@@ -154,7 +156,7 @@ class Connection:
             except MILVUS_ERRORS as exc:
                 error = engine_error(exc, what, policy.write_timeout, "SEMSEARCH_MILVUS_TIMEOUT")
                 elapsed = time.monotonic() - started
-                if not is_transient(exc) or self.closed:
+                if not retry or not is_transient(exc) or self.closed:
                     raise error from exc
                 if elapsed + delay > policy.retry_seconds:
                     raise BackendUnavailable(

@@ -1,0 +1,121 @@
+"""Write rate against collection size: insert vs upsert through the store, on Milvus Lite and the Milvus server.
+
+Rows come from `_corpus.py` (real sample_data text, vectors near real embeddings), written through the store in
+batches of 20,000 rows (`BUILD_BATCH`; the store sends `WRITE_BATCH` rows per request, `--request-rows` changes it)
+into a fresh collection; the table has one line per `--step` rows: the collection's size after the step, seconds
+and rows/s. Modes:
+- `upsert`: `upsert_chunks`, what every write was before (Milvus Lite runs it as a delete plus an insert);
+- `insert`: `insert_chunks`, for ids known to be new;
+- `checked`: what `Indexer.write` does with chunks its plan found new: read which ids are present
+  (`present_ids`), then insert the rest.
+The server is Milvus standalone 2.3.5 (`milvus-server`, started here on free ports) unless `--server-uri`.
+
+    .venv/bin/python benchmarks/writes.py [--backends lite,server] [--modes insert,upsert] [--chunks 300000]
+        [--step 100000] [--request-rows 500] [--db PATH (keep the Lite .db, e.g. as scale.py's cache)]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+from _common import RESULTS, in_the_repo, milvus_server, print_table, write_json
+from _corpus import BUILD_BATCH, batches
+
+COLLECTION = "bench_writes"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="lite,server")
+    parser.add_argument("--modes", default="insert,upsert")
+    parser.add_argument("--chunks", type=int, default=300_000)
+    parser.add_argument("--step", type=int, default=100_000)
+    parser.add_argument("--request-rows", type=int, default=None, help="Rows per Milvus request (store default).")
+    parser.add_argument("--server-uri", default=None)
+    parser.add_argument("--db", type=Path, default=None, help="Write Lite here and keep it (one mode only).")
+    parser.add_argument("--collection", default=COLLECTION)
+    parser.add_argument("--json", type=Path, default=RESULTS / "writes.json")
+    args = parser.parse_args()
+    in_the_repo()
+    from semsearch.store import chunks
+
+    if args.request_rows:
+        chunks.WRITE_BATCH = args.request_rows
+    backends, modes = args.backends.split(","), args.modes.split(",")
+    workdir = Path(tempfile.mkdtemp(prefix="semsearch-writes-"))
+    results: dict[str, list[dict]] = {}
+    try:
+        wants_server = "server" in backends and not args.server_uri
+        with milvus_server(workdir / "milvus") if wants_server else nullcontext(args.server_uri) as server_uri:
+            for backend in backends:
+                for mode in modes:
+                    uri = str(args.db or workdir / f"{mode}.db") if backend == "lite" else server_uri
+                    steps = write_steps(uri, args.collection, mode, args.chunks, args.step)
+                    results[f"{backend} {mode}"] = steps
+                    write_json(args.json, results)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"rows/s per {args.step:,}-row step ({chunks.WRITE_BATCH} rows per request)")
+    sizes = [step["rows"] for step in next(iter(results.values()))]
+    print_table(
+        ["rows after step", *results],
+        ([f"{size:,}", *(_rate(results[key], size) for key in results)] for size in sizes),
+    )
+    print_table(
+        ["run", "total s", "rows/s"],
+        ([key, round(sum(s["seconds"] for s in steps), 1), _overall(steps)] for key, steps in results.items()),
+    )
+
+
+def write_steps(uri: str, collection: str, mode: str, n: int, step: int) -> list[dict]:
+    """Write rows 0..n into a new (or resumed) collection with `mode`; seconds in Milvus per `step` rows."""
+    from semsearch.engine import Engine
+    from semsearch.settings import Settings
+
+    settings = Settings(milvus_uri=uri, collection=collection, milvus_timeout=600, _env_file=None)
+    engine = Engine.open(settings, create=True)
+    store = engine.store
+    have = store.count()
+    first = have - have % BUILD_BATCH  # rows are generated on a grid of BUILD_BATCH: redo a partial batch
+    steps, spent, done, step_rows = [], 0.0, first, 0
+    try:
+        for rows in batches(first, n):
+            started = time.perf_counter()
+            if mode == "upsert" or done < have:
+                store.upsert_chunks(rows)
+            elif mode == "insert":
+                store.insert_chunks(rows)
+            else:
+                present = store.present_ids([row["id"] for row in rows])
+                store.insert_chunks([row for row in rows if row["id"] not in present])
+            spent += time.perf_counter() - started
+            done += len(rows)
+            step_rows += len(rows)
+            if done % step == 0 or done == n:
+                steps.append({"rows": done, "written": step_rows, "seconds": round(spent, 2)})
+                steps[-1]["rows_per_s"] = round(step_rows / spent) if spent else 0
+                print(f"{uri} {mode}: {done:,} rows, {spent:.1f} s for the last {step_rows:,}", flush=True)
+                spent, step_rows = 0.0, 0
+        if not uri.endswith(".db"):
+            store.client.drop_collection(store.target)
+    finally:
+        engine.close()
+    return steps
+
+
+def _rate(steps: list[dict], size: int) -> object:
+    return next((f"{s['rows_per_s']:,}" for s in steps if s["rows"] == size), "-")
+
+
+def _overall(steps: list[dict]) -> str:
+    seconds = sum(s["seconds"] for s in steps)
+    return f"{round(sum(s['written'] for s in steps) / seconds):,}" if seconds else "-"
+
+
+if __name__ == "__main__":
+    main()
