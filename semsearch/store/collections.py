@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from semsearch.store.indexes import DenseIndex
 from semsearch.store.loading import ProgressCallback, is_loaded, wait_loaded
 from semsearch.store.milvus_calls import Connection
 from semsearch.store.schema import (
-    DENSE_METRIC,
     ModelRecord,
     build_index_params,
     build_keys_schema,
@@ -70,21 +70,20 @@ class Collections:
             return None
         return self.milvus.read("describe_alias", alias)["collection_name"]
 
-    def index_metric(self, name: str, field_name: str) -> str:
-        """The metric the index on `field_name` was built with (IP for new collections, COSINE for older ones)."""
+    def describe_index(self, name: str, field_name: str) -> dict:
+        """Milvus's description of the index on `field_name` (type, metric, build parameters); {} if none."""
         indexes = self.milvus.read("list_indexes", name, field_name=field_name)
-        if not indexes:
-            return DENSE_METRIC
-        return self.milvus.read("describe_index", name, indexes[0])["metric_type"]
+        return dict(self.milvus.read("describe_index", name, indexes[0])) if indexes else {}
 
-    def create_chunks(self, name: str, record: ModelRecord) -> None:
-        """A chunk collection for vectors of this model, with the BM25 fields where this Milvus has BM25."""
+    def create_chunks(self, name: str, record: ModelRecord, dense: DenseIndex) -> None:
+        """A chunk collection for vectors of this model with this dense index, and the BM25 fields where this
+        Milvus has BM25."""
         capabilities = self.milvus.capabilities
         self.milvus.write(
             "create_collection",
             name,
             schema=build_schema(record.dim, record, bm25=capabilities.bm25),
-            index_params=build_index_params(self.milvus.client, capabilities.dense_index, bm25=capabilities.bm25),
+            index_params=build_index_params(self.milvus.client, dense, bm25=capabilities.bm25),
             consistency_level=SEARCH_CONSISTENCY,
             what=f"create collection {name!r}",
         )

@@ -16,9 +16,17 @@ from semsearch.store import lite
 from semsearch.store.capabilities import physical_name
 from semsearch.store.chunks import ChunkCollection
 from semsearch.store.collections import Collections
+from semsearch.store.indexes import DenseIndex, choose
 from semsearch.store.loading import ProgressCallback
 from semsearch.store.milvus_calls import Connection
-from semsearch.store.schema import KEYWORD_FIELD, SPARSE_FIELD, VECTOR_FIELD, ModelRecord, keys_collection
+from semsearch.store.schema import (
+    DENSE_METRIC,
+    KEYWORD_FIELD,
+    SPARSE_FIELD,
+    VECTOR_FIELD,
+    ModelRecord,
+    keys_collection,
+)
 
 
 @dataclass
@@ -35,6 +43,9 @@ class MilvusStore(ChunkCollection):
     lite_path: str | None = None
     #: True once `target` is loaded and can be searched (`open(load=False)` leaves it to the caller).
     loaded: bool = False
+    #: SEMSEARCH_INDEX, SEMSEARCH_INDEX_PARAMS and SEMSEARCH_SEARCH_PARAMS: the index of a collection this store
+    #: creates, and the search parameters it sends.
+    index_settings: tuple[str, dict | None, dict | None] = ("auto", None, None)
 
     @classmethod
     def connect(cls, settings: Settings) -> MilvusStore:
@@ -51,7 +62,8 @@ class MilvusStore(ChunkCollection):
                 )
         milvus = Connection.open(settings)
         lite_path = lite.opened(Path(uri)) if settings.is_lite else None
-        return cls(milvus=milvus, collection=settings.collection, lite_path=lite_path)
+        index_settings = (settings.index, settings.index_params, settings.search_params)
+        return cls(milvus=milvus, collection=settings.collection, lite_path=lite_path, index_settings=index_settings)
 
     def close(self) -> None:
         """Close the connection; the last store on a Lite `.db` in this process also stops its embedded server,
@@ -68,7 +80,9 @@ class MilvusStore(ChunkCollection):
     def pinned_to(self, target: str) -> MilvusStore:
         """Another store on this connection, on the physical collection `target` whatever the alias names (reindex
         fills one the alias does not name yet). Close this store, not that one: they share the connection."""
-        return MilvusStore(milvus=self.milvus, collection=self.collection, target=target)
+        return MilvusStore(
+            milvus=self.milvus, collection=self.collection, target=target, index_settings=self.index_settings
+        )
 
     def exists(self) -> bool:
         return self.collections.has(self.target, fail_fast=True)
@@ -95,6 +109,7 @@ class MilvusStore(ChunkCollection):
         load it for search. With `resolve` False
         the store opens its `target` as it is (reindex fills a physical collection the alias does not name yet).
         With `load` False the caller loads it later (`load`), e.g. while its API already answers `/health`."""
+        self.new_index()  # a SEMSEARCH_INDEX this Milvus does not build is refused whether or not one is created
         target = self.resolve() if resolve else self.target
         wanted = ModelRecord(model_id, dim, *prompts)
         if target is None:
@@ -127,7 +142,9 @@ class MilvusStore(ChunkCollection):
             self.loaded = self.collections.is_loaded(self.target)  # new or already loaded: nothing to wait for
         self._has_sparse = SPARSE_FIELD in described.fields
         self._has_keyword_text = KEYWORD_FIELD in described.fields
-        self._dense_metric = self.collections.index_metric(self.target, VECTOR_FIELD)
+        described_index = self.collections.describe_index(self.target, VECTOR_FIELD)
+        self._dense_metric = str(described_index.get("metric_type", DENSE_METRIC))
+        self.dense_index = DenseIndex.from_described(described_index, self.index_settings[2])
         self.refresh_metadata_keys()
 
     def load(self, on_progress: ProgressCallback | None = None) -> None:
@@ -135,11 +152,15 @@ class MilvusStore(ChunkCollection):
         self.collections.load(self.target, on_progress)
         self.loaded = True
 
+    def new_index(self) -> DenseIndex:
+        """The dense index a collection created now gets (`indexes.choose`); UnsupportedIndex if not offered."""
+        return choose(*self.index_settings, backend=self.capabilities.backend)
+
     def create(self, record: ModelRecord) -> str:
         """Create the physical collection for this model (and the metadata-keys companion); returns its name.
         On a server it is `<collection>__<collection-slug>`, for the alias `collection` to point at."""
         target = physical_name(self.collection, record.model) if self.capabilities.aliases else self.collection
-        self.collections.create_chunks(target, record)
+        self.collections.create_chunks(target, record, self.new_index())
         self.collections.ensure_keys(keys_collection(self.collection))
         return target
 

@@ -9,6 +9,8 @@ from typing import Any
 from pymilvus import DataType, Function, FunctionType, MilvusClient
 from pymilvus.milvus_client.index import IndexParams
 
+from semsearch.store.indexes import BUILD_DEFAULTS, DenseIndex
+
 ID_MAX = 1024
 SOURCE_MAX = 2048
 TEXT_MAX_BYTES = 65_535
@@ -123,11 +125,15 @@ def _headings(heading_path: Any) -> list[str]:
 DENSE_METRIC = "IP"
 
 
-def build_index_params(client: MilvusClient, dense_index: str, bm25: bool, metric: str = DENSE_METRIC) -> IndexParams:
+def build_index_params(
+    client: MilvusClient, dense: DenseIndex | str, bm25: bool, metric: str = DENSE_METRIC
+) -> IndexParams:
+    """The indexes of a new chunk collection: `dense` (a type name alone gets that type's default parameters) on
+    the vectors, and BM25's inverted index on the sparse field."""
+    if isinstance(dense, str):
+        dense = DenseIndex(dense, BUILD_DEFAULTS.get(dense, {}))
     params = client.prepare_index_params()
-    # Milvus 2.3 refuses HNSW without explicit build parameters; these are Milvus's own defaults in later versions.
-    hnsw = {"M": 16, "efConstruction": 200} if dense_index == "HNSW" else {}
-    params.add_index(field_name=VECTOR_FIELD, index_type=dense_index, metric_type=metric, params=hnsw)
+    params.add_index(field_name=VECTOR_FIELD, index_type=dense.type, metric_type=metric, params=dict(dense.build))
     if bm25:
         params.add_index(field_name=SPARSE_FIELD, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
     return params
