@@ -16,6 +16,7 @@ import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from _common import RESULTS, ROOT, SEARCH_API, free_port, in_the_repo, print_table, write_json
@@ -96,13 +97,19 @@ def _rows(start: int, stop: int) -> list[dict]:
     ]
 
 
-def time_to_ready(db: Path, timeout: float) -> dict[str, object]:
-    """Start the API on `db` and poll it: seconds to the first /health 200 and to /ready 200, the last /ready
-    body while loading, and the exit code and stderr tail if the process died first."""
+def time_to_ready(
+    db: Path | str,
+    timeout: float,
+    collection: str = COLLECTION,
+    then: Callable[[str, int], dict[str, object]] | None = None,
+) -> dict[str, object]:
+    """Start the API on `db` (a Lite file or a server URI) and poll it: seconds to the first /health 200 and to
+    /ready 200, the last /ready body while loading, and the exit code and stderr tail if the process died first.
+    Once ready, `then(base_url, pid)` (if given) measures the running API and its results join these."""
     import httpx
 
     port = free_port()
-    env = {**os.environ, "SEMSEARCH_MILVUS_URI": str(db), "SEMSEARCH_COLLECTION": COLLECTION}
+    env = {**os.environ, "SEMSEARCH_MILVUS_URI": str(db), "SEMSEARCH_COLLECTION": collection}
     for name in ("SEMSEARCH_MILVUS_TIMEOUT", "SEMSEARCH_MILVUS_READ_TIMEOUT"):
         env.pop(name, None)  # default settings
     with tempfile.TemporaryFile() as log:
@@ -123,7 +130,8 @@ def time_to_ready(db: Path, timeout: float) -> dict[str, object]:
                     time.sleep(0.25)
                     continue
                 if ready.status_code == 200:
-                    return result | {"ready_s": _since(started)}
+                    result |= {"ready_s": _since(started)}
+                    return result | (then(base, process.pid) if then else {})
                 body = ready.json()
                 if body.get("status") == "loading":
                     result["loading_seen"] = int(result["loading_seen"]) + 1  # type: ignore[call-overload]

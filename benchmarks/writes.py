@@ -72,8 +72,9 @@ def main() -> None:
     )
 
 
-def write_steps(uri: str, collection: str, mode: str, n: int, step: int) -> list[dict]:
-    """Write rows 0..n into a new (or resumed) collection with `mode`; seconds in Milvus per `step` rows."""
+def write_steps(uri: str, collection: str, mode: str, n: int, step: int, keep: bool = False) -> list[dict]:
+    """Write rows 0..n into a new (or resumed) collection with `mode`; seconds in Milvus per `step` rows. A server
+    collection is dropped afterwards unless `keep`."""
     from semsearch.engine import Engine
     from semsearch.settings import Settings
 
@@ -101,7 +102,8 @@ def write_steps(uri: str, collection: str, mode: str, n: int, step: int) -> list
                 steps[-1]["rows_per_s"] = round(step_rows / spent) if spent else 0
                 print(f"{uri} {mode}: {done:,} rows, {spent:.1f} s for the last {step_rows:,}", flush=True)
                 spent, step_rows = 0.0, 0
-        if not uri.endswith(".db"):
+        if not uri.endswith(".db") and not keep:
+            store.client.drop_alias(store.collection)
             store.client.drop_collection(store.target)
     finally:
         engine.close()
