@@ -97,6 +97,8 @@ def measure(uri: str, collection: str, backend: str, queries, truth: list[set[in
 
 def _rebuild(client, target: str, index: str, params: dict) -> float:
     """Swap the dense index for `index`: release, drop, create, load; seconds until loaded."""
+    from scale import unindexed
+
     from semsearch.store.schema import VECTOR_FIELD
 
     started = time.perf_counter()
@@ -105,17 +107,10 @@ def _rebuild(client, target: str, index: str, params: dict) -> float:
     index_params = client.prepare_index_params()
     index_params.add_index(field_name=VECTOR_FIELD, index_type=index, metric_type="IP", params=params)
     client.create_index(target, index_params)
-    while _unindexed(client.describe_index(target, VECTOR_FIELD)):
+    while unindexed(client.describe_index(target, VECTOR_FIELD)):
         time.sleep(1)
     client.load_collection(target, timeout=3600)
     return round(time.perf_counter() - started, 1)
-
-
-def _unindexed(described: dict) -> bool:
-    """Rows the server still has to index (Milvus Lite reports none)."""
-    return int(described.get("pending_index_rows", 0)) > 0 or int(described.get("indexed_rows", 0)) < int(
-        described.get("total_rows", 0)
-    )
 
 
 def _search(client, target: str, queries, truth: list[set[int]], params: dict) -> tuple[float, float]:
