@@ -7,7 +7,9 @@ and rows/s. Modes:
 - `upsert`: `upsert_chunks`, what every write was before (Milvus Lite runs it as a delete plus an insert);
 - `insert`: `insert_chunks`, for ids known to be new;
 - `checked`: what `Indexer.write` does with chunks its plan found new: read which ids are present
-  (`present_ids`), then insert the rest.
+  (`present_ids`), then insert the rest;
+- `alternate`: batches of new rows alternately upserted and inserted into one collection, so both rates are
+  measured at the same size and under the same machine load (e.g. on a copy of scale.py's 1M collection).
 The server is Milvus standalone 2.3.5 (`milvus-server`, started here on free ports) unless `--server-uri`.
 
     .venv/bin/python benchmarks/writes.py [--backends lite,server] [--modes insert,upsert] [--chunks 300000]
@@ -56,7 +58,11 @@ def main() -> None:
                 for mode in modes:
                     uri = str(args.db or workdir / f"{mode}.db") if backend == "lite" else server_uri
                     steps = write_steps(uri, args.collection, mode, args.chunks, args.step)
-                    results[f"{backend} {mode}"] = steps
+                    if mode == "alternate":
+                        for verb in ("upsert", "insert"):
+                            results[f"{backend} {verb} (alternating)"] = [s[verb] for s in steps]
+                    else:
+                        results[f"{backend} {mode}"] = steps
                     write_json(args.json, results)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -83,31 +89,51 @@ def write_steps(uri: str, collection: str, mode: str, n: int, step: int, keep: b
     store = engine.store
     have = store.count()
     first = have - have % BUILD_BATCH  # rows are generated on a grid of BUILD_BATCH: redo a partial batch
-    steps, spent, done, step_rows = [], 0.0, first, 0
+    steps: list[dict] = []
+    spent, written, done = {"upsert": 0.0, "insert": 0.0}, {"upsert": 0, "insert": 0}, first
     try:
-        for rows in batches(first, n):
+        for number, rows in enumerate(batches(first, n)):
+            verb = _verb(mode, number, done < have)
             started = time.perf_counter()
-            if mode == "upsert" or done < have:
-                store.upsert_chunks(rows)
-            elif mode == "insert":
-                store.insert_chunks(rows)
-            else:
+            if verb == "checked":
                 present = store.present_ids([row["id"] for row in rows])
                 store.insert_chunks([row for row in rows if row["id"] not in present])
-            spent += time.perf_counter() - started
+            else:
+                getattr(store, f"{verb}_chunks")(rows)
+            verb = "upsert" if verb == "upsert" else "insert"
+            spent[verb] += time.perf_counter() - started
+            written[verb] += len(rows)
             done += len(rows)
-            step_rows += len(rows)
             if done % step == 0 or done == n:
-                steps.append({"rows": done, "written": step_rows, "seconds": round(spent, 2)})
-                steps[-1]["rows_per_s"] = round(step_rows / spent) if spent else 0
-                print(f"{uri} {mode}: {done:,} rows, {spent:.1f} s for the last {step_rows:,}", flush=True)
-                spent, step_rows = 0.0, 0
+                steps.append(_step(done, spent, written, mode))
+                print(f"{uri} {mode}: {done:,} rows, {steps[-1]}", flush=True)
+                spent, written = {"upsert": 0.0, "insert": 0.0}, {"upsert": 0, "insert": 0}
         if not uri.endswith(".db") and not keep:
             store.client.drop_alias(store.collection)
             store.client.drop_collection(store.target)
     finally:
         engine.close()
     return steps
+
+
+def _verb(mode: str, number: int, rewriting: bool) -> str:
+    """The store verb for batch `number`: a batch the collection may already hold (a resumed build) is upserted."""
+    if rewriting or mode == "upsert":
+        return "upsert"
+    if mode == "alternate":
+        return ("upsert", "insert")[number % 2]
+    return mode
+
+
+def _step(rows: int, spent: dict[str, float], written: dict[str, int], mode: str) -> dict:
+    """One step's figures: for `alternate` one per verb, else the step's total."""
+
+    def figures(seconds: float, count: int) -> dict:
+        return {"rows": rows, "written": count, "seconds": round(seconds, 2), "rows_per_s": round(count / seconds)}
+
+    if mode == "alternate":
+        return {verb: figures(spent[verb], written[verb]) for verb in ("upsert", "insert")}
+    return figures(sum(spent.values()), sum(written.values()))
 
 
 def _rate(steps: list[dict], size: int) -> object:
