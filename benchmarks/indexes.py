@@ -6,7 +6,8 @@ noise), because uniformly random vectors are the worst case for clustering index
 queries are 200 more such vectors with fresh noise: near real rows, never copies of one. The exact top 10 is computed
 in numpy over the same vectors. Each variant drops the collection's dense index, builds its own (timed: `build s`
 includes the load), and sends the queries one at a time straight through pymilvus (no HTTP, no model); the
-collection gets its default index back at the end. Search-parameter sweeps (ef, nprobe) reuse one build.
+collection gets the product's default index (`SEMSEARCH_INDEX=auto`) back at the end. Search-parameter sweeps (ef,
+nprobe) reuse one build.
 
     .venv/bin/python benchmarks/indexes.py [--backends lite,server] [--sizes 20000,200000] [--queries 200]
 """
@@ -73,13 +74,12 @@ def main() -> None:
 def measure(uri: str, collection: str, backend: str, queries, truth: list[set[int]]) -> list[dict]:
     from semsearch.settings import Settings
     from semsearch.store import MilvusStore
-    from semsearch.store.schema import VECTOR_FIELD
+    from semsearch.store.indexes import choose
 
     store = MilvusStore.connect(Settings(milvus_uri=uri, collection=collection, milvus_timeout=3600, _env_file=None))
     client, target = store.client, store.resolve()
     rows = []
     try:
-        original = store.collections.describe_index(target, VECTOR_FIELD)
         for index, build_params, sweeps in VARIANTS[backend]:
             build_s = _rebuild(client, target, index, build_params)
             for params in sweeps:
@@ -88,8 +88,8 @@ def measure(uri: str, collection: str, backend: str, queries, truth: list[set[in
                     {"index": index, "build": build_params or "-", "search": params or "-", "build_s": build_s}
                     | {"recall": recall, "p50": p50}
                 )
-        default = {k: v for k, v in original.items() if k in ("M", "efConstruction", "nlist")}
-        _rebuild(client, target, original["index_type"], {k: int(v) for k, v in default.items()})
+        default = choose("auto", None, None, store.capabilities.backend)  # what the product would have built
+        _rebuild(client, target, default.type, default.build)
     finally:
         store.close()
     return rows
