@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from _common import RESULTS, in_the_repo, print_table, write_json
@@ -71,28 +72,27 @@ def main() -> None:
     )
 
 
-def measure(uri: str, collection: str, backend: str, queries, truth: list[set[int]]) -> list[dict]:
+def measure(uri: str, collection: str, backend: str, queries, truth: list[set[int]]) -> Iterator[dict]:
+    """One row per variant and search parameters, yielded as measured (a big collection takes minutes each)."""
     from semsearch.settings import Settings
     from semsearch.store import MilvusStore
     from semsearch.store.indexes import choose
 
     store = MilvusStore.connect(Settings(milvus_uri=uri, collection=collection, milvus_timeout=3600, _env_file=None))
     client, target = store.client, store.resolve()
-    rows = []
     try:
         for index, build_params, sweeps in VARIANTS[backend]:
             build_s = _rebuild(client, target, index, build_params)
             for params in sweeps:
                 recall, p50 = _search(client, target, queries, truth, params)
-                rows.append(
-                    {"index": index, "build": build_params or "-", "search": params or "-", "build_s": build_s}
-                    | {"recall": recall, "p50": p50}
-                )
+                yield {"index": index, "build": build_params or "-", "search": params or "-", "build_s": build_s} | {
+                    "recall": recall,
+                    "p50": p50,
+                }
         default = choose("auto", None, None, store.capabilities.backend)  # what the product would have built
         _rebuild(client, target, default.type, default.build)
     finally:
         store.close()
-    return rows
 
 
 def _rebuild(client, target: str, index: str, params: dict) -> float:
