@@ -7,6 +7,8 @@ benchmarks/results/scale/ (git-ignored), with their build times, so a rerun only
 - `disk MB`: the Lite `.db` file (the server's data directory is shared by all sizes: n/a);
 - `insert s`, `rows/s`: Milvus time of the build (no embedding);
 - `ready s`: a fresh `python -m search_api` with default settings until `/ready` answers 200 (`startup.py`);
+  `Milvus CPU s at ready`: the CPU time Milvus Lite (the API's child) had used by then, which on a shared machine
+  says more about the load's cost than the wall time;
 - `API RSS`, `Milvus RSS`: resident memory after the queries, of the API process (with Milvus Lite, which runs
   as its child, counted under Milvus) and of the Milvus server's processes;
 - dense / keyword / hybrid p50 and p95 over HTTP, top 10, one client, every query text unique (no cache hits);
@@ -143,7 +145,7 @@ def measure(backend: str, uri: str, n: int, vectors, truth: list[set[int]], args
     modes = ["dense", "keyword", "hybrid"] if backend == "lite" else ["dense"]
     timed = time_to_ready(uri, args.timeout, collection, then=lambda base, pid: http_latencies(base, pid, modes, args))
     row["ready s"] = timed.get("ready_s", "-")
-    for key in ("API RSS MB", "Milvus RSS MB"):
+    for key in ("Milvus CPU s at ready", "API RSS MB", "Milvus RSS MB"):
         row[key] = timed.get(key, "-")
     if backend == "server":
         row["Milvus RSS MB"] = _rss_mb(_processes_mentioning(str(SERVER_DATA)))
@@ -179,7 +181,7 @@ def http_latencies(base: str, pid: int, modes: list[str], args: argparse.Namespa
     """p50/p95 of `POST /search` per mode (unique query texts), errors, and the API's and Lite's RSS after."""
     import httpx
 
-    result: dict[str, object] = {}
+    result: dict[str, object] = {"Milvus CPU s at ready": _cpu_seconds(_children(pid)) or "-"}
     errors = 0
     with httpx.Client(base_url=base, timeout=60) as client:
         for mode in modes:
@@ -217,6 +219,18 @@ def _processes_mentioning(text: str) -> list[int]:
         except OSError:
             continue
     return pids
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) these processes have used: what a load costs whatever else runs beside it."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return round(total / os.sysconf("SC_CLK_TCK"), 1)
 
 
 def _rss_mb(pids: list[int]) -> int:
