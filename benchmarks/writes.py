@@ -44,10 +44,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=RESULTS / "writes.json")
     args = parser.parse_args()
     in_the_repo()
-    from semsearch.store import chunks
+    from semsearch.store import chunk_writes
 
     if args.request_rows:
-        chunks.WRITE_BATCH = args.request_rows
+        chunk_writes.WRITE_BATCH = args.request_rows
     backends, modes = args.backends.split(","), args.modes.split(",")
     workdir = Path(tempfile.mkdtemp(prefix="semsearch-writes-"))
     results: dict[str, list[dict]] = {}
@@ -66,7 +66,7 @@ def main() -> None:
                     write_json(args.json, results)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"rows/s per {args.step:,}-row step ({chunks.WRITE_BATCH} rows per request)")
+    print(f"rows/s per {args.step:,}-row step ({chunk_writes.WRITE_BATCH} rows per request)")
     sizes = [step["rows"] for step in next(iter(results.values()))]
     print_table(
         ["rows after step", *results],
