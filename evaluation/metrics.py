@@ -1,14 +1,15 @@
-"""IR metrics from pytrec_eval (the TREC reference implementation), averaged over queries."""
+"""IR metrics from pytrec_eval (the TREC reference implementation, the [eval] extra), averaged over queries."""
 
 from __future__ import annotations
 
-import pytrec_eval
+from semsearch.extras import require
 
 METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
 
 
 def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, list[str]]) -> dict[str, float]:
     """`run` maps a query id to its ranked document ids (best first); every judged query counts, found or not."""
+    pytrec_eval = require("pytrec_eval", "scoring a retrieval run")
     judged = {qid: rels for qid, rels in qrels.items() if qid in run}
     full = {qid: _scores(docs) for qid, docs in run.items()}
     top10 = {qid: _scores(docs[:10]) for qid, docs in run.items()}

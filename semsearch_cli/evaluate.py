@@ -11,10 +11,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from evaluation.beir import BeirFormatError, load
-from evaluation.metrics import METRICS
-from evaluation.runner import index_corpus, run_mode, scratch_collection
 from semsearch.engine import Engine
+from semsearch.extras import require
 from semsearch.ranking import Mode
 from semsearch_cli.exits import EXIT_USAGE, cli_errors, fail
 from semsearch_cli.options import JsonOption, MilvusUriOption, ModelOption, load_settings
@@ -30,6 +28,12 @@ def evaluate(
 ) -> None:
     """Ingest the corpus into a scratch collection (reused when unchanged), run every judged query in each mode,
     and print nDCG@10, Recall@10, Recall@100, MRR@10 and the query p50 latency."""
+    with cli_errors():  # the [eval] extra: said before the corpus is read and indexed
+        require("pytrec_eval", "semsearch eval")
+    from evaluation.beir import BeirFormatError, load
+    from evaluation.metrics import METRICS
+    from evaluation.runner import index_corpus, run_mode, scratch_collection
+
     try:
         wanted = [Mode(m.strip()) for m in modes.split(",") if m.strip()]
         data = load(directory, limit_queries)
