@@ -17,7 +17,7 @@ from ingest.pipeline import IngestReport
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.settings import Settings
-from semsearch_cli.ingest import _summary_table
+from semsearch_cli.ingest import _print_summary
 from tests.helpers import ROOT, SAMPLE_DATA, run_cli
 
 SMALL_SET = ["library/copy.txt", "library/decimal.md", "library/calendar.html", "howto/unicode.pdf", "modules.csv"]
@@ -176,12 +176,14 @@ def test_json_ingest_with_json_logs_keeps_stdout_one_object_and_lists_warnings(t
     assert any("front matter ignored" in record["message"] for record in logs)
 
 
-def test_the_summary_table_lists_warnings_beside_failures() -> None:
-    report = IngestReport(files=2, failures=[("a.pdf", "not a PDF")], warnings=[("b.md", "front matter ignored")])
-    console = Console(record=True, width=200)
-    console.print(_summary_table(report))
+def test_the_summary_lists_warnings_beside_failures_each_on_one_line_as_written() -> None:
+    failures = [("a.pdf", "not a PDF"), ("[x].parquet", "reading .parquet needs the [tables] extra " + "x" * 100)]
+    report = IngestReport(files=2, failures=failures, warnings=[("b.md", "front matter ignored")])
+    console = Console(record=True, width=80)
+    _print_summary(report, console)
     text = console.export_text()
     assert "failed: a.pdf: not a PDF" in text and "warning: b.md: front matter ignored" in text
+    assert f"failed: [x].parquet: {failures[1][1]}" in text.splitlines()  # brackets kept, not wrapped at 80
 
 
 @pytest.mark.parametrize("mode", ["keyword", "hybrid"])
