@@ -61,6 +61,10 @@ def closure(requirements: list[str]) -> dict[str, int]:
     return {name: size for name, size in found.items() if "[" not in name}
 
 
+#: Parts of the default install measured apart, to decide whether they should be extras (README: Install).
+DEFAULT_PARTS = {"office formats": ("python-docx", "python-pptx", "openpyxl")}
+
+
 def mib(size: float) -> str:
     return f"{size / MIB:,.0f}"
 
@@ -70,6 +74,13 @@ def main() -> None:
     biggest = sorted(core.items(), key=lambda item: -item[1])[:6]
     print(f"default install: {mib(sum(core.values()))} MiB in {len(core)} distributions")
     print_table(["largest in the default install", "MiB"], [(name, mib(size)) for name, size in biggest])
+    print()
+    parts = []
+    for part, names in DEFAULT_PARTS.items():
+        without = closure([r for r in PROJECT["dependencies"] if canonicalize_name(Requirement(r).name) not in names])
+        only = {name: size for name, size in core.items() if name not in without}
+        parts.append((part, mib(sum(only.values())), ", ".join(f"{n} {mib(v)}" for n, v in sorted(only.items()))))
+    print_table(["part of the default install", "MiB only it needs", "distributions (MiB)"], parts)
     print()
     rows = []
     for extra in PROJECT["optional-dependencies"]:
