@@ -69,10 +69,15 @@ def test_without_tables_a_parquet_file_is_skipped_with_one_line_and_the_rest_ing
     [line] = [line for line in output.splitlines() if hint("tables") in line]
     assert "rows.parquet" in line and "reading .parquet" in line
 
-    listed = run_cli("list", "--json", cwd=tmp_path)
+    listed = run_cli("list", "--json", cwd=tmp_path, env=without(tmp_path, "pyarrow"))
     assert listed.returncode == 0, listed.stderr
     sources = {Path(json.loads(line)["source"]).name for line in listed.stdout.splitlines()}
     assert sources == {"otters.md", "tickets.csv"}
+    found = run_cli(
+        "search", "animals asleep on a river", "-k", "1", "--json", cwd=tmp_path, env=without(tmp_path, "pyarrow")
+    )
+    assert found.returncode == 0, found.stderr
+    assert Path(json.loads(found.stdout)["results"][0]["source"]).name == "otters.md"
 
 
 @pytest.mark.parametrize(
