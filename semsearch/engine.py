@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from semsearch.batcher import QueryBatcher
+from semsearch.default_fusion import load_default_fusion
 from semsearch.embedder import Embedder
 from semsearch.errors import BackendUnavailable
 from semsearch.indexer import Indexer
@@ -36,6 +37,8 @@ class Engine:
         self._batcher: QueryBatcher | None = None
         self._batcher_lock = threading.Lock()
         self._closed = False
+        #: Hybrid fusion for requests that name none: the collection's saved one, else the built-in rrf k=60.
+        self.default_fusion = load_default_fusion(store)
 
     @classmethod
     def open(
@@ -101,7 +104,12 @@ class Engine:
     @property
     def searcher(self) -> Searcher:
         return Searcher(
-            self.store, self.embedder, self.settings, reranker=lambda: self.reranker, embed_query=self.embed_query
+            self.store,
+            self.embedder,
+            self.settings,
+            reranker=lambda: self.reranker,
+            embed_query=self.embed_query,
+            default_fusion=self.default_fusion.fusion,
         )
 
     @property

@@ -208,7 +208,7 @@ class KnowledgeBase:
             top_k=top_k,
             offset=offset,
             mode=Mode(mode) if mode is not None else None,
-            fusion=fusion or Fusion(),
+            fusion=fusion,
             filters=filter,
             min_score=min_score,
             group_by_document=group_by_document,
@@ -236,7 +236,7 @@ class KnowledgeBase:
         options = SearchOptions(
             top_k=candidates,
             mode=Mode(mode) if mode is not None else None,
-            fusion=fusion or Fusion(),
+            fusion=fusion,
             filters=filter,
             rerank=rerank,
         )
