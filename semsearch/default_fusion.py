@@ -3,8 +3,9 @@
 Built in it is RRF k=60 (`Fusion()`); `semsearch eval DIR --tune --save` replaces it with the setting that
 cross-validation on the user's own labelled queries chose, saved with the collection (`MilvusStore.save_default`),
 so every door (HTTP, CLI, MCP, the Python API) and every process that opens the collection uses it. A request's
-explicit fusion still wins. An engine reads it when it opens: a running API picks up a newly saved fusion when it
-restarts (or follows a reindex).
+explicit fusion still wins. An engine reads it when it opens; a running API on a server reads it again with every
+alias check (SEMSEARCH_ALIAS_CHECK_SECONDS). On Milvus Lite the API holds the `.db`, so nothing can save one while it
+runs.
 """
 
 from __future__ import annotations

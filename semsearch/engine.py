@@ -88,6 +88,14 @@ class Engine:
         )
         return cls(settings=settings, embedder=embedder, store=store)
 
+    def reload_default_fusion(self) -> bool:
+        """Read the collection's saved fusion again (another process may have saved one); True if it changed.
+        A running API on a server does this with every alias check (`search_api/follow.py`)."""
+        found = load_default_fusion(self.store)
+        changed = found != self.default_fusion
+        self.default_fusion = found
+        return changed
+
     @property
     def observer(self) -> EngineObserver | None:
         """Who hears about this engine's model and Milvus time; one at a time, None for nobody."""

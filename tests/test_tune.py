@@ -303,3 +303,19 @@ def test_a_saved_fusion_survives_reopen_and_hides_from_metadata_fields(kb: Knowl
         assert load_default_fusion(reopened.store).source == "built-in"
     finally:
         reopened.close()
+
+
+def test_an_engine_reads_a_fusion_saved_by_another_process_when_asked(settings: Settings, embedder: Embedder) -> None:
+    """What a running API's alias follower does on every check (on a server another process can save one)."""
+    engine = Engine.open(settings, create=True, embedder=embedder)
+    other = Engine.open(settings, create=False, embedder=embedder)  # its own connection, as another process has
+    try:
+        assert engine.reload_default_fusion() is False
+        save_default_fusion(other.store, Fusion(k=3))
+        assert engine.default_fusion.source == "built-in"  # read at open
+        assert engine.reload_default_fusion() is True
+        assert engine.default_fusion.fusion == Fusion(k=3)
+        assert engine.searcher.default_fusion == Fusion(k=3)
+    finally:
+        other.close()
+        engine.close()
