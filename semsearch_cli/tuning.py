@@ -65,6 +65,13 @@ def print_report(report: TuneReport, data: BeirSet, collection: str, saved: bool
         f"{held['max_gain']:+.4f} across folds)",
         highlight=False,
     )
+    repeated = found["repeated"]
+    out.print(
+        f"the same cross-validation on {repeated['splits']} differently seeded splits: held-out gain "
+        f"{repeated['mean_gain']:+.4f} (std {repeated['std_gain']:.4f}, min {repeated['min_gain']:+.4f}, max "
+        f"{repeated['max_gain']:+.4f} across splits)",
+        highlight=False,
+    )
     parts = ", ".join(f"{name} {gain:+.4f}" for name, gain in found["held_out_gain_by_family"].items())
     out.print(f"held-out mean gain when tuning only: {parts}", highlight=False)
     everything = found["all_queries"]
@@ -74,6 +81,13 @@ def print_report(report: TuneReport, data: BeirSet, collection: str, saved: bool
         f"{everything['default_ndcg@10']:.4f})",
         highlight=False,
     )
+    if repeated["mean_gain"] <= 0:  # the steadier estimate of the two
+        out.print(
+            f"cross-validation found no held-out gain over {BUILT_IN.describe()} on {repeated['splits']} splits: "
+            f"{report.chosen.describe()} is not expected to beat it on new queries",
+            style="yellow",
+            highlight=False,
+        )
     if saved:
         out.print(f"saved as the default fusion of collection {collection!r}", highlight=False)
     else:

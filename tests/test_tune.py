@@ -175,6 +175,9 @@ def test_each_fold_is_scored_on_queries_its_setting_was_not_chosen_on(
     }
     assert found["held_out"]["mean_gain"] == round(sum(f.gain for f in report.folds) / 3, 4)
     assert set(found["held_out_gain_by_family"]) == {"rrf k", "weighted", "all"}
+    assert found["repeated"]["splits"] == 10 and report.repeats[0] == pytest.approx(
+        sum(f.gain for f in report.folds) / 3
+    )
 
 
 @pytest.fixture(scope="module")
@@ -199,6 +202,7 @@ def test_tune_prints_held_out_gains_and_labels_the_all_query_score_in_sample(
     assert "tiny_tune: 9 queries in 3 folds" in text and "nDCG@10 on each held-out fold" in text
     assert "held-out nDCG@10:" in text and "across folds" in text
     assert "in-sample, not an estimate" in text
+    assert "the same cross-validation on 10 differently seeded splits: held-out gain" in text
     assert "not saved: --save makes it the default fusion of collection 'eval_tiny_tune'" in text
     assert found["saved"] is True and found["collection"] == "eval_tiny_tune"
     assert [fold["queries"] for fold in found["tune"]["folds"]] == [3, 3, 3]
