@@ -1,11 +1,12 @@
 """Values saved with a collection (its default fusion), as rows of its companion collection `<collection>__keys`.
 
 Why there and not in the collection's properties: Milvus Lite 2.5.1 answers UNIMPLEMENTED to AlterCollection
-(`alter_collection_properties`), so properties would work on a server only. The companion collection exists on
-both, is named after the collection users configure (so a value survives `semsearch reindex`, which moves that name
-to a new physical collection), and already holds one row per metadata key. Its rows have a primary key and a
-2-d dummy vector and nothing else, so a value lives in the key itself: `semsearch:<name>=<json>`. No metadata key
-can look like that (`:` and `=` are not allowed in one), and `ChunkCollection.refresh_metadata_keys` skips them.
+(`alter_collection_properties`), so properties would work on a server only (the 2.3.5 server keeps them). The
+companion collection exists on both, is named after the collection users configure (so a value survives
+`semsearch reindex`, which moves that name to a new physical collection), and already holds one row per metadata
+key. Its rows have a primary key and a 2-d dummy vector and nothing else, so a value lives in the key itself:
+`semsearch:<name>=<json>`. No metadata key can look like that (`:` and `=` are not allowed in one), and
+`ChunkCollection.refresh_metadata_keys` skips them.
 """
 
 from __future__ import annotations
