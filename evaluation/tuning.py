@@ -165,7 +165,7 @@ def tune(
         "weighted": [0, *(i for i, f in enumerate(settings) if f.type == "weighted")],
         "all": list(range(len(settings))),
     }
-    results = {name: _cross_validate(scores, members, split) for name, members in families.items()}
+    results = {name: cross_validate(scores, members, split) for name, members in families.items()}
     everything = list(candidates)
     best = _best(scores, families["all"], everything)
     return TuneReport(
@@ -179,13 +179,13 @@ def tune(
         default=_mean(scores[0], everything),
         families={name: statistics.fmean(t - d for _, d, t in folds_) for name, folds_ in results.items()},
         repeats=[
-            statistics.fmean(t - d for _, d, t in _cross_validate(scores, families["all"], resplit))
+            statistics.fmean(t - d for _, d, t in cross_validate(scores, families["all"], resplit))
             for resplit in [split, *(fold_split(everything, folds, FOLD_SEED + r) for r in range(1, repeats))]
         ],
     )
 
 
-def _cross_validate(
+def cross_validate(
     scores: list[dict[str, float]], members: list[int], split: list[list[str]]
 ) -> list[tuple[int, float, float]]:
     """Per fold: the member chosen on the other folds, the default's and its held-out mean nDCG@10."""
