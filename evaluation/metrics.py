@@ -31,3 +31,17 @@ def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, list[str]]) -> dic
 def _scores(doc_ids: list[str]) -> dict[str, float]:
     """Scores that reproduce our order exactly (pytrec_eval re-sorts by score)."""
     return {doc_id: float(len(doc_ids) - rank) for rank, doc_id in enumerate(doc_ids)}
+
+
+class NdcgAt10:
+    """nDCG@10 per query, exactly as `evaluate` computes it before averaging, for scoring many runs of the same
+    queries (`semsearch eval --tune`): the judgements are read once; a judged query missing from a run scores 0."""
+
+    def __init__(self, qrels: dict[str, dict[str, int]]) -> None:
+        self.queries = list(qrels)
+        pytrec_eval = require("pytrec_eval", "scoring a retrieval run")
+        self._evaluator = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10"})
+
+    def __call__(self, run: dict[str, list[str]]) -> dict[str, float]:
+        per_query = self._evaluator.evaluate({qid: _scores(docs) for qid, docs in run.items()})
+        return {qid: per_query.get(qid, {}).get("ndcg_cut_10", 0.0) for qid in self.queries}

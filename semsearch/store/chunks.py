@@ -21,6 +21,7 @@ from semsearch.store.capabilities import Capabilities
 from semsearch.store.collections import SEARCH_CONSISTENCY, STATE_CONSISTENCY
 from semsearch.store.documents import DocumentReads
 from semsearch.store.milvus_calls import Connection
+from semsearch.store.saved import SAVED_ROW_PREFIX
 from semsearch.store.schema import (
     DENSE_METRIC,
     KEYWORD_FIELD,
@@ -174,7 +175,7 @@ class ChunkCollection(DocumentReads):
                 limit=16_384,
                 consistency_level=STATE_CONSISTENCY,
             )
-            self.metadata_keys = {row["key"] for row in rows}
+            self.metadata_keys = {row["key"] for row in rows if not row["key"].startswith(SAVED_ROW_PREFIX)}
         return self.metadata_keys
 
     # -- writes ---------------------------------------------------------------------------------------------------
