@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         "the best single mode (256: +0.024), and every sample query still ranks first (128 ranks one second).",
     )
     chunk_overlap: int = Field(32, ge=0, description="Tokens shared by consecutive chunks of one document.")
+    keyword_window_tokens: int = Field(
+        320,
+        ge=0,
+        description="Tokens of the source that keyword search (BM25) reads for each chunk: the chunk centred in a "
+        "window of this size, cut at section starts (`semsearch.keywords`); 0: the chunk alone. Stored per chunk: "
+        "a change applies to documents as they are ingested again (nothing is re-embedded).",
+    )
     query_prompt: str | None = Field(
         None,
         description="Text put before every query before it is embedded; unset: the model's own query prompt "
