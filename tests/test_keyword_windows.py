@@ -31,7 +31,7 @@ def filler(n: int, seed: int) -> str:
     )
 
 
-#: Its two rare terms lie about 250 tokens apart: no 160-token chunk holds both, its 320-token windows do.
+#: Its two rare terms lie about 250 tokens apart: no 144-token chunk holds both, its 320-token windows do.
 STRADDLING = Document(
     id="straddling",
     text=f"{filler(2, 1)} A zyzzyva crawled past. {filler(20, 2)} Then a quokka appeared. {filler(6, 3)}",
@@ -47,7 +47,7 @@ QUERY = "zyzzyva quokka"
 
 
 def _spans(
-    embedder: Embedder, text: str, chunk_tokens: int = 160, overlap: int = 32, boundaries: tuple[int, ...] = ()
+    embedder: Embedder, text: str, chunk_tokens: int = 144, overlap: int = 32, boundaries: tuple[int, ...] = ()
 ) -> list[tuple[int, int]]:
     chunks = split_document("d", text, embedder.tokenizer, chunk_tokens, overlap, boundaries)
     return [(c.char_start, c.char_end) for c in chunks]
