@@ -147,9 +147,12 @@ class ChunkCollection(DocumentReads):
         )
 
     def keyword_search(self, query: str, limit: int, expr: str = "") -> list[Hit]:
-        """Best chunks by BM25 over the analysed text; `Hit.score` is the raw BM25 score."""
+        """Best chunks by BM25 over the analysed keyword text; `Hit.score` is the raw BM25 score. Neighbouring
+        chunks of a short document share one keyword window, so their scores tie: the earlier chunk comes first
+        (Milvus orders ties arbitrarily, and a document's best chunk must not change between two searches)."""
         try:
-            return self._search(data=[query], anns_field=SPARSE_FIELD, metric="BM25", limit=limit, expr=expr)
+            hits = self._search(data=[query], anns_field=SPARSE_FIELD, metric="BM25", limit=limit, expr=expr)
+            return sorted(hits, key=lambda hit: (-hit.raw_score, hit.chunk_index))
         except MilvusFailed as exc:
             # On an empty collection Milvus's BM25 divides by a zero average length and refuses the NaN it made.
             if "NaN or Inf" in str(exc) and self.count() == 0:
