@@ -106,11 +106,13 @@ class ChunkCollection(DocumentReads):
         return int(rows[0]["count(*)"])
 
     def existing_chunks(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Stored state of every chunk of these documents, by primary key (`Chunk.key`)."""
+        """Stored state of every chunk of these documents, by primary key (`Chunk.key`), with its keyword text where
+        the collection has one (it depends on the chunk's neighbours, not only on the chunk)."""
         found: dict[str, dict[str, Any]] = {}
+        fields = [*STATE_FIELDS, KEYWORD_FIELD] if self._has_keyword_text else STATE_FIELDS
         for start in range(0, len(doc_ids), READ_BATCH):
             expr = _in_expr("doc_id", doc_ids[start : start + READ_BATCH])
-            for row in self.scan(expr, STATE_FIELDS):
+            for row in self.scan(expr, fields):
                 found[row["id"]] = row
         return found
 
@@ -130,6 +132,11 @@ class ChunkCollection(DocumentReads):
         return {row["doc_id"] for row in self.scan(_in_expr("source", [source]), ["id", "doc_id"])}
 
     @property
+    def has_keyword_text(self) -> bool:
+        """Whether BM25 reads a keyword text of its own (`KEYWORD_FIELD`), which writers may fill, or `text`."""
+        return self._has_keyword_text
+
+    @property
     def keyword_ready(self) -> bool:
         """True when the collection has the BM25 sparse field (built on a Milvus that supports it)."""
         return self._has_sparse
@@ -141,9 +148,12 @@ class ChunkCollection(DocumentReads):
         )
 
     def keyword_search(self, query: str, limit: int, expr: str = "") -> list[Hit]:
-        """Best chunks by BM25 over the analysed text; `Hit.score` is the raw BM25 score."""
+        """Best chunks by BM25 over the analysed keyword text; `Hit.score` is the raw BM25 score. Neighbouring
+        chunks of a short document share one keyword window, so their scores tie: the earlier chunk comes first
+        (Milvus orders ties arbitrarily, and a document's best chunk must not change between two searches)."""
         try:
-            return self._search(data=[query], anns_field=SPARSE_FIELD, metric="BM25", limit=limit, expr=expr)
+            hits = self._search(data=[query], anns_field=SPARSE_FIELD, metric="BM25", limit=limit, expr=expr)
+            return sorted(hits, key=lambda hit: (-hit.raw_score, hit.chunk_index))
         except MilvusFailed as exc:
             # On an empty collection Milvus's BM25 divides by a zero average length and refuses the NaN it made.
             if "NaN or Inf" in str(exc) and self.count() == 0:
@@ -182,17 +192,12 @@ class ChunkCollection(DocumentReads):
 
     def upsert_chunks(self, rows: list[dict[str, Any]]) -> None:
         """Upsert in batches, each retried while Milvus is unreachable or restarting (upserts are idempotent).
-        Data Milvus refuses as given (e.g. a metadata integer beyond 64 bits) raises DocumentRejected."""
+        Data Milvus refuses as given (e.g. a metadata integer beyond 64 bits) raises DocumentRejected. A row without
+        keyword text (the indexer gives one, see `semsearch.keywords`) gets the chunk's own behind its title."""
         if self._has_keyword_text:
-            rows = [
-                {
-                    **row,
-                    KEYWORD_FIELD: keyword_text(
-                        row["text"], row["metadata"].get("title"), row["metadata"].get("heading_path")
-                    ),
-                }
-                for row in rows
-            ]
+            rows = [row if KEYWORD_FIELD in row else {**row, KEYWORD_FIELD: _own_keyword_text(row)} for row in rows]
+        else:
+            rows = [{k: v for k, v in row.items() if k != KEYWORD_FIELD} for row in rows]
         for start in range(0, len(rows), WRITE_BATCH):
             batch = rows[start : start + WRITE_BATCH]
             what = _describe_batch("upsert", batch)
@@ -248,6 +253,10 @@ class ChunkCollection(DocumentReads):
             if len(rows) < SCAN_PAGE:
                 return
             last = rows[-1]["id"]
+
+
+def _own_keyword_text(row: dict[str, Any]) -> str:
+    return keyword_text(row["text"], row["metadata"].get("title"), row["metadata"].get("heading_path"))
 
 
 def _search_params(metric: str, limit: int, capabilities: Capabilities) -> dict[str, Any]:
