@@ -124,13 +124,6 @@ def test_second_process_on_a_served_lite_db_is_told_to_use_the_api(
     assert "HTTP Request" not in cli_hits.stderr + through_api.stderr  # the HTTP client's own INFO lines stay out
 
 
-def test_module_entry_points_run() -> None:
-    for module in ("ingest", "search_api", "semsearch_cli"):
-        result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-        assert "Usage" in result.stdout
-
-
 def test_ingest_help_lists_every_format_of_the_one_table(tmp_path: Path) -> None:
     from ingest.formats import FORMATS
 
@@ -146,8 +139,11 @@ def test_version_is_the_installed_distributions(tmp_path: Path) -> None:
     assert shown.returncode == 0 and shown.stdout.strip() == f"semsearch {version('milvus-semantic-search')}"
 
 
-@pytest.mark.parametrize(("module", "option"), [("ingest", "--text-column"), ("search_api", "--port")])
-def test_python_dash_m_runs_the_same_commands(module: str, option: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("module", "option"), [("ingest", "--text-column"), ("search_api", "--port"), ("semsearch_cli", "--version")]
+)
+def test_python_dash_m_runs_the_same_commands(module: str, option: str) -> None:
+    """Every module entry point runs (one `--help` process each) and is the command it stands for."""
     shown = subprocess.run(
         [sys.executable, "-m", module, "--help"],
         cwd=ROOT,
@@ -157,7 +153,7 @@ def test_python_dash_m_runs_the_same_commands(module: str, option: str, tmp_path
         env={**os.environ, "COLUMNS": "200"},
     )
     assert shown.returncode == 0, shown.stderr
-    assert option in shown.stdout
+    assert "Usage" in shown.stdout and option in shown.stdout
 
 
 BROKEN_FRONT_MATTER = "---\ntitle: [unclosed\n---\n# Notes\n\nLighthouses guide ships at night.\n"

@@ -104,6 +104,7 @@ IMPORT_NAMES = {
     "langchain-core": "langchain_core",
     "pytest": "pytest",
     "pytest-timeout": "pytest_timeout",
+    "pytest-xdist": "xdist",
     "ruff": "ruff",
     "fpdf2": "fpdf",
     "schemathesis": "schemathesis",
