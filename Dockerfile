@@ -13,7 +13,9 @@ COPY evaluation ./evaluation
 # lock. Build with --build-arg PIP_EXTRA_INDEX_URL= to take torch from PyPI instead (a GPU host).
 ARG PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu
 RUN pip install --no-cache-dir -c constraints.txt torch==2.13.0
-RUN pip install --no-cache-dir -c constraints.txt .
+# [tables]: the compose ingest job reads whatever folder it is given, Parquet included. Not [mcp] (no service runs
+# it), [eval] or [langchain] (a client's part); semsearch/extras.py names each.
+RUN pip install --no-cache-dir -c constraints.txt '.[tables]'
 ENV HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 # The ONNX model cache: absolute (the ingest job runs in the user's folder, mounted read-only), inside the image, and
 # filled at build time, so no container ever exports or writes it (the runtime user could not: root owns it).

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from ingest.readers import LoadError
+from semsearch.errors import ExtraMissing
+from semsearch.extras import require
 
 #: Rows per batch read from a file: large enough that pandas/pyarrow run at full speed, small enough to stay flat.
 ROW_BATCH = 2048
@@ -29,9 +31,13 @@ class TableRows:
 
 
 def read_parquet_rows(path: Path) -> TableRows:
-    """Parquet keeps its column types; row groups are read a batch at a time."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    """Parquet keeps its column types; row groups are read a batch at a time. pyarrow is the [tables] extra: without
+    it the file is skipped with the line that says so, and the rest of the run goes on."""
+    try:
+        pa = require("pyarrow", "reading .parquet")
+        pq = require("pyarrow.parquet", "reading .parquet")
+    except ExtraMissing as exc:
+        raise LoadError(str(exc)) from None
 
     try:
         parquet = pq.ParquetFile(path)

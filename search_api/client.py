@@ -15,7 +15,10 @@ try:
     from langchain_core.documents import Document
     from langchain_core.retrievers import BaseRetriever
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("SemsearchRetriever needs langchain-core: pip install langchain-core") from exc
+    # The hint `semsearch.extras.require` would give, written out: this module must not import the engine.
+    raise ImportError(
+        "SemsearchRetriever needs the [langchain] extra: pip install 'milvus-semantic-search[langchain]'"
+    ) from exc
 
 
 class SearchAPIError(RuntimeError):

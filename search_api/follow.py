@@ -1,5 +1,6 @@
 """A running API follows `semsearch reindex`: when the collection's alias moves to a collection built with another
-model, it opens that collection with that model and swaps the engine for the next requests.
+model, it opens that collection with that model and swaps the engine for the next requests. Each check also reads
+the collection's saved default fusion again, so a `semsearch eval --tune --save` reaches a running API.
 
 The engine a request got stays whole for that request (store and model always match); the old engine is closed a
 while later, once its in-flight requests are done. Milvus Lite has no aliases, so nothing is followed there.
@@ -57,6 +58,14 @@ class AliasFollower:
         self._close_retired(time.monotonic() - RETIRE_AFTER)
         engine: Engine = self.app.state.engine
         try:
+            if engine.reload_default_fusion():
+                default = engine.default_fusion
+                log.warning(
+                    "collection %r: default fusion now %s (%s)",
+                    engine.store.collection,
+                    default.fusion.describe(),
+                    default.source,
+                )
             target = engine.store.resolve()
             if target is None or target == engine.store.target or target in self._failed:
                 return False

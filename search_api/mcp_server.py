@@ -2,6 +2,7 @@
 
 The tools validate the same request models as `POST /search` and `POST /context` and call the same knowledge-base
 verbs, so an agent gets exactly what the HTTP API answers (`semsearch.answers`), with the same limits and messages.
+The `mcp` package is the [mcp] extra: `semsearch mcp` checks for it (`semsearch.extras.require`) before importing this.
 """
 
 from __future__ import annotations

@@ -60,7 +60,15 @@ class QueryIn(StrictBody):
         description="dense (embeddings), keyword (BM25) or hybrid (both, fused). Default: hybrid where the backend "
         "supports BM25 (Milvus >= 2.5), else dense; keyword/hybrid on an older backend answer 400.",
     )
-    fusion: FusionIn = Field(default_factory=FusionIn, description="How hybrid mode merges its two lists.")
+    fusion: FusionIn | None = Field(
+        None,
+        description="How hybrid mode merges its two lists. Not given: the collection's default fusion (saved by "
+        "`semsearch eval --tune --save`, else rrf k=60; `/ready` says which); a given fusion always wins.",
+    )
+
+    def fusion_arg(self) -> Fusion | None:
+        """The request's fusion, None where it names none (the collection's default then applies)."""
+        return self.fusion.to_fusion() if self.fusion is not None else None
 
     @field_validator("query")
     @classmethod
@@ -86,7 +94,7 @@ class SearchRequest(QueryIn):
             "offset": self.offset,
             "mode": self.mode,
             "filter": self.filter,
-            "fusion": self.fusion.to_fusion(),
+            "fusion": self.fusion_arg(),
             "min_score": self.min_score,
             "group_by_document": self.group_by_document,
             "rerank": self.rerank,
@@ -142,7 +150,7 @@ class ContextRequest(QueryIn):
             "candidates": self.candidates,
             "mode": self.mode,
             "filter": self.filter,
-            "fusion": self.fusion.to_fusion(),
+            "fusion": self.fusion_arg(),
             "rerank": self.rerank,
         }
 
@@ -247,6 +255,11 @@ class ReadyResponse(BaseModel):
     model: str
     dim: int
     capabilities: dict[str, Any]
+    fusion: dict[str, Any] = Field(
+        ...,
+        description="The hybrid fusion used when a request names none: `name` (e.g. 'rrf k=60'), `type`, `k`, "
+        "`weights`, and `source`: 'saved' (by `semsearch eval --tune --save`, with how it was tuned) or 'built-in'.",
+    )
 
 
 class StoredDocument(BaseModel):

@@ -3,7 +3,7 @@
     import semsearch
 
     with semsearch.open("data/milvus.db") as kb:          # Milvus Lite file, or "http://host:19530"
-        kb.add_files(["docs/"])                           # txt, md, html, pdf, csv, jsonl, parquet
+        kb.add_files(["docs/"])                           # txt, md, html, pdf, office, csv, jsonl; parquet: [tables]
         kb.add([{"id": "note-1", "text": "Otters hold hands while they sleep."}])
         answer = kb.search("animals sleeping on water", top_k=3)
         print(answer.results[0].doc_id, answer.results[0].score)
@@ -19,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from semsearch.answers import Citation, CitedPassage, ContextAnswer, SearchAnswer
 from semsearch.errors import NotFound, Refused, SemsearchError, Unavailable
+from semsearch.extras import DISTRIBUTION
 from semsearch.indexer import Document, IndexStats
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.ranking import Fusion, Mode
@@ -27,7 +28,7 @@ from semsearch.store import Hit
 
 try:
     #: The installed distribution's version: the one home of the version (pyproject.toml sets it).
-    __version__ = version("milvus-semantic-search")
+    __version__ = version(DISTRIBUTION)
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 

@@ -90,14 +90,13 @@ class OnnxEncoder:
 
     def __init__(self, directory: Path, file_name: str, device: str | None = None) -> None:
         import onnxruntime as ort
-        from transformers import AutoTokenizer
 
         config = json.loads((directory / CONFIG_FILE).read_text())
         self.pooling: str = config["pooling"]
         self.normalize: bool = config["normalize"]
         self.max_seq_length: int = config["max_seq_length"]
         self.dim: int = config["dim"]
-        self.tokenizer = AutoTokenizer.from_pretrained(str(directory))
+        self.tokenizer = _load_tokenizer(directory)
         options = ort.SessionOptions()
         if INTRA_OP_THREADS:
             options.intra_op_num_threads = INTRA_OP_THREADS
@@ -151,6 +150,21 @@ class OnnxEncoder:
         if normalize:
             pooled = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return pooled.astype(np.float32)
+
+
+def _load_tokenizer(directory: Path) -> Any:
+    """The tokenizer saved beside the graphs, as its own class (the one `tokenizer_config.json` names, the class
+    AutoTokenizer would pick). AutoTokenizer itself imports transformers' model configuration code, and with it torch
+    (~1.5 s of CPU per process start); a tokenizer class alone does not. A saved config without that name (or a
+    class this transformers lacks) goes through AutoTokenizer."""
+    import transformers
+
+    config = directory / "tokenizer_config.json"
+    name = json.loads(config.read_text()).get("tokenizer_class") if config.is_file() else None
+    tokenizer_class = getattr(transformers, name, None) if isinstance(name, str) else None
+    if tokenizer_class is None:
+        tokenizer_class = transformers.AutoTokenizer
+    return tokenizer_class.from_pretrained(str(directory))
 
 
 def _export(path: str, target: Path) -> None:

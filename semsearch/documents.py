@@ -152,6 +152,7 @@ def status(engine: Engine) -> dict[str, Any]:
         "documents": store.count_where("chunk_index == 0"),
         "chunks": store.count(),
         "metadata_fields": sorted(store.refresh_metadata_keys()),
+        "fusion": engine.default_fusion.to_dict(),
         "location": store.lite_path or settings.milvus_uri,
     }
 

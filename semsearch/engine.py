@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from semsearch.batcher import QueryBatcher
+from semsearch.default_fusion import load_default_fusion
 from semsearch.embedder import Embedder
 from semsearch.errors import BackendUnavailable
 from semsearch.indexer import Indexer
@@ -36,6 +37,8 @@ class Engine:
         self._batcher: QueryBatcher | None = None
         self._batcher_lock = threading.Lock()
         self._closed = False
+        #: Hybrid fusion for requests that name none: the collection's saved one, else the built-in rrf k=60.
+        self.default_fusion = load_default_fusion(store)
 
     @classmethod
     def open(
@@ -85,6 +88,14 @@ class Engine:
         )
         return cls(settings=settings, embedder=embedder, store=store)
 
+    def reload_default_fusion(self) -> bool:
+        """Read the collection's saved fusion again (another process may have saved one); True if it changed.
+        A running API on a server does this with every alias check (`search_api/follow.py`)."""
+        found = load_default_fusion(self.store)
+        changed = found != self.default_fusion
+        self.default_fusion = found
+        return changed
+
     @property
     def observer(self) -> EngineObserver | None:
         """Who hears about this engine's model and Milvus time; one at a time, None for nobody."""
@@ -101,7 +112,12 @@ class Engine:
     @property
     def searcher(self) -> Searcher:
         return Searcher(
-            self.store, self.embedder, self.settings, reranker=lambda: self.reranker, embed_query=self.embed_query
+            self.store,
+            self.embedder,
+            self.settings,
+            reranker=lambda: self.reranker,
+            embed_query=self.embed_query,
+            default_fusion=self.default_fusion.fusion,
         )
 
     @property

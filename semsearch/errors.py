@@ -88,5 +88,15 @@ class UnsupportedOperation(UnsupportedMode):
     """The backend cannot do this at all (e.g. reindex needs aliases, which Milvus Lite lacks)."""
 
 
+class ExtraMissing(Refused, ImportError):
+    """An optional part of the install (an extra, `semsearch.extras`) is missing; the message names the extra.
+
+    Also an `ImportError`, so library code that guards an optional import keeps working."""
+
+    def __init__(self, message: str, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
+
+
 class DocumentNotFound(NotFound):
     """No document has this id."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,10 +16,11 @@ from semsearch.chunking import Chunk, content_hash, split_document
 from semsearch.embedder import Embedder
 from semsearch.errors import DocumentRejected
 from semsearch.filters import METADATA_KEY_RULE, is_metadata_key
+from semsearch.keywords import window_spans, window_text
 from semsearch.layout import Layout
 from semsearch.settings import Settings
 from semsearch.store import MilvusStore
-from semsearch.store.schema import ID_MAX, SOURCE_MAX, TEXT_MAX_BYTES
+from semsearch.store.schema import ID_MAX, KEYWORD_FIELD, SOURCE_MAX, TEXT_MAX_BYTES
 
 #: Metadata is stored with every chunk as a Milvus JSON value: bounded in size and nesting, with int64 integers.
 METADATA_MAX_BYTES = 65_536
@@ -142,6 +143,7 @@ class Indexer:
         room = embedder.max_seq_length - embedder.special_tokens - embedder.document_prompt_tokens
         self.max_tokens = min(settings.chunk_tokens, room)
         self.overlap = min(settings.chunk_overlap, self.max_tokens // 2)
+        self.keyword_window = settings.keyword_window_tokens
 
     def chunk(self, doc: Document) -> list[Chunk]:
         boundaries = doc.layout.boundaries if doc.layout else ()
@@ -157,7 +159,7 @@ class Indexer:
         """Chunk the documents and compare with what Milvus holds: no writes, so a refused batch leaves no trace.
         Raises DocumentRejected for a document that cannot be stored, or a doc id twice in one batch."""
         validate_batch(docs)
-        rows = [_row(doc, c, self.embedder.model_id) for doc in docs for c in self.chunk(doc)]
+        rows = [row for doc in docs for row in self.rows(doc)]
         stored = self.store.existing_chunks([doc.id for doc in docs])
         to_embed = [r for r in rows if stored.get(r["id"], {}).get("content_hash") != r["content_hash"]]
         embed_ids = {r["id"] for r in to_embed}
@@ -173,6 +175,20 @@ class Indexer:
         stale = [chunk_id for chunk_id in stored if chunk_id not in current]
         new = {r["id"] for r in rows if r["id"] not in stored}
         return IndexPlan(documents=len(docs), rows=rows, to_embed=to_embed, moved=moved, stale=stale, new=new)
+
+    def rows(self, doc: Document) -> list[dict[str, Any]]:
+        """The document's chunk rows as stored, with their keyword text where the collection has that field."""
+        rows = [_row(doc, chunk, self.embedder.model_id) for chunk in self.chunk(doc)]
+        if self.store.has_keyword_text:
+            self.add_keyword_text(doc.text, rows, doc.layout.boundaries if doc.layout else ())
+        return rows
+
+    def add_keyword_text(self, text: str, rows: list[dict[str, Any]], boundaries: Sequence[int] = ()) -> None:
+        """Give each chunk row of one document (`text`) the text BM25 reads: its window (`semsearch.keywords`)."""
+        spans = [(row["char_start"], row["char_end"]) for row in rows]
+        windows = window_spans(text, spans, self.embedder.tokenizer, self.keyword_window, boundaries)
+        for row, span, window in zip(rows, spans, windows, strict=True):
+            row[KEYWORD_FIELD] = window_text(text, span, window, row["metadata"])
 
     def _reuse_by_hash(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Give rows whose text some stored chunk already has (a renamed or copied file, under another id) that
@@ -222,4 +238,7 @@ def _row(doc: Document, chunk: Chunk, model_id: str) -> dict[str, Any]:
 
 
 def _changed(row: dict[str, Any], stored: dict[str, Any]) -> bool:
-    return any(row[name] != stored.get(name) for name in ("source", "char_start", "char_end", "metadata"))
+    """Whether a chunk whose text is stored needs its row rewritten: moved, re-labelled, or its keyword window
+    changed (a neighbour's text, or the window setting), none of which changes its vector."""
+    names = ("source", "char_start", "char_end", "metadata", KEYWORD_FIELD)
+    return any(row.get(name) != stored.get(name) for name in names if name in row)

@@ -202,13 +202,14 @@ class KnowledgeBase:
 
         `mode`: dense, keyword (BM25) or hybrid (default where the backend has BM25); `filter`: e.g.
         `{"format": "md", "year": {"$gte": 2020}}`; `offset` pages; `group_by_document` keeps each document's best
-        chunk; `rerank` reorders with SEMSEARCH_RERANK_MODEL."""
+        chunk; `rerank` reorders with SEMSEARCH_RERANK_MODEL; `fusion` (hybrid) None: the collection's default
+        (`engine.default_fusion`: saved by `semsearch eval --tune --save`, else rrf k=60)."""
         started = time.perf_counter()
         options = SearchOptions(
             top_k=top_k,
             offset=offset,
             mode=Mode(mode) if mode is not None else None,
-            fusion=fusion or Fusion(),
+            fusion=fusion,
             filters=filter,
             min_score=min_score,
             group_by_document=group_by_document,
@@ -236,7 +237,7 @@ class KnowledgeBase:
         options = SearchOptions(
             top_k=candidates,
             mode=Mode(mode) if mode is not None else None,
-            fusion=fusion or Fusion(),
+            fusion=fusion,
             filters=filter,
             rerank=rerank,
         )

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from semsearch.store import Hit
@@ -51,6 +51,20 @@ class Fusion:
         `tie_order`, never by id: ids say nothing about relevance, and an id-based order changes when
         documents are renamed.
         """
+        fused = self._fused(dense, keyword, key)
+        return [
+            dataclasses.replace(item.hit, score=item.score, raw_score=item.score, ranks=item.ranks)
+            for item in fused[:limit]
+        ]
+
+    def ranking(
+        self, dense: list[Hit], keyword: list[Hit], limit: int, key: Callable[[Hit], str] = lambda hit: hit.id
+    ) -> list[str]:
+        """The keys `fuse` would return, in its order, without building hits: what `semsearch eval --tune` scores
+        for every candidate setting (the same computation, so a tuned figure is what search then returns)."""
+        return [item.key for item in self._fused(dense, keyword, key)[:limit]]
+
+    def _fused(self, dense: list[Hit], keyword: list[Hit], key: Callable[[Hit], str]) -> list[_Fused]:
         ranks: dict[str, dict[str, int | None]] = {}
         entity: dict[str, Hit] = {}
         fused: dict[str, float] = {}
@@ -69,13 +83,40 @@ class Fusion:
                     gain = weight * 2 / math.pi * math.atan(hit.raw_score)
                 fused[item] = fused.get(item, 0.0) + gain
         order = sorted(fused, key=lambda i: (-fused[i], *tie_order(ranks[i])))
-        return [
-            dataclasses.replace(entity[i], score=fused[i], raw_score=fused[i], ranks=ranks[i]) for i in order[:limit]
-        ]
+        return [_Fused(i, fused[i], ranks[i], entity[i]) for i in order]
+
+    def describe(self) -> str:
+        """`rrf k=60` or `weighted 0.3/0.7` (dense/keyword): how the CLI and the API's `/ready` name a fusion."""
+        if self.type == "rrf":
+            return f"rrf k={self.k}"
+        return f"weighted {self.weights[0]:g}/{self.weights[1]:g}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, as a request's `fusion` takes it."""
+        return {"type": self.type, "k": self.k, "weights": list(self.weights)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Fusion:
+        """The inverse of `to_dict`; ValueError on anything else (a saved default written by another version)."""
+        try:
+            kind, k, weights = data["type"], int(data["k"]), tuple(float(w) for w in data["weights"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a fusion: {data!r}") from exc
+        if kind not in ("rrf", "weighted") or k < 1 or len(weights) != 2 or min(weights) < 0:
+            raise ValueError(f"not a fusion: {data!r}")
+        return cls(type=kind, k=k, weights=(weights[0], weights[1]))
 
     def normalise(self, raw: float) -> float:
         best = 2 / (self.k + 1) if self.type == "rrf" else sum(self.weights)
         return _unit(raw / best) if best > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class _Fused:
+    key: str
+    score: float
+    ranks: dict[str, int | None]
+    hit: Hit
 
 
 def tie_order(ranks: dict[str, int | None]) -> tuple[int, int, int]:

@@ -14,6 +14,9 @@ truncated. Re-chunking keeps that guarantee and produces the same chunks a fresh
 model would (the chunker trims only whitespace, which is rebuilt as spaces at the same offsets), so ingesting the
 source files afterwards embeds nothing new, and citations keep pointing at the right span of the source.
 
+The collection's saved default fusion (`semsearch eval --tune --save`) lives with the name, not the physical
+collection, so it carries over; the report says so, since it was tuned on the old model's results.
+
 Resumable: the new collection's content hashes include the model, so an interrupted reindex run again skips what it
 already embedded. Writes that reach the old collection during a reindex are not carried over: pause ingest while it
 runs, or run ingest again afterwards (unchanged documents cost nothing).
@@ -31,6 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from semsearch.default_fusion import load_default_fusion
 from semsearch.embedder import Embedder
 from semsearch.errors import CollectionMissing, UnsupportedOperation
 from semsearch.indexer import Document, Indexer, IndexStats
@@ -57,6 +61,9 @@ class ReindexReport:
     stats: IndexStats = field(default_factory=IndexStats)
     removed: int = 0
     dropped: list[str] = field(default_factory=list)
+    #: The collection's saved default fusion, carried over (it is kept with the name, not the physical
+    #: collection); None when it has none. It was tuned on the old model's results: re-tune for the new one.
+    fusion: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +78,7 @@ class ReindexReport:
             "unchanged": self.stats.unchanged,
             "removed": self.removed,
             "dropped": self.dropped,
+            "fusion": self.fusion,
         }
 
 
@@ -107,6 +115,12 @@ def reindex(
         new_settings = settings.model_copy(update={"model": model})
         embedder = Embedder.load(new_settings)
         report = ReindexReport(store.collection, old, physical_name(store.collection, embedder.model_id), model)
+        default = load_default_fusion(store)
+        if default.source == "saved":
+            report.fusion = (
+                f"{default.fusion.describe()} (saved default, carried over; it was tuned with the old model: "
+                "re-tune with semsearch eval DIR --tune --save)"
+            )
         if report.new != old:
             _fill(store, report, embedder, new_settings, on_batch)
             store.collections.move_alias(store.collection, report.new)

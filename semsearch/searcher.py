@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,7 @@ class SearchOptions:
     top_k: int = 10
     offset: int = 0
     mode: Mode | None = None  # None: hybrid where the collection supports it, else dense
-    fusion: Fusion = field(default_factory=Fusion)
+    fusion: Fusion | None = None  # None: the searcher's default (the collection's saved fusion, else rrf k=60)
     filters: Mapping[str, Any] | None = None
     min_score: float | None = None
     group_by_document: bool = False
@@ -57,8 +57,11 @@ class Searcher:
         *,
         reranker: Callable[[], Reranker | None] = lambda: None,
         embed_query: Callable[[str], np.ndarray] | None = None,
+        default_fusion: Fusion | None = None,
     ) -> None:
         self.store = store
+        #: What hybrid search fuses with when a request names no fusion.
+        self.default_fusion = default_fusion or Fusion()
         self.embedder = embedder
         self.embed_query = embed_query or (lambda query: embedder.embed_queries([query])[0])
         self.reranker = reranker
@@ -91,10 +94,7 @@ class Searcher:
             raise UnsupportedMode("reranking is not configured: set SEMSEARCH_RERANK_MODEL to a CrossEncoder model")
         expr = self.compile_filter(options.filters)
         window = options.offset + options.top_k
-        fetch = window * (GROUP_FACTOR if options.group_by_document else 1)
-        if reranker:
-            fetch = max(fetch, self.rerank_candidates)
-        hits = self._retrieve(query, mode, min(fetch, MAX_CANDIDATES), expr, options)
+        hits = self._retrieve(query, mode, self.fetch_size(options, reranking=reranker is not None), expr, options)
         if reranker:
             hits = reranker.rerank(query, hits)
         if options.group_by_document:
@@ -103,26 +103,38 @@ class Searcher:
             hits = [hit for hit in hits if hit.score >= options.min_score]
         return SearchResult(hits=hits[options.offset : window], mode=mode)
 
+    def fetch_size(self, options: SearchOptions, *, reranking: bool = False) -> int:
+        """Candidates fetched from each list for these options: the page's end (times GROUP_FACTOR when grouping,
+        at least SEMSEARCH_RERANK_CANDIDATES when reranking), at most MAX_CANDIDATES."""
+        fetch = (options.offset + options.top_k) * (GROUP_FACTOR if options.group_by_document else 1)
+        if reranking:
+            fetch = max(fetch, self.rerank_candidates)
+        return min(fetch, MAX_CANDIDATES)
+
+    def hybrid_candidates(
+        self, query: str, limit: int, expr: str = "", *, by_document: bool = False
+    ) -> tuple[list[Hit], list[Hit]]:
+        """The dense and keyword lists hybrid search fuses, `limit` chunks each; with `by_document` each reduced
+        to its best chunk per document. `semsearch eval --tune` fetches these once per query and fuses offline."""
+        keyword_future = _KEYWORD_POOL.submit(self.store.keyword_search, query, limit, expr)  # runs while embedding
+        dense = self.store.dense_search(self.embed_query(query), limit, expr)
+        keyword = keyword_future.result()
+        if by_document:
+            return best_chunk_per_document(dense), best_chunk_per_document(keyword)
+        return dense, keyword
+
     def _retrieve(self, query: str, mode: Mode, limit: int, expr: str, options: SearchOptions) -> list[Hit]:
         """Candidates in mode order with normalised scores. With grouping, hybrid fuses document rankings (each
         list reduced to its best chunk per document first), which ranks documents better than fusing chunks."""
-        fusion = options.fusion
+        fusion = options.fusion or self.default_fusion
         if mode is Mode.KEYWORD:
             hits = self.store.keyword_search(query, limit, expr)
+        elif mode is Mode.DENSE:
+            hits = self.store.dense_search(self.embed_query(query), limit, expr)
         else:
-            if mode is Mode.HYBRID:  # BM25 needs no vector: run it while the query is embedded
-                keyword_future = _KEYWORD_POOL.submit(self.store.keyword_search, query, limit, expr)
-            vector = self.embed_query(query)
-            if mode is Mode.DENSE:
-                hits = self.store.dense_search(vector, limit, expr)
-            else:
-                dense = self.store.dense_search(vector, limit, expr)
-                keyword = keyword_future.result()
-                if options.group_by_document:
-                    dense, keyword = best_chunk_per_document(dense), best_chunk_per_document(keyword)
-                    hits = fusion.fuse(dense, keyword, limit, key=lambda hit: hit.doc_id)
-                else:
-                    hits = fusion.fuse(dense, keyword, limit)
+            grouped = options.group_by_document
+            dense, keyword = self.hybrid_candidates(query, limit, expr, by_document=grouped)
+            hits = fusion.fuse(dense, keyword, limit, key=(lambda hit: hit.doc_id) if grouped else (lambda hit: hit.id))
         return [dataclasses.replace(hit, score=normalise(mode, hit.raw_score, fusion)) for hit in hits]
 
 

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from semsearch.engine import Engine
 from semsearch.errors import Refused
 from semsearch.indexer import Document, IndexStats
+from semsearch.keywords import section_starts
 from semsearch.reindex import rebuild_text
 from semsearch.store.schema import VECTOR_FIELD
 
@@ -216,11 +217,12 @@ def _lines(path: Path, lines: Iterator[str]) -> Iterator[str]:
 def _write_as_stored(engine: Engine, docs: list[list[ExportChunk]], stats: IndexStats) -> None:
     """Upsert the chunks with their vectors; chunks the collection holds for these documents beyond the export's
     are deleted, so each document ends up exactly as exported."""
-    rows = [
-        {**chunk.model_dump(exclude={"embedding"}), VECTOR_FIELD: _decode(chunk.embedding or "")}
-        for chunks in docs
-        for chunk in chunks
-    ]
+    rows = []
+    for chunks in docs:
+        doc_rows = [{**c.model_dump(exclude={"embedding"}), VECTOR_FIELD: _decode(c.embedding or "")} for c in chunks]
+        if engine.store.has_keyword_text:  # the export holds no keyword texts: rebuild each chunk's window
+            engine.indexer.add_keyword_text(rebuild_text(doc_rows), doc_rows, section_starts(doc_rows))
+        rows += doc_rows
     held = engine.store.existing_chunks([chunks[0].doc_id for chunks in docs])
     stale = sorted(set(held) - {row["id"] for row in rows})
     for start in range(0, len(rows), ROW_BATCH):

@@ -17,6 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from ingest import formats
 from ingest.loaders import TableOptions
@@ -142,7 +143,7 @@ def ingest(
     if as_json:
         typer.echo(json.dumps({**report.to_dict(), "metrics": metrics.summary()}))
     else:
-        Console().print(_summary_table(report))
+        _print_summary(report, Console())
         typer.echo(_metrics_line(metrics.summary()))
     raise typer.Exit(EXIT_PARTIAL if report.failures else EXIT_OK)
 
@@ -198,12 +199,17 @@ def _summary_table(report: IngestReport) -> Table:
     for key in keys:
         table.add_column(_COLUMN_NAMES.get(key, key), justify="right")
     table.add_row(*(str(summary[k]) for k in keys))
+    return table
+
+
+def _print_summary(report: IngestReport, console: Console) -> None:
+    """The table, then one line per failed file and warning: plain text (a path or reason with `[...]` in it is
+    not Rich markup) and never wrapped by us, so each stays one line to read or grep."""
+    console.print(_summary_table(report))
     lines = [f"failed: {path}: {reason}" for path, reason in report.failures]
     lines += [f"warning: {path}: {message}" for path, message in report.warnings]
-    if lines:
-        table.caption = "\n".join(lines)
-        table.caption_justify = "left"
-    return table
+    for line in lines:
+        console.print(Text(line), soft_wrap=True)
 
 
 def _metrics_line(summary: dict[str, float]) -> str:

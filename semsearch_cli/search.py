@@ -42,9 +42,12 @@ def search(
     min_score: Annotated[float | None, typer.Option(min=0, max=1, help="Drop hits scoring below this.")] = None,
     group: Annotated[bool, typer.Option("--group", help="One best chunk per document.")] = False,
     rerank: Annotated[bool, typer.Option("--rerank", help="Rerank with SEMSEARCH_RERANK_MODEL.")] = False,
-    fusion: Annotated[str, typer.Option(help="Hybrid fusion: rrf or weighted.")] = "rrf",
-    rrf_k: Annotated[int, typer.Option(min=1, help="RRF constant k.")] = 60,
-    weights: Annotated[str, typer.Option(help="Weighted fusion: dense,keyword weights.")] = "0.5,0.5",
+    fusion: Annotated[
+        str | None,
+        typer.Option(help="Hybrid fusion: rrf or weighted (default: the collection's, see `semsearch status`)."),
+    ] = None,
+    rrf_k: Annotated[int | None, typer.Option(min=1, help="RRF constant k (default 60).")] = None,
+    weights: Annotated[str | None, typer.Option(help="Weighted fusion: dense,keyword weights (0.5,0.5).")] = None,
     as_json: JsonOption = False,
     api: ApiOption = None,
     milvus_uri: MilvusUriOption = None,
@@ -59,7 +62,7 @@ def search(
             offset=offset,
             filter=parse_filters(filter_ or []),
             mode=mode,
-            fusion={"type": fusion, "k": rrf_k, "weights": _weights(weights)},
+            fusion=_fusion(fusion, rrf_k, weights),
             min_score=min_score,
             group_by_document=group,
             rerank=rerank,
@@ -117,6 +120,12 @@ def parse_filters(items: list[str]) -> dict[str, Any] | None:
         else:
             fail(f"--filter {item!r}: use field=value or a JSON object", EXIT_USAGE)
     return merged or None
+
+
+def _fusion(kind: str | None, rrf_k: int | None, weights: str | None) -> dict[str, Any] | None:
+    """The request's fusion from the options given; None if none is (the collection's default then applies)."""
+    given = {"type": kind, "k": rrf_k, "weights": _weights(weights) if weights is not None else None}
+    return {key: value for key, value in given.items() if value is not None} or None
 
 
 def _weights(text: str) -> tuple[float, float]:

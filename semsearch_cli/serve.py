@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from semsearch.engine import Engine
+from semsearch.extras import require
 from semsearch_cli.exits import cli_errors
 from semsearch_cli.options import (
     CollectionOption,
@@ -64,6 +65,7 @@ def mcp(
     """Serve the MCP tools `search` and `get_context` (same engine and settings as the API)."""
     settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model, log_level=log_level)
     with cli_errors():
+        require("mcp", "semsearch mcp")  # the [mcp] extra: said before the engine takes its seconds to open
         with spinner("starting") as progress:
             engine = Engine.open(settings, create=False, on_progress=progress)
         from search_api import mcp_server  # the mcp package takes a while to import; only this command needs it

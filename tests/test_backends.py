@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from semsearch.engine import Engine
 from semsearch.indexer import Document
 from semsearch.searcher import SearchOptions
 from semsearch.settings import DEFAULT_MODEL, Settings
+from tests.helpers import ROOT
 
 TEXTS = [
     "The decimal module provides support for fast correctly rounded decimal floating point arithmetic.",
@@ -71,6 +75,21 @@ def test_onnx_files_are_made_once_and_reused_from_the_cache(model_cache: Path) -
     load("onnx-int8", model_cache)
     assert {p.name: p.stat().st_mtime_ns for p in onnx_dir.glob("*.onnx")} == made
     assert not [p for p in onnx_dir.parent.iterdir() if p.name.startswith(".")]  # no temporary leftovers
+
+
+@pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
+def test_a_process_that_embeds_on_onnx_from_the_cache_never_imports_torch(model_cache: Path, backend: str) -> None:
+    """What makes every `semsearch` start after the first one quick: torch (~1.5 s of CPU to import) is needed
+    only to export the graphs, never to tokenize or to run them."""
+    load(backend, model_cache)  # the graphs are in the cache
+    probe = "import sys, semsearch_cli; from semsearch.embedder import Embedder"
+    probe += "; from semsearch.settings import Settings"
+    probe += f"; Embedder.load(Settings(backend={backend!r}, _env_file=None)).embed_documents(['otters'])"
+    probe += "; print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))"
+    env = {**os.environ, "SEMSEARCH_MODEL_CACHE": str(model_cache)}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_the_onnx_graphs_are_fused_by_onnx_runtime(model_cache: Path) -> None:

@@ -134,6 +134,15 @@ def test_the_model_cache_is_absolute_inside_the_image_and_filled_at_build_time()
         assert settings.model_cache_dir == Path(cache)
 
 
+def test_the_image_installs_the_extras_its_services_need_and_no_test_tools() -> None:
+    """The ingest job reads any folder, Parquet included ([tables]); no service runs `semsearch mcp` or `eval`."""
+    [install] = [run for run in _instructions("RUN") if "pip install" in run and "torch==" not in run]
+    extras = re.fullmatch(r".* '?\.\[([a-z,]+)\]'?", install)
+    assert extras and set(extras[1].split(",")) == {"tables"}, install
+    commands = [" ".join(service.get("command", [])) for service in SERVICES.values()]
+    assert not [c for c in commands if c.startswith(("semsearch mcp", "semsearch eval"))]
+
+
 def test_the_image_takes_torch_from_the_cpu_index_and_every_version_from_the_lock() -> None:
     assert "ARG PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu" in DOCKERFILE
     assert "COPY pyproject.toml README.md constraints.txt ./" in DOCKERFILE

@@ -18,7 +18,10 @@ from semsearch_cli import app
 from tests.helpers import ROOT
 
 #: Options named like a setting that are not that setting: `reindex --model` is the model to switch *to*.
-NOT_THE_SETTING = {("reindex", "model")}
+NOT_THE_SETTING = {
+    ("reindex", "model"),
+    ("eval", "collection"),
+}  # options that are not the setting: eval_<DIR> by default
 ROW = re.compile(r"^\| `SEMSEARCH_([A-Z0-9_]+)` \| (.+?) \| (.+) \|$")
 
 

@@ -15,11 +15,14 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from semsearch.extras import EXTRA_OF_MODULE
 from tests.helpers import ROOT
 
 PROJECT = tomllib.loads(ROOT.joinpath("pyproject.toml").read_text())["project"]
+EXTRAS = {name: [Requirement(r) for r in reqs] for name, reqs in PROJECT["optional-dependencies"].items()}
+#: Every third-party requirement, core and extras (an extra that names the project's other extras is not one).
 DECLARED = [Requirement(r) for r in PROJECT["dependencies"]] + [
-    Requirement(r) for extra in PROJECT["optional-dependencies"].values() for r in extra
+    r for reqs in EXTRAS.values() for r in reqs if canonicalize_name(r.name) != canonicalize_name(PROJECT["name"])
 ]
 APPLICABLE = [r for r in DECLARED if r.marker is None or r.marker.evaluate({"extra": ""})]
 
@@ -101,6 +104,7 @@ IMPORT_NAMES = {
     "langchain-core": "langchain_core",
     "pytest": "pytest",
     "pytest-timeout": "pytest_timeout",
+    "pytest-xdist": "xdist",
     "ruff": "ruff",
     "fpdf2": "fpdf",
     "schemathesis": "schemathesis",
@@ -123,3 +127,32 @@ def test_each_declared_dependency_is_installed_in_its_range_and_imports(requirem
         pytest.fail(f"{requirement.name} is declared but not installed: reinstall (make)")
     assert requirement.specifier.contains(installed, prereleases=True), f"{installed} installed, {requirement} declared"
     importlib.import_module(IMPORT_NAMES[canonicalize_name(requirement.name)])
+
+
+def _included(extra: str) -> set[str]:
+    """The extras `extra` names of the project itself (`all = ["milvus-semantic-search[tables,...]"]`)."""
+    own = [r for r in EXTRAS[extra] if canonicalize_name(r.name) == canonicalize_name(PROJECT["name"])]
+    return {name for r in own for name in r.extras}
+
+
+#: Extras that gather others rather than being an optional part themselves.
+GATHERING = {"all", "dev"}
+
+
+def test_all_installs_every_optional_part_and_dev_installs_all() -> None:
+    assert _included("all") == set(EXTRAS) - GATHERING
+    assert "all" in _included("dev")
+
+
+@pytest.mark.parametrize("extra", sorted(set(EXTRAS) - GATHERING))
+def test_each_optional_part_is_what_semsearch_extras_imports_under_its_name(extra: str) -> None:
+    """`semsearch.extras.require` names the extra to install from its module map: that map and pyproject agree,
+    both ways, so the message never names an extra that would not bring the module."""
+    modules = {IMPORT_NAMES[canonicalize_name(r.name)] for r in EXTRAS[extra]}
+    assert modules == {module for module, owner in EXTRA_OF_MODULE.items() if owner == extra}
+
+
+def test_no_optional_part_is_also_a_core_dependency() -> None:
+    core = {canonicalize_name(Requirement(r).name) for r in PROJECT["dependencies"]}
+    optional = {canonicalize_name(r.name) for extra in set(EXTRAS) - GATHERING for r in EXTRAS[extra]}
+    assert not core & optional

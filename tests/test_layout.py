@@ -99,7 +99,9 @@ def test_slides_are_cited_by_slide_number_and_title(kb: semsearch.KnowledgeBase,
     filler = [f"Point {n}: quarterly budget figures, office supplies and meeting schedules." for n in range(6)]
     slides = [(f"Topic {n}", filler) for n in range(1, 4)]  # each slide about half a chunk long
     slides.append(("Seashells", ["Hermit crabs borrow empty snail shells as homes.", *filler]))
-    kb.add_files([str(make_pptx(tmp_path / "deck.pptx", slides))])
+    # The id (the citation's source) relative to tmp_path: its tokens count against the budget, and the temp dir's
+    # own path is longer under pytest-xdist (.../popen-gw1/...) or another TMPDIR.
+    kb.add_files([str(make_pptx(tmp_path / "deck.pptx", slides))], base=tmp_path)
     answer = kb.context("which animal lives in a borrowed shell?", token_budget=80, mode="dense")
     citation = answer.passages[0].citation
     assert (citation.page_start, citation.heading_path) == (4, "Seashells")

@@ -16,9 +16,11 @@ from sentence_transformers.sentence_transformer.modules import Dense
 
 from search_api.app import create_app
 from semsearch.chunking import split_document
+from semsearch.default_fusion import save_default_fusion
 from semsearch.embedder import Embedder, resolve_model_path
 from semsearch.engine import Engine
 from semsearch.indexer import Document
+from semsearch.ranking import Fusion
 from semsearch.reindex import rebuild_text
 from semsearch.settings import DEFAULT_MODEL, Settings
 from semsearch.store.capabilities import physical_name
@@ -67,6 +69,7 @@ def test_reindex_swaps_the_model_while_searches_keep_answering(
     )
     seed = Engine.open(settings, create=True, embedder=embedder)
     seed.indexer.index(_corpus())
+    save_default_fusion(seed.store, Fusion(k=7))  # kept with the collection's name: it carries over
     old = seed.store.target
     old_ids = {row["id"] for row in seed.store.scan("", ["id"])}
     seed.close()
@@ -98,6 +101,8 @@ def test_reindex_swaps_the_model_while_searches_keep_answering(
 
         ready = api.get("/ready").json()
         assert ready["model"] == small_model and ready["dim"] == 64
+        assert ready["fusion"]["source"] == "saved" and ready["fusion"]["name"] == "rrf k=7"
+        assert report["fusion"].startswith("rrf k=7 (saved default, carried over")
         statuses = [status for _, status in outcomes]
         times = [at for at, _ in outcomes]
         gaps = [later - earlier for earlier, later in pairwise(times)]

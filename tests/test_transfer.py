@@ -55,6 +55,11 @@ def results(kb: KnowledgeBase) -> list[list[tuple[str, float]]]:
     return [[(h.id, round(h.score, 4)) for h in kb.search(q, mode="dense", top_k=5).results] for q in QUERIES]
 
 
+def keyword_results(kb: KnowledgeBase) -> list[list[tuple[str, float]]]:
+    """Per query, the keyword hits as (chunk id, BM25 score to 3 places): equal windows give equal scores."""
+    return [[(h.id, round(h.raw_score, 3)) for h in kb.search(q, mode="keyword", top_k=5).results] for q in QUERIES]
+
+
 def texts(kb: KnowledgeBase) -> dict[str, str]:
     return {doc.doc_id: kb.document(doc.doc_id).text for doc in kb.documents()}
 
@@ -70,6 +75,7 @@ def test_export_then_import_with_vectors_embeds_nothing_and_searches_alike(
     with lite(tmp_path / "a.db", embedder, "original") as kb:
         kb.add_files([docs])
         before, before_texts, chunks = results(kb), texts(kb), kb.count()
+        before_keyword = keyword_results(kb)
         exported = kb.export(tmp_path / "kb.jsonl")
     header, *rows = lines(tmp_path / "kb.jsonl")
     assert header["format"] == "semsearch-export" and header["schema_version"] == 1 and header["vectors"] is True
@@ -85,6 +91,7 @@ def test_export_then_import_with_vectors_embeds_nothing_and_searches_alike(
         imported = kb.import_from(tmp_path / "kb.jsonl")
         assert (imported.stats.embedded, imported.rebuilt, imported.chunks) == (0, False, chunks)
         assert kb.count() == chunks and results(kb) == before and texts(kb) == before_texts
+        assert keyword_results(kb) == before_keyword  # each chunk's keyword window rebuilt as ingest made it
         assert kb.import_from(tmp_path / "kb.jsonl").stats.embedded == 0 and kb.count() == chunks  # no duplicates
 
 

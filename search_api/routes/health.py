@@ -46,6 +46,7 @@ def ready(request: Request) -> ReadyResponse | JSONResponse:
         model=engine.embedder.model_id,
         dim=engine.embedder.dim,
         capabilities=engine.store.capabilities.as_dict(),
+        fusion=engine.default_fusion.to_dict(),
     )
 
 

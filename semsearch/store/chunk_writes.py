@@ -84,16 +84,10 @@ class ChunkWrites:
     def _write_chunks(self: ChunkCollection, verb: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        if self._has_keyword_text:
-            rows = [
-                {
-                    **row,
-                    KEYWORD_FIELD: keyword_text(
-                        row["text"], row["metadata"].get("title"), row["metadata"].get("heading_path")
-                    ),
-                }
-                for row in rows
-            ]
+        if self._has_keyword_text:  # the indexer gives each row its window (`semsearch.keywords`); else its own
+            rows = [row if KEYWORD_FIELD in row else {**row, KEYWORD_FIELD: _own_keyword_text(row)} for row in rows]
+        else:
+            rows = [{k: v for k, v in row.items() if k != KEYWORD_FIELD} for row in rows]
         for start in range(0, len(rows), WRITE_BATCH):
             batch = rows[start : start + WRITE_BATCH]
             if verb == "insert":
@@ -123,6 +117,10 @@ class ChunkWrites:
             data = [{"key": key, "vector": [0.0, 0.0]} for key in sorted(new)]
             self.milvus.write("upsert", keys_collection(self.collection), data=data, what="upsert metadata keys")
             self.metadata_keys |= new
+
+
+def _own_keyword_text(row: dict[str, Any]) -> str:
+    return keyword_text(row["text"], row["metadata"].get("title"), row["metadata"].get("heading_path"))
 
 
 def _describe_batch(verb: str, rows: list[dict[str, Any]]) -> str:

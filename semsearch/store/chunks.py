@@ -23,8 +23,10 @@ from semsearch.store.collections import SEARCH_CONSISTENCY, STATE_CONSISTENCY
 from semsearch.store.documents import DocumentReads
 from semsearch.store.indexes import DenseIndex
 from semsearch.store.milvus_calls import Connection
+from semsearch.store.saved import SAVED_ROW_PREFIX
 from semsearch.store.schema import (
     DENSE_METRIC,
+    KEYWORD_FIELD,
     OUTPUT_FIELDS,
     SPARSE_FIELD,
     STATE_FIELDS,
@@ -103,11 +105,13 @@ class ChunkCollection(DocumentReads, ChunkWrites):
         return int(rows[0]["count(*)"])
 
     def existing_chunks(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Stored state of every chunk of these documents, by primary key (`Chunk.key`)."""
+        """Stored state of every chunk of these documents, by primary key (`Chunk.key`), with its keyword text where
+        the collection has one (it depends on the chunk's neighbours, not only on the chunk)."""
         found: dict[str, dict[str, Any]] = {}
+        fields = [*STATE_FIELDS, KEYWORD_FIELD] if self._has_keyword_text else STATE_FIELDS
         for start in range(0, len(doc_ids), READ_BATCH):
             expr = in_expr("doc_id", doc_ids[start : start + READ_BATCH])
-            for row in self.scan(expr, STATE_FIELDS):
+            for row in self.scan(expr, fields):
                 found[row["id"]] = row
         return found
 
@@ -127,6 +131,11 @@ class ChunkCollection(DocumentReads, ChunkWrites):
         return {row["doc_id"] for row in self.scan(in_expr("source", [source]), ["id", "doc_id"])}
 
     @property
+    def has_keyword_text(self) -> bool:
+        """Whether BM25 reads a keyword text of its own (`KEYWORD_FIELD`), which writers may fill, or `text`."""
+        return self._has_keyword_text
+
+    @property
     def keyword_ready(self) -> bool:
         """True when the collection has the BM25 sparse field (built on a Milvus that supports it)."""
         return self._has_sparse
@@ -138,9 +147,12 @@ class ChunkCollection(DocumentReads, ChunkWrites):
         )
 
     def keyword_search(self, query: str, limit: int, expr: str = "") -> list[Hit]:
-        """Best chunks by BM25 over the analysed text; `Hit.score` is the raw BM25 score."""
+        """Best chunks by BM25 over the analysed keyword text; `Hit.score` is the raw BM25 score. Neighbouring
+        chunks of a short document share one keyword window, so their scores tie: the earlier chunk comes first
+        (Milvus orders ties arbitrarily, and a document's best chunk must not change between two searches)."""
         try:
-            return self._search(data=[query], anns_field=SPARSE_FIELD, metric="BM25", limit=limit, expr=expr)
+            hits = self._search(data=[query], anns_field=SPARSE_FIELD, metric="BM25", limit=limit, expr=expr)
+            return sorted(hits, key=lambda hit: (-hit.raw_score, hit.chunk_index))
         except MilvusFailed as exc:
             # On an empty collection Milvus's BM25 divides by a zero average length and refuses the NaN it made.
             if "NaN or Inf" in str(exc) and self.count() == 0:
@@ -172,7 +184,7 @@ class ChunkCollection(DocumentReads, ChunkWrites):
                 limit=16_384,
                 consistency_level=STATE_CONSISTENCY,
             )
-            self.metadata_keys = {row["key"] for row in rows}
+            self.metadata_keys = {row["key"] for row in rows if not row["key"].startswith(SAVED_ROW_PREFIX)}
         return self.metadata_keys
 
     # -- plumbing -------------------------------------------------------------------------------------------------

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from semsearch.errors import CollectionMissing, CollectionModelMismatch, DatabaseLocked
 from semsearch.settings import Settings
-from semsearch.store import lite
+from semsearch.store import lite, saved
 from semsearch.store.capabilities import physical_name
 from semsearch.store.chunks import ChunkCollection
 from semsearch.store.collections import Collections
@@ -146,6 +147,17 @@ class MilvusStore(ChunkCollection):
         self._dense_metric = str(described_index.get("metric_type", DENSE_METRIC))
         self.dense_index = DenseIndex.from_described(described_index, self.index_settings[2])
         self.refresh_metadata_keys()
+
+    def saved_default(self, name: str) -> dict[str, Any] | None:
+        """A value saved with this collection (`save_default`), None if there is none. Kept with the name users
+        configure, not the physical collection, so it survives `semsearch reindex` (`store.saved` says why)."""
+        return saved.read_saved(self.milvus, keys_collection(self.collection), name)
+
+    def save_default(self, name: str, value: dict[str, Any] | None) -> None:
+        """Save a JSON-able value with this collection for every later `open` (None removes it)."""
+        keys = keys_collection(self.collection)
+        self.collections.ensure_keys(keys)
+        saved.write_saved(self.milvus, keys, name, value)
 
     def load(self, on_progress: ProgressCallback | None = None) -> None:
         """Load `target` for search; returns once Milvus can search all of it (see `Collections.load`)."""

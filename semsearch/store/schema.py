@@ -16,7 +16,8 @@ SOURCE_MAX = 2048
 TEXT_MAX_BYTES = 65_535
 VECTOR_FIELD = "embedding"
 SPARSE_FIELD = "sparse"
-#: What BM25 reads: the chunk text behind its document's title (see `keyword_text`). Filled by the store, not returned.
+#: What BM25 reads: the chunk's window of its document behind the title (`keyword_text`, `semsearch.keywords`). Not
+#: returned by searches; ingest reads it back to notice a window that changed.
 KEYWORD_FIELD = "keyword_text"
 #: Longest title, in UTF-8 bytes, that keyword text repeats in front of each chunk.
 TITLE_MAX_BYTES = 1024
@@ -99,11 +100,11 @@ def build_schema(dim: int, record: ModelRecord, bm25: bool):
 
 
 def keyword_text(text: str, title: Any, heading_path: Any = None) -> str:
-    """What BM25 indexes for a chunk: its text behind its document's title and its section's heading path, less
-    what the chunk's first line already holds. The title says what the whole document is about, the headings what
-    the section is about, and without them every chunk after the first loses those terms (the multi-field title +
-    text BM25 of Anserini's BEIR baseline). The vector is still made from the chunk text alone, so a chunk's
-    embedding does not change with its title or headings."""
+    """What BM25 indexes for a chunk (or its window, `semsearch.keywords`): the text behind its document's title
+    and its section's heading path, less what the text's first line already holds. The title says what the whole
+    document is about, the headings what the section is about, and without them every chunk after the first loses
+    those terms (the multi-field title + text BM25 of Anserini's BEIR baseline). The vector is still made from the
+    chunk text alone, so a chunk's embedding does not change with its title or headings."""
     first_line = text.lstrip().split("\n", 1)[0].casefold()
     parts = [" ".join(p.split()) for p in (title, *_headings(heading_path)) if isinstance(p, str)]
     parts = [p for p in dict.fromkeys(parts) if p and p.casefold() not in first_line]
