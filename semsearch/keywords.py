@@ -14,6 +14,8 @@ of the next section is about something else, and would make the chunk match quer
 from __future__ import annotations
 
 import bisect
+import dataclasses
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +23,8 @@ from semsearch.store.schema import TEXT_MAX_BYTES, TITLE_MAX_BYTES, keyword_text
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
+
+    from semsearch.store import Hit
 
 #: Characters of context read per token wanted before tokenising it: English averages under 5 characters per
 #: wordpiece, so 8 leaves room; a text of longer tokens just gets a narrower window.
@@ -106,3 +110,45 @@ def window_text(text: str, chunk: tuple[int, int], window: tuple[int, int], meta
     if len(text[start:end].encode()) > TEXT_MAX_BYTES - TITLE_MAX_BYTES - 2:
         start, end = chunk
     return keyword_text(text[start:end].strip(), metadata.get("title"), metadata.get("heading_path"))
+
+
+#: Hits of one document whose BM25 scores lie within this factor of the best among them are one window's match
+#: seen from neighbouring chunks (their windows overlap and hold the same terms; only their lengths differ).
+NEAR_TIE = 0.95
+_WORD = re.compile(r"\w+")
+
+
+def cite_matching_chunks(query: str, hits: list[Hit]) -> list[Hit]:
+    """Give a window's match to the chunk that holds the query's words itself.
+
+    A query term in chunk i is also in the windows of chunks i-1 and i+1, so all three score (almost) alike, and
+    the citation could name a chunk that does not contain the term at all. Within each run of one document's
+    near-tied hits, the chunks are reordered by how many of the query's words their own text holds (then as
+    Milvus ranked them), and each takes the score of the place it moves into. Only chunks of one document trade
+    places, so the document ranking, and every metric taken over documents, is exactly BM25's.
+    """
+    terms = {word.casefold() for word in _WORD.findall(query)}
+    if not terms or len(hits) < 2:
+        return hits
+    positions: dict[str, list[int]] = {}
+    for place, hit in enumerate(hits):
+        positions.setdefault(hit.doc_id, []).append(place)
+    cited = list(hits)
+    for places in positions.values():
+        run = [places[0]]
+        for place in [*places[1:], None]:
+            if place is not None and hits[place].raw_score >= NEAR_TIE * hits[run[0]].raw_score:
+                run.append(place)
+                continue
+            if len(run) > 1:
+                ranked = sorted(run, key=lambda p: (-_matches(hits[p].text, terms), p))
+                for slot, source in zip(run, ranked, strict=True):
+                    cited[slot] = dataclasses.replace(
+                        hits[source], score=hits[slot].score, raw_score=hits[slot].raw_score
+                    )
+            run = [place] if place is not None else []
+    return cited
+
+
+def _matches(text: str, terms: set[str]) -> int:
+    return len(terms & {word.casefold() for word in _WORD.findall(text)})

@@ -17,6 +17,7 @@ import numpy as np
 from semsearch.embedder import Embedder
 from semsearch.errors import InvalidFilter, UnsupportedMode
 from semsearch.filters import compile_filter
+from semsearch.keywords import cite_matching_chunks
 from semsearch.ranking import Fusion, Mode, normalise
 from semsearch.reranker import Reranker
 from semsearch.settings import Settings
@@ -26,6 +27,9 @@ from semsearch.store import Hit, MilvusStore
 MAX_CANDIDATES = 16_384
 #: Threads running hybrid search's keyword half alongside the query embedding (one per concurrent hybrid search).
 _KEYWORD_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="keyword-search")
+#: Extra keyword hits fetched so that a window's match can go to the chunk holding its words even when that chunk
+#: ranked just below the page's end (up to two neighbours on each side share a word through their windows).
+CITE_SLACK = 4
 #: Chunks fetched per wanted hit when grouping by document (several chunks of one document collapse into one).
 GROUP_FACTOR = 5
 
@@ -116,19 +120,25 @@ class Searcher:
     ) -> tuple[list[Hit], list[Hit]]:
         """The dense and keyword lists hybrid search fuses, `limit` chunks each; with `by_document` each reduced
         to its best chunk per document. `semsearch eval --tune` fetches these once per query and fuses offline."""
-        keyword_future = _KEYWORD_POOL.submit(self.store.keyword_search, query, limit, expr)  # runs while embedding
+        keyword_future = _KEYWORD_POOL.submit(self.keyword_search, query, limit, expr)  # runs while embedding
         dense = self.store.dense_search(self.embed_query(query), limit, expr)
         keyword = keyword_future.result()
         if by_document:
             return best_chunk_per_document(dense), best_chunk_per_document(keyword)
         return dense, keyword
 
+    def keyword_search(self, query: str, limit: int, expr: str = "") -> list[Hit]:
+        """BM25 over the keyword windows, each match cited by the chunk that holds the words
+        (`semsearch.keywords.cite_matching_chunks`)."""
+        fetched = self.store.keyword_search(query, min(limit + CITE_SLACK, MAX_CANDIDATES), expr)
+        return cite_matching_chunks(query, fetched)[:limit]
+
     def _retrieve(self, query: str, mode: Mode, limit: int, expr: str, options: SearchOptions) -> list[Hit]:
         """Candidates in mode order with normalised scores. With grouping, hybrid fuses document rankings (each
         list reduced to its best chunk per document first), which ranks documents better than fusing chunks."""
         fusion = options.fusion or self.default_fusion
         if mode is Mode.KEYWORD:
-            hits = self.store.keyword_search(query, limit, expr)
+            hits = self.keyword_search(query, limit, expr)
         elif mode is Mode.DENSE:
             hits = self.store.dense_search(self.embed_query(query), limit, expr)
         else:

@@ -124,6 +124,22 @@ def test_keyword_search_finds_terms_that_straddle_two_chunks_through_the_window(
         assert hit.text == chunks[hit.chunk_index].text
 
 
+@pytest.mark.parametrize("where", ["middle", "end"])
+def test_a_match_is_cited_by_the_chunk_that_holds_the_word_not_a_neighbour_whose_window_does(
+    engine: Engine, where: str
+) -> None:
+    """A word in chunk i is in the windows of i-1 and i+1 too; their scores (almost) tie, and the chunk that holds
+    the word must come first, at the middle of a document and at its end (where the last window reaches back)."""
+    rare = f"{filler(14, 6)} A wombat slept. {filler(14, 7)}" if where == "middle" else f"{filler(44, 6)} A wombat."
+    doc = Document(id="long", text=rare, source="test")
+    engine.indexer.index([doc, *OTHERS])
+    assert len(engine.indexer.chunk(doc)) >= 3
+    hits = engine.searcher.search("wombat", SearchOptions(mode=Mode.KEYWORD, top_k=5)).hits
+    assert hits[0].doc_id == "long"
+    assert "wombat" in hits[0].text
+    assert [h.raw_score for h in hits] == sorted((h.raw_score for h in hits), reverse=True)
+
+
 def test_without_windows_the_straddling_document_loses_to_those_holding_one_term(
     settings: Settings, embedder: Embedder
 ) -> None:
