@@ -15,6 +15,7 @@ import json
 import time
 from typing import Any
 
+from semsearch.filters import string_literal
 from semsearch.store.collections import STATE_CONSISTENCY
 from semsearch.store.milvus_calls import Connection
 
@@ -58,7 +59,7 @@ def write_saved(milvus: Connection, keys: str, name: str, value: dict[str, Any] 
         if len(new.encode()) > KEY_MAX:
             raise ValueError(f"a saved {name} holds at most {KEY_MAX} bytes; this one has {len(new.encode())}")
         milvus.write("upsert", keys, data=[{"key": new, "vector": [0.0, 0.0]}], what=f"save of the default {name}")
-    old = f'key like "{prefix}%"' + (f" and key != {json.dumps(new)}" if new else "")
+    old = f'key like "{prefix}%"' + (f" and key != {string_literal(new)}" if new else "")
     milvus.write("delete", keys, filter=old, what=f"delete of the previous default {name}")
 
 
