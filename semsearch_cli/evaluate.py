@@ -22,10 +22,13 @@ from semsearch_cli.exits import EXIT_USAGE, cli_errors, fail
 from semsearch_cli.options import JsonOption, MilvusUriOption, ModelOption, load_settings
 from semsearch_cli.tuning import print_report, run_tuning
 
+#: The modes `semsearch eval` runs unless --modes names others.
+DEFAULT_MODES = "dense,keyword,hybrid"
+
 
 def evaluate(
     directory: Annotated[Path, typer.Argument(help="BEIR directory: corpus.jsonl, queries.jsonl, qrels/test.tsv.")],
-    modes: Annotated[str, typer.Option(help="Comma-separated search modes.")] = "dense,keyword,hybrid",
+    modes: Annotated[str | None, typer.Option(help=f"Comma-separated search modes (default {DEFAULT_MODES}).")] = None,
     limit_queries: Annotated[int | None, typer.Option(min=1, help="Evaluate only the first N judged queries.")] = None,
     tune_: Annotated[
         bool,
@@ -49,10 +52,12 @@ def evaluate(
     fusion instead (k-fold cross-validation over the judged queries) and, with --save, keep it with the collection."""
     if (save or folds is not None) and not tune_:
         fail("--save and --folds go with --tune", EXIT_USAGE)
+    if tune_ and modes is not None:  # tuning always fuses the dense and keyword lists; a mode list would be ignored
+        fail("--modes does not go with --tune: --tune fuses the dense and keyword lists of every query", EXIT_USAGE)
     with cli_errors():  # the [eval] extra: said before the corpus is read and indexed
         require("pytrec_eval", "semsearch eval")
     try:
-        wanted = [Mode(m.strip()) for m in modes.split(",") if m.strip()]
+        wanted = [Mode(m.strip()) for m in (modes or DEFAULT_MODES).split(",") if m.strip()]
         data = load(directory, limit_queries)
     except ValueError as exc:  # BeirFormatError, or an unknown mode
         fail(str(exc) if isinstance(exc, BeirFormatError) else f"--modes: {exc}", EXIT_USAGE)

@@ -108,6 +108,7 @@ def test_the_fold_split_refuses_fewer_than_two_folds_or_more_folds_than_queries(
         (("--tune", "--folds", "10"), "--folds must be between 2 and the number of labelled queries (9); got 10"),
         (("--save",), "--save and --folds go with --tune"),
         (("--folds", "3"), "--save and --folds go with --tune"),
+        (("--tune", "--modes", "dense"), "--modes does not go with --tune"),
     ],
 )
 def test_bad_tune_options_are_usage_errors_before_any_ingest(
