@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -24,6 +25,7 @@ from search_api.app import create_app
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.indexer import Document
+from semsearch.searcher import SearchOptions
 from semsearch.settings import Settings
 from semsearch.store import LoadProgress
 from tests.helpers import semsearch_server
@@ -86,6 +88,50 @@ def test_ready_says_loading_with_retry_after_until_the_collection_is_loaded(
         assert ready.json()["status"] == "ready"
         hits = client.post("/search", json={"query": "how do otters sleep?", "mode": "dense"}).json()["results"]
         assert hits[0]["doc_id"] == "otters"
+
+
+@pytest.fixture(params=["lite", pytest.param("server", marks=pytest.mark.server)])
+def any_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Settings for a fresh collection on Milvus Lite and on the real Milvus server (dropped afterwards)."""
+    if request.param == "lite":
+        yield Settings(milvus_uri=str(tmp_path / "milvus.db"), collection="startup", _env_file=None)
+        return
+    server = request.getfixturevalue("milvus_server")
+    settings = Settings(milvus_uri=server.uri, collection=f"startup_{uuid.uuid4().hex[:12]}", _env_file=None)
+    yield settings
+    from pymilvus import MilvusClient
+
+    client = MilvusClient(server.uri)
+    client.drop_alias(settings.collection)  # on a server the collection name is an alias of the physical one
+    for name in client.list_collections():
+        if name.startswith(settings.collection):
+            client.drop_collection(name)
+    client.close()
+
+
+def test_opening_loads_a_released_keys_companion_before_reading_it(any_settings: Settings, embedder: Embedder) -> None:
+    """A restarted Milvus server loads its collections again in the background, and until it has, a query of the
+    small `<collection>__keys` companion fails with "collection not loaded" (`benchmarks/scale.py` met this on a
+    restarted 2.3.5 server: the API exited at start-up). Opening loads the companion first."""
+    from semsearch.store.schema import keys_collection
+
+    settings = any_settings
+    engine = Engine.open(settings, create=True, embedder=embedder)
+    try:
+        doc = Document(id="otters", text="Otters sleep holding hands.", source="t", metadata={"team": "zoo"})
+        engine.indexer.index([doc])
+        engine.store.client.release_collection(engine.store.target)
+        engine.store.client.release_collection(keys_collection(settings.collection))
+    finally:
+        engine.close()
+    engine = Engine.open(settings, create=False, embedder=embedder, load=False)
+    try:
+        assert "team" in engine.store.metadata_keys
+        engine.store.load()
+        hits = engine.searcher.search("how do otters sleep?", SearchOptions(filters={"team": "zoo"})).hits
+        assert [hit.doc_id for hit in hits] == ["otters"]
+    finally:
+        engine.close()
 
 
 def test_opening_reports_each_step_and_the_load(settings: Settings, embedder: Embedder) -> None:

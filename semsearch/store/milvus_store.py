@@ -146,6 +146,9 @@ class MilvusStore(ChunkCollection):
         described_index = self.collections.describe_index(self.target, VECTOR_FIELD)
         self._dense_metric = str(described_index.get("metric_type", DENSE_METRIC))
         self.dense_index = DenseIndex.from_described(described_index, self.index_settings[2])
+        keys = keys_collection(self.collection)
+        if self.collections.has(keys):  # a restarted server reloads collections in the background, and until it
+            self.collections.load(keys)  # has, the small companion's queries fail with "collection not loaded"
         self.refresh_metadata_keys()
 
     def saved_default(self, name: str) -> dict[str, Any] | None:
