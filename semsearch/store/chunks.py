@@ -173,18 +173,25 @@ class ChunkCollection(DocumentReads, ChunkWrites):
         )
         return [_to_hit(raw) for raw in result[0]]
 
-    def refresh_metadata_keys(self) -> set[str]:
+    def refresh_metadata_keys(self, patient: bool = False) -> set[str]:
+        """The metadata keys filters may name, read again. `patient` (opening) reads on the write path's deadline
+        and retries: a server that has just loaded a collection may take more than the serving path's second."""
         keys = keys_collection(self.collection)
-        if self.milvus.read("has_collection", keys):
-            rows = self.milvus.read(
-                "query",
-                keys,
-                filter='key != ""',
-                output_fields=["key"],
-                limit=16_384,
-                consistency_level=STATE_CONSISTENCY,
+        query = {
+            "filter": 'key != ""',
+            "output_fields": ["key"],
+            "limit": 16_384,
+            "consistency_level": STATE_CONSISTENCY,
+        }
+        if patient:
+            rows = self.milvus.write(
+                "query", keys, what=f"read of {keys!r}", unfinished="the keys are unknown", **query
             )
-            self.metadata_keys = {row["key"] for row in rows if not row["key"].startswith(SAVED_ROW_PREFIX)}
+        elif self.milvus.read("has_collection", keys):
+            rows = self.milvus.read("query", keys, **query)
+        else:
+            return self.metadata_keys
+        self.metadata_keys = {row["key"] for row in rows if not row["key"].startswith(SAVED_ROW_PREFIX)}
         return self.metadata_keys
 
     # -- plumbing -------------------------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ class MilvusStore(ChunkCollection):
         keys = keys_collection(self.collection)
         if self.collections.has(keys):  # a restarted server reloads collections in the background, and until it
             self.collections.load(keys)  # has, the small companion's queries fail with "collection not loaded"
-        self.refresh_metadata_keys()
+            self.refresh_metadata_keys(patient=True)
 
     def saved_default(self, name: str) -> dict[str, Any] | None:
         """A value saved with this collection (`save_default`), None if there is none. Kept with the name users
