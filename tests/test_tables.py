@@ -18,6 +18,7 @@ from ingest.pipeline import IngestReport, ingest_files
 from ingest.sinks import EngineSink
 from ingest.sources import source_id
 from semsearch.engine import Engine
+from semsearch.knowledge_base import KnowledgeBase
 from semsearch.searcher import SearchOptions
 
 SUFFIXES = [".csv", ".jsonl", ".parquet"]
@@ -180,3 +181,17 @@ def test_reingest_of_an_unchanged_table_reads_the_stored_state_once_per_unit_and
 
     assert ingest(engine, path).stats.embedded == 0
     assert queries == ["doc_id"] * 3 + ["source"]
+
+
+def test_a_full_unit_is_compared_in_one_read_on_lite_and_on_the_server(
+    kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit's 1,024 doc ids go in one `doc_id in [...]` expression, which both backends must take."""
+    monkeypatch.setattr(pipeline, "TABLE_UNIT", 1024)
+    path = write_table(tmp_path / "tickets.csv", rows(1100))
+
+    first = ingest(kb.engine, path)
+    again = ingest(kb.engine, path)
+
+    assert (first.failures, first.stats.embedded) == ([], 1100)
+    assert (again.stats.embedded, again.stats.unchanged, again.stats.deleted) == (0, 1100, 0)
