@@ -29,6 +29,10 @@ from semsearch.indexer import Document, IndexStats, validate_document
 #: Documents per prepared batch: enough chunks for the model to sort by length and pad little, small enough to
 #: report progress often and hold little in memory.
 DOC_BATCH = 128
+#: Rows per unit of a streamed table, each prepared as one batch: the batch's one read of what Milvus holds scans
+#: the whole collection (`ChunkCollection.existing_chunks`), so at a million rows 128-row batches made 7,800 such
+#: scans and re-ingest of an unchanged table grew with the square of its size. Short rows, so a unit stays small.
+TABLE_UNIT = 1024
 
 
 @dataclass
@@ -177,7 +181,7 @@ def _read(files: list[Path], sink: Sink, table: TableOptions) -> Iterator[_Work]
 
 
 def _table_units(path: Path, sink: Sink, table: TableOptions) -> Iterator[_Work]:
-    """A table in units of DOC_BATCH rows, never held whole. A first pass checks every row and keeps only the ids
+    """A table in units of TABLE_UNIT rows, never held whole. A first pass checks every row and keeps only the ids
     (so a bad row refuses the file before anything is written, as for a file read whole); the second pass reads
     the rows again in batches. The last unit finishes the file, so its removed rows are pruned only after all its
     rows are written. A file that changes between the passes fails with the reason, and prunes nothing."""
@@ -188,7 +192,7 @@ def _table_units(path: Path, sink: Sink, table: TableOptions) -> Iterator[_Work]
         return
     refused = False
     first = True
-    batches = table_batches(path, table, DOC_BATCH)
+    batches = table_batches(path, table, TABLE_UNIT)
     try:
         docs = next(batches, None)
         while docs is not None:
@@ -198,7 +202,7 @@ def _table_units(path: Path, sink: Sink, table: TableOptions) -> Iterator[_Work]
             first = False
             if following is None:
                 work.done.append((path, ids, None))
-            work = _prepared(work, sink)
+            work = _prepared(work, sink, TABLE_UNIT)
             refused = refused or path in work.refused
             yield work
             docs = following
@@ -206,26 +210,28 @@ def _table_units(path: Path, sink: Sink, table: TableOptions) -> Iterator[_Work]
         yield _Work(done=[(path, None, f"changed while it was read: {exc}")])
 
 
-def _prepared(work: _Work, sink: Sink) -> _Work:
-    """Prepare the unit's documents in batches; if the sink refuses one, retry file by file so only the offending
-    file is reported (preparing writes nothing, so nothing needs undoing)."""
+def _prepared(work: _Work, sink: Sink, size: int = 0) -> _Work:
+    """Prepare the unit's documents in batches (of `size`, else DOC_BATCH); if the sink refuses one, retry file by
+    file so only the offending file is reported (preparing writes nothing, so nothing needs undoing)."""
+    size = size or DOC_BATCH
     try:
-        work.batches = _batches(work.parts, sink)
+        work.batches = _batches(work.parts, sink, size)
     except DocumentRejected as exc:
         if len(work.parts) == 1:
             work.refused[work.parts[0][0]] = f"refused by the indexer: {exc}"
             return work
         for part in work.parts:
             try:
-                work.batches += _batches([part], sink)
+                work.batches += _batches([part], sink, size)
             except DocumentRejected as file_exc:
                 work.refused[part[0]] = f"refused by the indexer: {file_exc}"
     return work
 
 
-def _batches(parts: list[tuple[Path, list[Document]]], sink: Sink) -> list[Any]:
+def _batches(parts: list[tuple[Path, list[Document]]], sink: Sink, size: int = 0) -> list[Any]:
     docs = [doc for _, part_docs in parts for doc in part_docs]
-    return [sink.prepare(docs[start : start + DOC_BATCH]) for start in range(0, len(docs), DOC_BATCH)]
+    size = size or DOC_BATCH
+    return [sink.prepare(docs[start : start + size]) for start in range(0, len(docs), size)]
 
 
 def _write(work: _Work, sink: Sink, refused: dict[Path, str], report: IngestReport) -> None:

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from semsearch.tokens import count_tokens, encode_one
+
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
@@ -89,6 +91,9 @@ class _Tokens:
     offsets: list[tuple[int, int]]
     word_starts: list[bool]
     segment_end: int
+    segment_start: int = 0
+    #: Tokens of the whole segment, zero-width ones included: the fit check's count when a chunk is the segment.
+    count: int = 0
 
     def end_char(self, text: str, i: int) -> int:
         """Exclusive end of a chunk whose last token is i-1: up to the next token, minus trailing whitespace, so
@@ -143,21 +148,16 @@ def _segment_end(text: str, start: int) -> int:
 
 
 def _tokenize(text: str, start: int, stop: int, tokenizer: PreTrainedTokenizerBase) -> _Tokens:
-    encoding = tokenizer(
-        text[start:stop], add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
-    )
-    kept = [i for i, (s, e) in enumerate(encoding["offset_mapping"]) if e > s]
-    offsets = [(encoding["offset_mapping"][i][0] + start, encoding["offset_mapping"][i][1] + start) for i in kept]
-    try:
-        words = encoding.word_ids()
-    except (ValueError, AttributeError):  # slow tokenizers do not know words: fall back to the characters
-        words = None
+    encoding = encode_one(tokenizer, text[start:stop])
+    kept = [i for i, (s, e) in enumerate(encoding.offsets) if e > s]
+    offsets = [(encoding.offsets[i][0] + start, encoding.offsets[i][1] + start) for i in kept]
+    words = encoding.word_ids  # None from slow tokenizers, which do not know words: fall back to the characters
     if words is not None:
         kept_words = [words[i] for i in kept]
         word_starts = [i == 0 or kept_words[i] != kept_words[i - 1] for i in range(len(kept))]
     else:
         word_starts = [_looks_like_word_start(text, offsets, i) for i in range(len(offsets))]
-    return _Tokens(offsets=offsets, word_starts=word_starts, segment_end=stop)
+    return _Tokens(offsets, word_starts, segment_end=stop, segment_start=start, count=len(encoding.ids))
 
 
 def _looks_like_word_start(text: str, offsets: list[tuple[int, int]], i: int) -> bool:
@@ -200,10 +200,13 @@ def _best_cut(text: str, tokens: _Tokens, start: int, end: int) -> int:
 
 
 def _fit(text: str, tokens: _Tokens, start: int, end: int, tokenizer: PreTrainedTokenizerBase, limit: int) -> int:
-    """Shrink the window until its text, tokenised on its own, fits: the guarantee behind "never truncated"."""
+    """Shrink the window until its text, tokenised on its own, fits: the guarantee behind "never truncated". A
+    window that is the whole segment (a short document, a table row) is the very text `_tokenize` read: its count
+    is known, which saves one of the three tokenizer calls a short document costs."""
     while end - start > 1:
-        piece = text[tokens.offsets[start][0] : tokens.end_char(text, end)]
-        if len(tokenizer(piece, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]) <= limit:
+        first, last = tokens.offsets[start][0], tokens.end_char(text, end)
+        whole = (first, last) == (tokens.segment_start, tokens.segment_end)
+        if (tokens.count if whole else count_tokens(tokenizer, text[first:last])) <= limit:
             break
         earlier = [i for i in range(end - 1, start, -1) if tokens.word_starts[i]]
         end = earlier[0] if earlier else end - 1

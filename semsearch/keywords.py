@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from semsearch.store.schema import TEXT_MAX_BYTES, TITLE_MAX_BYTES, keyword_text
+from semsearch.tokens import encode
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -44,8 +45,9 @@ def window_spans(
     to about `window_tokens` tokens (the chunk's own included), half before and half after, the other side taking
     what one side lacks at the document's or a section's edge. Windows start and end at word boundaries, hold at
     most `window_tokens` tokens, and never cross one of the sorted section starts `boundaries`. A chunk of
-    `window_tokens` or more, or a window of 0, keeps its own span."""
-    if window_tokens <= 0 or not spans:
+    `window_tokens` or more, or a window of 0, keeps its own span, and so does a chunk that is the whole text (a
+    short document, a table row: nothing lies around it), without tokenizing it again."""
+    if window_tokens <= 0 or not spans or list(spans) == [(0, len(text))]:
         return list(spans)
     cuts = sorted(boundaries)
     reach = window_tokens * CHARS_PER_TOKEN
@@ -57,12 +59,10 @@ def window_spans(
         pieces = [
             text[base : min(hi, end + reach)] for base, (_, end), (_, hi) in zip(bases, batch, areas, strict=True)
         ]
-        encoded = tokenizer(
-            pieces, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
-        )
-        for (start, end), (lo, hi), base, offsets in zip(batch, areas, bases, encoded["offset_mapping"], strict=True):
-            tokens = [(s + base, e + base) for s, e in offsets if e > s]
-            windows.append(_window(text, tokens, start, end, lo, hi, window_tokens))
+        encoded = [e.offsets for e in encode(tokenizer, pieces)]
+        for (start, end), (lo, hi), base, offsets in zip(batch, areas, bases, encoded, strict=True):
+            kept = [(s + base, e + base) for s, e in offsets if e > s]
+            windows.append(_window(text, kept, start, end, lo, hi, window_tokens))
     return windows
 
 

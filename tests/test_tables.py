@@ -7,26 +7,29 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
-from ingest import table_readers
+from ingest import pipeline, table_readers
 from ingest.loaders import TableOptions
 from ingest.pipeline import IngestReport, ingest_files
 from ingest.sinks import EngineSink
 from ingest.sources import source_id
 from semsearch.engine import Engine
+from semsearch.knowledge_base import KnowledgeBase
 from semsearch.searcher import SearchOptions
 
 SUFFIXES = [".csv", ".jsonl", ".parquet"]
-ROWS = 300  # over two pipeline units (DOC_BATCH = 128) and six reader batches (ROW_BATCH set to 50)
+ROWS = 300  # over two pipeline units (TABLE_UNIT set to 128) and six reader batches (ROW_BATCH set to 50)
 TINY_LIMIT = TableOptions(max_file_bytes=1024)  # every table here is larger
 
 
 @pytest.fixture(autouse=True)
 def small_reader_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(table_readers, "ROW_BATCH", 50)
+    monkeypatch.setattr(pipeline, "TABLE_UNIT", 128)
 
 
 def rows(count: int = ROWS, skip: frozenset[int] = frozenset()) -> list[dict[str, str]]:
@@ -147,3 +150,48 @@ def test_a_bad_row_mid_stream_refuses_the_file_before_any_row_is_written_or_prun
     assert engine.store.count() == before  # the stored table kept whole, the fresh one never started
     assert len(engine.store.doc_ids_for_source(file_id)) == ROWS
     assert engine.store.doc_ids_for_source(source_id(fresh)) == set()
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_reingest_of_an_unchanged_table_reads_the_stored_state_once_per_unit_and_embeds_nothing(
+    engine: Engine, tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each read of stored state scans the whole collection (doc_id has no index): a unit's rows are compared in
+    one query, and the source's ids for pruning are listed in one page, not one query per 128 rows or 1,000 ids."""
+    path = write_table(tmp_path / f"tickets{suffix}", rows())
+    ingest(engine, path)
+    milvus = engine.store.milvus
+    queries: list[str] = []
+    write = milvus.write
+
+    def noting(method: str, *args: Any, **kwargs: Any) -> Any:
+        if method == "query":
+            queries.append(kwargs["filter"].lstrip("(").split(" ")[0])  # the field a read selects on
+        return write(method, *args, **kwargs)
+
+    monkeypatch.setattr(milvus, "write", noting)
+    monkeypatch.setattr(pipeline, "TABLE_UNIT", 1024)
+
+    report = ingest(engine, path)
+
+    assert (report.stats.embedded, report.stats.unchanged, report.stats.deleted) == (0, ROWS, 0)
+    assert queries == ["doc_id", "source"]  # 300 rows: one unit, one state read; one page of ids to prune
+    monkeypatch.setattr(pipeline, "TABLE_UNIT", 128)
+    queries.clear()
+
+    assert ingest(engine, path).stats.embedded == 0
+    assert queries == ["doc_id"] * 3 + ["source"]
+
+
+def test_a_full_unit_is_compared_in_one_read_on_lite_and_on_the_server(
+    kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit's 1,024 doc ids go in one `doc_id in [...]` expression, which both backends must take."""
+    monkeypatch.setattr(pipeline, "TABLE_UNIT", 1024)
+    path = write_table(tmp_path / "tickets.csv", rows(1100))
+
+    first = ingest(kb.engine, path)
+    again = ingest(kb.engine, path)
+
+    assert (first.failures, first.stats.embedded) == ([], 1100)
+    assert (again.stats.embedded, again.stats.unchanged, again.stats.deleted) == (0, 1100, 0)

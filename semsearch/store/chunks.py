@@ -36,6 +36,14 @@ from semsearch.store.schema import (
 
 #: Rows per page when scanning.
 SCAN_PAGE = 1000
+#: Documents per read of stored state, and rows per page of it. `doc_id` has no index, so each read scans the
+#: whole collection: at a million chunks that scan, not the rows it returns, is the cost, so a big table's batch
+#: (`ingest.pipeline.TABLE_UNIT`) is read in one query rather than six (`READ_BATCH` ids each).
+STATE_BATCH = 1024
+STATE_PAGE = 4096
+#: Rows per page when listing a source's document ids (two short fields a row): Milvus's largest query limit, as
+#: each page is a scan of the whole collection too.
+ID_PAGE = 16_384
 
 
 @dataclass(frozen=True)
@@ -109,9 +117,9 @@ class ChunkCollection(DocumentReads, ChunkWrites):
         the collection has one (it depends on the chunk's neighbours, not only on the chunk)."""
         found: dict[str, dict[str, Any]] = {}
         fields = [*STATE_FIELDS, KEYWORD_FIELD] if self._has_keyword_text else STATE_FIELDS
-        for start in range(0, len(doc_ids), READ_BATCH):
-            expr = in_expr("doc_id", doc_ids[start : start + READ_BATCH])
-            for row in self.scan(expr, fields):
+        for start in range(0, len(doc_ids), STATE_BATCH):
+            expr = in_expr("doc_id", doc_ids[start : start + STATE_BATCH])
+            for row in self.scan(expr, fields, page=STATE_PAGE):
                 found[row["id"]] = row
         return found
 
@@ -128,7 +136,7 @@ class ChunkCollection(DocumentReads, ChunkWrites):
         return found
 
     def doc_ids_for_source(self, source: str) -> set[str]:
-        return {row["doc_id"] for row in self.scan(in_expr("source", [source]), ["id", "doc_id"])}
+        return {row["doc_id"] for row in self.scan(in_expr("source", [source]), ["id", "doc_id"], page=ID_PAGE)}
 
     @property
     def has_keyword_text(self) -> bool:
@@ -196,7 +204,7 @@ class ChunkCollection(DocumentReads, ChunkWrites):
 
     # -- plumbing -------------------------------------------------------------------------------------------------
 
-    def scan(self, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+    def scan(self, expr: str, fields: list[str], page: int = SCAN_PAGE) -> Iterator[dict[str, Any]]:
         """Every row matching `expr`, in primary-key order, a page at a time, seeing every acknowledged write.
 
         Pages continue after the last id with our own escaped literal: pymilvus's query_iterator writes that
@@ -213,13 +221,13 @@ class ChunkCollection(DocumentReads, ChunkWrites):
                 self.target,
                 filter=page_expr,
                 output_fields=fields,
-                limit=SCAN_PAGE,
+                limit=page,
                 consistency_level=STATE_CONSISTENCY,
                 what=f"read of stored chunks from {self.target!r}",
             )
             rows.sort(key=lambda row: row["id"])
             yield from rows
-            if len(rows) < SCAN_PAGE:
+            if len(rows) < page:
                 return
             last = rows[-1]["id"]
 
