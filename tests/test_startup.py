@@ -179,6 +179,34 @@ def test_a_milvus_that_stops_answering_during_a_load_is_reported_within_seconds(
         engine.close()
 
 
+def test_a_milvus_too_busy_to_answer_progress_reads_in_time_is_waited_for(
+    settings: Settings, embedder: Embedder
+) -> None:
+    """Progress reads that time out mean a busy Milvus, not a gone one: the load goes on past one timeout."""
+    from pymilvus import MilvusException
+
+    _released_collection(settings, embedder)
+    engine = Engine.open(settings, create=False, embedder=embedder, load=False)
+    engine.store.milvus.policy = replace(engine.store.milvus.policy, write_timeout=1.0, read_timeout=0.5)
+    client = engine.store.client
+    real_state = client.get_load_state
+
+    def busy(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is threading.main_thread() and not gate.is_set():
+            raise MilvusException(message="DEADLINE_EXCEEDED: Deadline Exceeded")
+        return real_state(*args, **kwargs)
+
+    client.get_load_state = busy
+    try:
+        with gated_load(engine) as gate:
+            threading.Timer(3.0, gate.set).start()  # three timeouts of unanswered progress reads, then the load ends
+            engine.store.load()
+        assert engine.store.loaded and engine.store.count() == 1
+    finally:
+        client.get_load_state = real_state
+        engine.close()
+
+
 def test_serve_answers_health_at_once_and_becomes_ready_on_a_collection_it_must_load(
     tmp_path: Path, embedder: Embedder
 ) -> None:

@@ -4,7 +4,8 @@ Milvus searches only a loaded collection, and loading one grows with its size (a
 Milvus Lite here, minutes at a million), so no fixed deadline fits every legitimate load. The load call therefore
 runs without a deadline in a thread, while the caller polls Milvus's own load state and progress with short
 serving-path reads, reports them (`LoadProgress`) and gives up only when Milvus stops answering those reads for
-`SEMSEARCH_MILVUS_TIMEOUT` seconds: a Milvus that is really gone is reported within seconds, a slow load never.
+`SEMSEARCH_MILVUS_TIMEOUT` seconds (`BUSY_PATIENCE` times that while the reads only time out): a Milvus that is
+really gone is reported within seconds, a slow load never.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from semsearch.errors import BackendUnavailable, SemsearchError
-from semsearch.store.milvus_calls import Connection
+from semsearch.store.milvus_calls import Connection, is_deadline
 
 log = logging.getLogger("semsearch.store")
 
@@ -25,6 +26,11 @@ log = logging.getLogger("semsearch.store")
 LITE_LOAD_ROWS_PER_S = 10_000
 #: Seconds between two looks at a load in progress.
 POLL_SECONDS = 0.5
+#: How many SEMSEARCH_MILVUS_TIMEOUTs a load may go on while its progress reads time out, before it is reported:
+#: a Milvus that answers too late is there but busy (on a machine at load average 18, Milvus Lite left a progress
+#: read of a 100k load unanswered for over 10 s, `benchmarks/tables.py`), while one that refuses the connection is
+#: gone, and is reported after one.
+BUSY_PATIENCE = 12
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ def wait_loaded(milvus: Connection, name: str, on_progress: ProgressCallback | N
     started = time.monotonic()
     rows = _row_count(milvus, name)
     what = f"loading collection {name!r}" + (f" ({rows:,} chunks)" if rows is not None else "")
-    if is_loaded(milvus, name):
+    if _loaded_or_busy(milvus, name):
         report(LoadProgress(f"collection {name!r} is loaded", 100, rows, 0.0, done=True))
         return
     log.info("%s", what)
@@ -96,7 +102,8 @@ def wait_loaded(milvus: Connection, name: str, on_progress: ProgressCallback | N
             silent_since = None
         except SemsearchError as exc:
             silent_since = silent_since or time.monotonic()
-            if time.monotonic() - silent_since > milvus.policy.write_timeout:
+            patience = BUSY_PATIENCE if _busy(exc) else 1
+            if time.monotonic() - silent_since > milvus.policy.write_timeout * patience:
                 raise BackendUnavailable(f"Milvus stopped answering while {what}: {exc}") from exc
             continue
         report(LoadProgress(what, percent, rows, time.monotonic() - started))
@@ -105,6 +112,21 @@ def wait_loaded(milvus: Connection, name: str, on_progress: ProgressCallback | N
     elapsed = time.monotonic() - started
     log.info("collection %r loaded in %.1f s", name, elapsed)
     report(LoadProgress(f"collection {name!r} is loaded", 100, rows, elapsed, done=True))
+
+
+def _busy(exc: SemsearchError) -> bool:
+    """Whether a failed read ran out of time (Milvus there but slow) rather than found no Milvus."""
+    return exc.__cause__ is not None and is_deadline(exc.__cause__)
+
+
+def _loaded_or_busy(milvus: Connection, name: str) -> bool:
+    """True if `name` is loaded; False if not, or if Milvus is too busy to say in time (loading it is harmless)."""
+    try:
+        return is_loaded(milvus, name)
+    except SemsearchError as exc:
+        if _busy(exc):
+            return False
+        raise
 
 
 def _row_count(milvus: Connection, name: str) -> int | None:
