@@ -63,6 +63,29 @@ def gated_load(engine: Engine) -> Iterator[threading.Event]:
         client.load_collection = real
 
 
+@contextmanager
+def failing_progress_reads(engine: Engine, message: str, until: threading.Event | None = None) -> Iterator[None]:
+    """Milvus's load-state reads from the main thread fail with `message` after the first (the check before the
+    load), until `until` is set: the load's progress polls meet a Milvus that is gone, or too busy to answer."""
+    from pymilvus import MilvusException
+
+    client = engine.store.client
+    real_state = client.get_load_state
+    answered: list[bool] = []
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is threading.main_thread() and answered and not (until and until.is_set()):
+            raise MilvusException(message=message)
+        answered.append(True)
+        return real_state(*args, **kwargs)
+
+    client.get_load_state = failing
+    try:
+        yield
+    finally:
+        client.get_load_state = real_state
+
+
 def test_ready_says_loading_with_retry_after_until_the_collection_is_loaded(
     settings: Settings, embedder: Embedder
 ) -> None:
@@ -156,54 +179,30 @@ def test_a_milvus_that_stops_answering_during_a_load_is_reported_within_seconds(
     _released_collection(settings, embedder)
     engine = Engine.open(settings, create=False, embedder=embedder, load=False)
     engine.store.milvus.policy = replace(engine.store.milvus.policy, write_timeout=2.0, read_timeout=0.5)
-    client = engine.store.client
-    real_state = client.get_load_state
-
-    def dead(*args: Any, **kwargs: Any) -> Any:
-        if threading.current_thread() is threading.main_thread() and dead.after_first:
-            from pymilvus import MilvusException
-
-            raise MilvusException(message="Fail connecting to server on unix socket")
-        dead.after_first = True
-        return real_state(*args, **kwargs)
-
-    dead.after_first = False  # type: ignore[attr-defined]
-    client.get_load_state = dead
     try:
-        with gated_load(engine), pytest.raises(BackendUnavailable, match="stopped answering"):
-            started = time.monotonic()
-            engine.store.load()
-        assert time.monotonic() - started < 10
+        with failing_progress_reads(engine, "Fail connecting to server on unix socket"), gated_load(engine):
+            with pytest.raises(BackendUnavailable, match="stopped answering"):
+                started = time.monotonic()
+                engine.store.load()
+            assert time.monotonic() - started < 10
     finally:
-        client.get_load_state = real_state
         engine.close()
 
 
 def test_a_milvus_too_busy_to_answer_progress_reads_in_time_is_waited_for(
     settings: Settings, embedder: Embedder
 ) -> None:
-    """Progress reads that time out mean a busy Milvus, not a gone one: the load goes on past one timeout."""
-    from pymilvus import MilvusException
-
+    """Progress reads that time out once the load has begun mean a busy Milvus, not a gone one: the load goes on
+    past one timeout. (A read before the load that times out is still reported at once: test_store_boundary.py.)"""
     _released_collection(settings, embedder)
     engine = Engine.open(settings, create=False, embedder=embedder, load=False)
     engine.store.milvus.policy = replace(engine.store.milvus.policy, write_timeout=1.0, read_timeout=0.5)
-    client = engine.store.client
-    real_state = client.get_load_state
-
-    def busy(*args: Any, **kwargs: Any) -> Any:
-        if threading.current_thread() is threading.main_thread() and not gate.is_set():
-            raise MilvusException(message="DEADLINE_EXCEEDED: Deadline Exceeded")
-        return real_state(*args, **kwargs)
-
-    client.get_load_state = busy
     try:
-        with gated_load(engine) as gate:
+        with gated_load(engine) as gate, failing_progress_reads(engine, "DEADLINE_EXCEEDED: Deadline Exceeded", gate):
             threading.Timer(3.0, gate.set).start()  # three timeouts of unanswered progress reads, then the load ends
             engine.store.load()
         assert engine.store.loaded and engine.store.count() == 1
     finally:
-        client.get_load_state = real_state
         engine.close()
 
 

@@ -75,7 +75,7 @@ def wait_loaded(milvus: Connection, name: str, on_progress: ProgressCallback | N
     started = time.monotonic()
     rows = _row_count(milvus, name)
     what = f"loading collection {name!r}" + (f" ({rows:,} chunks)" if rows is not None else "")
-    if _loaded_or_busy(milvus, name):
+    if is_loaded(milvus, name):
         report(LoadProgress(f"collection {name!r} is loaded", 100, rows, 0.0, done=True))
         return
     log.info("%s", what)
@@ -117,16 +117,6 @@ def wait_loaded(milvus: Connection, name: str, on_progress: ProgressCallback | N
 def _busy(exc: SemsearchError) -> bool:
     """Whether a failed read ran out of time (Milvus there but slow) rather than found no Milvus."""
     return exc.__cause__ is not None and is_deadline(exc.__cause__)
-
-
-def _loaded_or_busy(milvus: Connection, name: str) -> bool:
-    """True if `name` is loaded; False if not, or if Milvus is too busy to say in time (loading it is harmless)."""
-    try:
-        return is_loaded(milvus, name)
-    except SemsearchError as exc:
-        if _busy(exc):
-            return False
-        raise
 
 
 def _row_count(milvus: Connection, name: str) -> int | None:
