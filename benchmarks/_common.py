@@ -19,6 +19,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evaluation.beir import BeirSet
+    from evaluation.tuning import Candidates
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -36,6 +41,26 @@ def in_the_repo() -> None:
     from semsearch.logs import quiet_libraries
 
     quiet_libraries()
+
+
+def eval_candidates(directory: Path, milvus_uri: str, **settings: Any) -> tuple[BeirSet, dict[str, Candidates]]:
+    """A BEIR set and each judged query's dense and keyword candidate lists (`evaluation.tuning.fetch_candidates`),
+    from the collection `semsearch eval DIR` filled at `milvus_uri`; `settings` are what that collection was built
+    with where they differ from the defaults (e.g. `chunk_tokens`)."""
+    from evaluation.beir import load
+    from evaluation.runner import scratch_collection
+    from evaluation.tuning import fetch_candidates
+    from semsearch.engine import Engine
+    from semsearch.settings import Settings
+
+    data = load(directory)
+    engine = Engine.open(
+        Settings(milvus_uri=milvus_uri, collection=scratch_collection(data.name), **settings), create=False
+    )
+    try:
+        return data, fetch_candidates(engine, data)
+    finally:
+        engine.close()
 
 
 def free_port() -> int:

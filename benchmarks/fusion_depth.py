@@ -16,7 +16,7 @@ import math
 import statistics
 from pathlib import Path
 
-from _common import in_the_repo, print_table
+from _common import eval_candidates, in_the_repo, print_table
 
 DEPTHS = (10, 20, 30, 50, 100, 200, None)
 
@@ -29,20 +29,11 @@ def main() -> None:
     args = parser.parse_args()
     directory = args.directory.resolve()
     in_the_repo()
-    from evaluation.beir import load
     from evaluation.metrics import NdcgAt10
-    from evaluation.runner import RUN_DEPTH, scratch_collection
-    from evaluation.tuning import cross_validate, fetch_candidates, fold_split, grid
-    from semsearch.engine import Engine
-    from semsearch.settings import Settings
+    from evaluation.runner import RUN_DEPTH
+    from evaluation.tuning import cross_validate, fold_split, grid
 
-    data = load(directory)
-    settings = Settings(milvus_uri=args.milvus_uri, collection=scratch_collection(data.name))
-    engine = Engine.open(settings, create=False)
-    try:
-        candidates = fetch_candidates(engine, data)
-    finally:
-        engine.close()
+    data, candidates = eval_candidates(directory, args.milvus_uri)
     scorer = NdcgAt10({qid: data.qrels[qid] for qid in candidates})
     fusions = grid()
     # One row of scores per (depth, fusion); the first is the built-in at full depth, the cross-validation's baseline.

@@ -20,7 +20,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from _common import in_the_repo, print_table
+from _common import eval_candidates, in_the_repo, print_table
 
 VARIANTS = "window:256,window:320,window:448,passage:256:0,passage:256:32,document"
 DEPTH = 500
@@ -36,22 +36,12 @@ def main() -> None:
     directory = args.directory.resolve()
     in_the_repo()
     os.environ.setdefault("SEMSEARCH_MODEL_CACHE", str(Path("data/models").resolve()))
-    from evaluation.beir import load
     from evaluation.metrics import NdcgAt10
-    from evaluation.runner import RUN_DEPTH, scratch_collection
-    from evaluation.tuning import BUILT_IN, fetch_candidates
-    from semsearch.engine import Engine
+    from evaluation.runner import RUN_DEPTH
+    from evaluation.tuning import BUILT_IN
     from semsearch.settings import Settings
 
-    data = load(directory)
-    settings = Settings(
-        milvus_uri=args.milvus_uri, collection=scratch_collection(data.name), chunk_tokens=args.chunk_tokens
-    )
-    engine = Engine.open(settings, create=False)
-    try:
-        candidates = fetch_candidates(engine, data)
-    finally:
-        engine.close()
+    data, candidates = eval_candidates(directory, args.milvus_uri, chunk_tokens=args.chunk_tokens)
     scorer = NdcgAt10({qid: data.qrels[qid] for qid in candidates})
 
     def scores(keyword: dict[str, list]) -> list[str]:
@@ -63,7 +53,8 @@ def main() -> None:
         runs = (dense, {qid: [hit.doc_id for hit in hits][:RUN_DEPTH] for qid, hits in keyword.items()}, fused)
         return [f"{_mean(scorer(run)):.4f}" for run in runs]
 
-    rows = [[f"the collection's own ({settings.keyword_window_tokens}-token windows)", "-", *scores(
+    window = Settings().keyword_window_tokens  # what the collection was built with, unless it was told otherwise
+    rows = [[f"the collection's own ({window}-token windows)", "-", *scores(
         {qid: c.keyword for qid, c in candidates.items()}
     )]]  # fmt: skip
     for variant in args.variants.split(","):
