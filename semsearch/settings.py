@@ -29,7 +29,11 @@ class Settings(BaseSettings):
     milvus_token: SecretStr | None = Field(
         None, description="Token for a Milvus server ('user:password' or API key); a secret, never in reprs or logs."
     )
-    collection: str = Field("documents", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+    collection: str = Field(
+        "documents",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$",
+        description="Collection name; on a server an alias of the physical collection named after the model.",
+    )
     model: str = Field(
         DEFAULT_MODEL,
         description="A sentence-transformers model name or local path; the default loads shipped weights.",

@@ -111,6 +111,9 @@ IMPORT_NAMES = {
     "openai": "openai",
     "playwright": "playwright",
     "milvus": "milvus",
+    "mkdocs": "mkdocs",
+    "mkdocs-material": "material",
+    "mkdocstrings": "mkdocstrings",
 }
 
 
@@ -135,8 +138,8 @@ def _included(extra: str) -> set[str]:
     return {name for r in own for name in r.extras}
 
 
-#: Extras that gather others rather than being an optional part themselves.
-GATHERING = {"all", "dev"}
+#: Extras that gather others or bring tools for working on the project (tests, the manual), not an optional part.
+GATHERING = {"all", "dev", "docs"}
 
 
 def test_all_installs_every_optional_part_and_dev_installs_all() -> None:
