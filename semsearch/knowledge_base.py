@@ -3,6 +3,10 @@
 The HTTP routes, MCP tools and CLI commands are thin callers of these verbs, so that every door answers a
 question in the same way and with the same shape (`semsearch.answers`). The engine parts underneath (`Indexer`,
 `Searcher`, `MilvusStore`) hold the algorithms; this facade holds none.
+
+Layers: doors → knowledge base (this module) → readers (`ingest/`: files → documents) and engine → store. The
+readers are a plain dependency of the knowledge base, so a local ingest, `add_files` and an HTTP upload
+(`semsearch.uploads`) read a file through the same code; the engine itself imports no reader.
 """
 
 from __future__ import annotations
@@ -11,8 +15,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ingest.loaders import TableOptions
+from ingest.pipeline import IngestReport
+from ingest.sinks import EngineSink
+from ingest.sources import discover
+from ingest.sync import sync_selection
+from ingest.tags import checked
 from semsearch import documents as stored
 from semsearch import transfer
 from semsearch.answers import ContextAnswer, SearchAnswer
@@ -26,9 +36,6 @@ from semsearch.searcher import SearchOptions
 from semsearch.settings import Settings
 from semsearch.store import ProgressCallback
 from semsearch.transfer import TransferReport
-
-if TYPE_CHECKING:
-    from ingest.pipeline import IngestReport
 
 #: Documents per indexing call of `add`: the ingest pipeline's batch size, so the model sorts and pads alike.
 ADD_BATCH = 128
@@ -108,14 +115,6 @@ class KnowledgeBase:
         removed (`removed_documents`). `metadata` tags every document of the run (over its own); `exclude` are
         gitignore-style patterns to leave out, as `.gitignore` files under a directory are; what is left out is
         pruned too. Raises `Refused` for a path that matches nothing or a metadata key that cannot be stored."""
-        # The file readers belong to the write door (ingest/), which imports the engine: imported here, on use, so
-        # that the engine never depends on them.
-        from ingest.loaders import TableOptions
-        from ingest.sinks import EngineSink
-        from ingest.sources import discover
-        from ingest.sync import sync_selection
-        from ingest.tags import checked
-
         args = [str(path) for path in paths]
         base = base if base is not None else self.settings.base
         table = TableOptions(
