@@ -17,10 +17,10 @@ from typing import Any
 
 from ingest.file_warnings import collect_warnings
 from ingest.formats import is_table
-from ingest.loaders import TableOptions, load_file, table_batches, table_ids
+from ingest.loaders import TableOptions, file_id_of, load_file, table_batches, table_ids
 from ingest.readers import LoadError
 from ingest.sinks import Sink
-from ingest.sources import FileSelection, source_id
+from ingest.sources import FileSelection
 from ingest.stages import QUEUE_DEPTH, drain, put, stage
 from ingest.tags import tag
 from semsearch.errors import DocumentRejected
@@ -139,7 +139,7 @@ def ingest_files(
                 report.table_rows_done += work.size()
                 if on_rows:
                     on_rows(report)
-            _finish(work, sink, refused, report, on_file, table.base)
+            _finish(work, sink, refused, report, on_file, table)
     finally:
         stop.set()
         for thread in threads:
@@ -263,7 +263,7 @@ def _finish(
     refused: dict[Path, str],
     report: IngestReport,
     on_file: Callable[[Path, IngestReport], None] | None,
-    base: Path | None,
+    table: TableOptions,
 ) -> None:
     """Report the files this unit finishes, in input order; prune a finished table's removed rows."""
     report.warnings += [(str(path), message) for path, message in work.warnings]
@@ -272,6 +272,6 @@ def _finish(
         if reason is not None:
             report.failures.append((str(path), reason))
         elif keep is not None:
-            report.stats.deleted += sink.prune_source(source_id(path, base), keep)
+            report.stats.deleted += sink.prune_source(file_id_of(path, table), keep)
         if on_file:
             on_file(path, report)
