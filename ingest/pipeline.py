@@ -19,7 +19,7 @@ from ingest.file_warnings import collect_warnings
 from ingest.formats import is_table
 from ingest.loaders import TableOptions, file_id_of, load_file, table_batches, table_ids
 from ingest.readers import LoadError
-from ingest.sinks import Sink
+from ingest.sinks import FileSink, Sink
 from ingest.sources import FileSelection
 from ingest.stages import QUEUE_DEPTH, drain, put, stage
 from ingest.tags import tag
@@ -88,7 +88,7 @@ class _Work:
 
 def ingest_selection(
     selection: FileSelection,
-    sink: Sink,
+    sink: Sink | FileSink,
     table: TableOptions,
     on_file: Callable[[Path, IngestReport], None] | None = None,
     on_rows: Callable[[IngestReport], None] | None = None,
@@ -102,13 +102,16 @@ def ingest_selection(
 
 def ingest_files(
     files: list[Path],
-    sink: Sink,
+    sink: Sink | FileSink,
     table: TableOptions,
     on_file: Callable[[Path, IngestReport], None] | None = None,
     on_rows: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
     """Load every file and index its documents; a file that cannot be read or stored is reported and skipped.
-    `on_file` hears of each finished file, `on_rows` of each unit of table rows written."""
+    `on_file` hears of each finished file, `on_rows` of each unit of table rows written. A `FileSink` (a running
+    API) is handed the files themselves: it reads them with these same readers."""
+    if isinstance(sink, FileSink):
+        return sink.send_files(files, table, on_file)
     report = IngestReport(files=len(files))
     stop = threading.Event()
     prepared: queue.Queue = queue.Queue(QUEUE_DEPTH)

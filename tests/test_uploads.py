@@ -10,11 +10,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from ingest.api_sink import ApiSink
+from ingest.loaders import TableOptions
+from ingest.pipeline import ingest_files
 from search_api.app import create_app
 from semsearch.embedder import Embedder
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.settings import Settings
 from semsearch.store.schema import KEYWORD_FIELD
+from tests.live_server import serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 #: One file of each reader family: PDF pages, slides, Markdown headings, HTML main content, a table's rows.
@@ -119,3 +123,25 @@ def test_files_are_listed_with_their_state_and_deleted_with_their_chunks(app_cli
     assert [f["file_id"] for f in app_client.get("/files").json()["files"]] == ["decimal.md"]
     missing = app_client.delete("/files/modules.csv")
     assert missing.status_code == 404 and "modules.csv" in missing.json()["detail"]
+
+
+def test_ingest_through_the_api_sends_the_files_and_stores_the_local_rows(tmp_path: Path, embedder: Embedder) -> None:
+    settings = Settings(milvus_uri=str(tmp_path / "milvus.db"), collection="via_api", _env_file=None)
+    app = create_app(settings, embedder=embedder)
+    paths = [ROOT / p for p in SAMPLES]
+    with serve_in_thread(app) as base:
+        kb = KnowledgeBase(app.state.engine)
+        kb.add_files(paths)
+        expected = rows(kb)
+        kb.delete_where(all=True)
+        sink = ApiSink(base)
+        try:
+            sent = ingest_files(paths, sink, TableOptions())
+            assert not sent.failures and sent.stats.embedded == len(expected)
+            assert rows(kb) == expected  # ids relative to the work tree, pages, headings: as a local ingest
+            assert ingest_files(paths, sink, TableOptions()).stats.embedded == 0
+            (tmp_path / "empty.txt").write_text("")
+            refused = ingest_files([ROOT / "README.md", tmp_path / "empty.txt"], sink, TableOptions())
+        finally:
+            sink.close()
+    assert refused.files == 2 and refused.failures == [(str(tmp_path / "empty.txt"), "empty file")]
