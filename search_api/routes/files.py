@@ -21,7 +21,7 @@ from search_api.models import ERRORS, DeleteResponse, ErrorResponse
 from search_api.multipart_files import read_upload
 from semsearch.errors import DocumentNotFound
 from semsearch.jobs import Job, JobQueue
-from semsearch.uploads import FilesRefused, ReadOptions, Staging, files_page, nothing_read, submit_files
+from semsearch.uploads import FilesRefused, ReadOptions, files_page, nothing_read, submit_files
 
 router = APIRouter(tags=["files"])
 
@@ -81,8 +81,8 @@ async def upload_files(
     the 4xx of its files when none could be read. A file refused (unknown type, empty, over the limit, a hostile
     name, unreadable) is reported by name while the others land."""
     queue = get_jobs(request)
-    staging = await anyio.to_thread.run_sync(Staging.create, kb.settings)
-    form = await read_upload(request, staging)
+    form = await read_upload(request, kb.settings)
+    staging = form.staging
     try:
         doc_ids = form.fields.get("doc_id")
         options = ReadOptions(
