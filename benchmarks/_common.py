@@ -36,8 +36,9 @@ def in_the_repo() -> None:
 
     Benchmarks call it first in main(), before they import the product."""
     os.chdir(ROOT)
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+    if str(ROOT) in sys.path:  # first, ahead of benchmarks/ itself: benchmarks/ingest.py must not hide ingest/
+        sys.path.remove(str(ROOT))
+    sys.path.insert(0, str(ROOT))
     from semsearch.logs import quiet_libraries
 
     quiet_libraries()
