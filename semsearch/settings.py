@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         "with int8 weights (the default: fastest, and within 0.003 nDCG@10 of torch on SciFact). ONNX files are "
         "exported, fused and quantised locally on first use and cached in `model_cache`.",
     )
+    precision: Literal["auto", "fp32", "fp16"] = Field(
+        "auto",
+        description="Float width of the torch backend's weights: auto is fp16 on a CUDA device (twice the "
+        "throughput of fp32 there; benchmarks/gpu.py compares their nDCG@10 on SciFact) and fp32 elsewhere. fp16 on "
+        "a CPU, or with an ONNX backend, runs fp32 and says so once.",
+    )
     model_cache: str | None = Field(
         None, description="Directory for exported ONNX models; default: `models/` next to the Milvus Lite .db."
     )
