@@ -34,7 +34,12 @@ class BackendUnavailable(Unavailable):
 
 
 class DatabaseLocked(BackendUnavailable):
-    """A Milvus Lite `.db` is open in another process; only one process may hold it."""
+    """A Milvus Lite `.db` is open in another process; only one process may hold it. `path` is the `.db`, for a
+    door that can name the process (the CLI names the URL of the `semsearch serve` holding it)."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class CollectionLoading(Unavailable):

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.exceptions import TyperException
 
-from semsearch.errors import NotFound, Refused, SemsearchError, Unavailable
+from semsearch.errors import DatabaseLocked, NotFound, Refused, SemsearchError, Unavailable
 from semsearch.logs import quiet_libraries
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_BACKEND, EXIT_NOT_FOUND, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
@@ -58,6 +58,10 @@ def cli_errors() -> Iterator[None]:
         click.ClickException,
     ):
         raise  # typer's own exits and usage errors carry their codes already
+    except DatabaseLocked as exc:
+        from semsearch_cli.running import locked_hint  # reads the serve file only when the .db is held
+
+        fail(f"{exc}; {locked_hint(exc.path)}" if exc.path else str(exc), exit_code(exc))
     except SemsearchError as exc:
         fail(str(exc), exit_code(exc))
     except KeyboardInterrupt:

@@ -58,8 +58,9 @@ class MilvusStore(ChunkCollection):
             if lite.held_by_another_process(Path(uri)):
                 raise DatabaseLocked(
                     f"the Milvus Lite database {uri} is open in another process (a running `semsearch serve`?); "
-                    "Milvus Lite allows one process per .db file. Stop that process, or send the documents "
-                    "to it: semsearch ingest --api http://127.0.0.1:8000 PATH..."
+                    "Milvus Lite allows one process per .db file. Stop that process, or send the work to it "
+                    "through its HTTP API",
+                    path=uri,
                 )
         milvus = Connection.open(settings)
         lite_path = lite.opened(Path(uri)) if settings.is_lite else None
