@@ -110,6 +110,17 @@ class Settings(BaseSettings):
         description='Build parameters of that index, a JSON object, e.g. {"nlist": 2048} or {"M": 32, '
         '"efConstruction": 256}; unset: the index\'s defaults (semsearch.store.indexes).',
     )
+    multi_tenant: bool = Field(
+        False,
+        description="New collections hold many tenants' data apart: every write and read names a tenant. Recorded "
+        "with the collection (see Collections and Tenants in the docs).",
+    )
+    max_open_collections: int = Field(
+        32,
+        ge=1,
+        description="Collections one service keeps open and loaded in Milvus at once; opening one more closes and "
+        "releases the one used least recently (its next request loads it again). The default collection stays.",
+    )
     search_params: dict[str, Any] | None = Field(
         None,
         description='Dense search parameters, a JSON object, e.g. {"nprobe": 64} or {"ef": 128}; empty: the '
