@@ -18,10 +18,11 @@ from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodies
 from search_api.metrics import install_metrics
 from search_api.models import ErrorResponse
 from search_api.request_context import RequestContext
-from search_api.routes import collections, documents, embeddings, health, page, search
+from search_api.routes import collections, documents, embeddings, files, health, page, search
 from search_api.startup import CollectionLoader
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
+from semsearch.jobs import JobQueue
 from semsearch.logs import configure_logging
 from semsearch.service import Service
 from semsearch.settings import Settings
@@ -41,6 +42,9 @@ Semantic search over your documents, backed by Milvus and a sentence-transformer
 * `POST /search`: dense, keyword (BM25) or hybrid search; `score` is relevance in 0..1, higher is better.
 * `POST /context`: the best passages packed into a token budget, with citations, for RAG.
 * `POST /documents` ingests documents through the same pipeline as `semsearch ingest`.
+* `POST /files` uploads files (multipart: PDF, Office, Markdown, HTML, tables, ...), read by the same readers as
+  `semsearch ingest`; it answers 202 with a job (`GET /jobs/{id}`). `GET /files` lists files, `DELETE /files/{id}`
+  removes one.
 * `POST /v1/embeddings`: OpenAI-compatible embeddings with the collection's model (the `openai` client works).
 * `GET /metrics`: Prometheus metrics (requests and latency per route, embed and Milvus time, ingest counts).
 * `/collections`: list, create (`POST`), describe and drop (`DELETE`, admin key) collections; every route above
@@ -49,8 +53,9 @@ Semantic search over your documents, backed by Milvus and a sentence-transformer
   `Retry-After` and Milvus's load progress, while a big collection loads; `/health` answers from the start).
 
 Errors are JSON: `{"detail": "...", "request_id": "..."}` (422 responses carry FastAPI's list of validation problems
-in `detail`); the id is also in the `X-Request-ID` header and in the server log. Bodies must be JSON (415 otherwise);
-bodies over `SEMSEARCH_MAX_REQUEST_BYTES` answer 413. When `SEMSEARCH_API_KEY` (admin) or `SEMSEARCH_READ_API_KEY`
+in `detail`); the id is also in the `X-Request-ID` header and in the server log. Bodies must be JSON (415 otherwise),
+but uploads (`POST .../files`) are multipart/form-data; bodies over `SEMSEARCH_MAX_REQUEST_BYTES` (uploads:
+`SEMSEARCH_MAX_UPLOAD_BYTES`) answer 413. When `SEMSEARCH_API_KEY` (admin) or `SEMSEARCH_READ_API_KEY`
 is set, every path but `/health` and the search page at `/` (which asks for a key) needs `Authorization: Bearer <key>`
 (401 otherwise); the read key opens searching (search, context, embeddings, ready, these docs) and answers 403
 elsewhere; each operation's `security` says which key it takes.
@@ -78,6 +83,7 @@ def create_app(
         try:
             yield
         finally:
+            app.state.jobs.close()  # queued uploads are dropped with their files; a running one ends after its file
             loader.stop()
             follower.stop()
             service.close()
@@ -93,8 +99,9 @@ def create_app(
     app.state.engine = None
     app.state.loader = None
     app.state.write_lock = threading.Lock()
+    app.state.jobs = JobQueue(settings.upload_queue_size, app.state.write_lock)
     install_error_handlers(app)
-    for module in (search, documents, embeddings, health, page, collections):
+    for module in (search, documents, files, embeddings, health, page, collections):
         app.include_router(module.router)
     for router in COLLECTION_ROUTERS:
         app.include_router(
@@ -102,7 +109,7 @@ def create_app(
         )
     # Added innermost first: the request id wraps everything, then the key check, then the body guards.
     app.add_middleware(JsonBodiesOnly)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes, upload_max_bytes=settings.max_upload_bytes)
     admin_key, read_key = _secret(settings.api_key), _secret(settings.read_api_key)
     if admin_key or read_key:
         app.add_middleware(ApiKeyGuard, api_key=admin_key, read_key=read_key)

@@ -25,6 +25,7 @@ from semsearch.errors import (
     SemsearchError,
     Unavailable,
 )
+from semsearch.uploads import FilesRefused
 
 log = logging.getLogger("search_api")
 
@@ -40,6 +41,7 @@ STATUS_BY_FAMILY: dict[type[SemsearchError], int] = {
 def install_error_handlers(app: FastAPI) -> None:
     for family, status in STATUS_BY_FAMILY.items():
         app.add_exception_handler(family, _handler(status))
+    app.add_exception_handler(FilesRefused, _files_refused)  # a Refused with its own status and the files named
     app.add_exception_handler(SemsearchError, _handler(503))  # an error outside the families: the engine's fault
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
@@ -61,6 +63,11 @@ def _handler(status: int):
         return _answer(request, status, str(exc), level, **extra)
 
     return handle
+
+
+async def _files_refused(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FilesRefused)
+    return _answer(request, exc.status, str(exc), files=[f.to_dict() for f in exc.files])
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:

@@ -35,20 +35,31 @@ def is_read(method: str, path: str, read_paths: frozenset[str] = READ_PATHS) -> 
     return route in read_paths or (method in ("GET", "HEAD") and READ_COLLECTION_PATHS.match(route) is not None)
 
 
-class BodySizeLimit:
-    """Refuse request bodies over `max_bytes` with 413, by Content-Length or while a chunked body streams in."""
+def is_upload(scope: Scope) -> bool:
+    """A file upload (`POST /files`, `POST /collections/{name}/files`, ...): a multipart body, held to the upload
+    limit instead of the JSON one."""
+    return scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/files")
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodySizeLimit:
+    """Refuse request bodies over `max_bytes` (uploads: `upload_max_bytes`) with 413, by Content-Length or while a
+    chunked body streams in."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        message = f"request body larger than the limit of {self.max_bytes} bytes (SEMSEARCH_MAX_REQUEST_BYTES)"
+        limit, setting = self.max_bytes, "SEMSEARCH_MAX_REQUEST_BYTES"
+        if is_upload(scope):
+            limit, setting = self.upload_max_bytes, "SEMSEARCH_MAX_UPLOAD_BYTES"
+        message = f"request body larger than the limit of {limit} bytes ({setting})"
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await reply_error(send, 413, message)
             return
         received = 0
@@ -61,7 +72,7 @@ class BodySizeLimit:
             event = await receive()
             if event["type"] == "http.request":
                 received += len(event.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # Answer now, before the app has replied (it is still reading), and tell it the client left.
                     refused = True
                     await reply_error(send, 413, message)
@@ -127,13 +138,14 @@ def _matches(given: bytes, expected: bytes | None) -> bool:
 
 class JsonBodiesOnly:
     """Bodies must be JSON: another declared Content-Type is a 415 that says so, instead of a confusing 422 about
-    the body's shape. A body with no Content-Type is read as JSON."""
+    the body's shape. A body with no Content-Type is read as JSON. Uploads are the exception: their route checks
+    for multipart/form-data itself."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH") and not is_upload(scope):
             declared = dict(scope["headers"]).get(b"content-type")
             if declared is None:
                 scope["headers"] = [*scope["headers"], (b"content-type", b"application/json")]

@@ -3,16 +3,27 @@
 The HTTP routes, MCP tools and CLI commands are thin callers of these verbs, so that every door answers a
 question in the same way and with the same shape (`semsearch.answers`). The engine parts underneath (`Indexer`,
 `Searcher`, `MilvusStore`) hold the algorithms; this facade holds none.
+
+Layers: doors → knowledge base (this module) → readers (`ingest/`: files → documents) and engine → store. The
+readers are a plain dependency of the knowledge base, so a local ingest, `add_files` and an HTTP upload
+(`semsearch.uploads`) read a file through the same code; the engine itself imports no reader.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ingest.loaders import TableOptions
+from ingest.pipeline import IngestReport, ingest_files
+from ingest.sinks import EngineSink
+from ingest.sources import discover
+from ingest.sync import sync_selection
+from ingest.tags import checked
 from semsearch import documents as stored
 from semsearch import transfer
 from semsearch.answers import ContextAnswer, SearchAnswer
@@ -26,9 +37,6 @@ from semsearch.searcher import SearchOptions
 from semsearch.settings import Settings
 from semsearch.store import ProgressCallback
 from semsearch.transfer import TransferReport
-
-if TYPE_CHECKING:
-    from ingest.pipeline import IngestReport
 
 #: Documents per indexing call of `add`: the ingest pipeline's batch size, so the model sorts and pads alike.
 ADD_BATCH = 128
@@ -115,31 +123,39 @@ class KnowledgeBase:
         removed (`removed_documents`). `metadata` tags every document of the run (over its own); `exclude` are
         gitignore-style patterns to leave out, as `.gitignore` files under a directory are; what is left out is
         pruned too. Raises `Refused` for a path that matches nothing or a metadata key that cannot be stored."""
-        # The file readers belong to the write door (ingest/), which imports the engine: imported here, on use, so
-        # that the engine never depends on them.
-        from ingest.loaders import TableOptions
-        from ingest.sinks import EngineSink
-        from ingest.sources import discover
-        from ingest.sync import sync_selection
-        from ingest.tags import checked
-
         args = [str(path) for path in paths]
-        base = base if base is not None else self.settings.base
-        table = TableOptions(
-            text_column=text_column,
-            id_column=id_column,
-            metadata_columns=tuple(metadata_columns) if metadata_columns is not None else None,
-            max_file_bytes=self.settings.max_file_bytes,
-            base=Path(base) if base is not None else None,
-            max_unpacked_bytes=self.settings.max_unpacked_bytes,
-            metadata=checked(metadata),
-        )
+        table = TableOptions.of(self.settings, text_column, id_column, metadata_columns, checked(metadata), base)
         sink = EngineSink(self.engine)
         return sync_selection(args, discover(args, exclude=exclude), sink, table, prune_missing=prune, on_file=on_file)
+
+    def add_named_files(
+        self,
+        files: Mapping[Path, str],
+        *,
+        text_column: str | None = None,
+        id_column: str | None = None,
+        metadata_columns: Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        on_file: Callable[[Path, IngestReport], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files (path → id) under the ids given, not ids made from their paths: what an upload does
+        (`semsearch.uploads`), whose files sit in a temporary folder. Read as `add_files` reads them, by the same
+        readers and checks; nothing is pruned but the rows gone from a table read again. A file that cannot be
+        read is in the result's `failures`."""
+        table = TableOptions.of(self.settings, text_column, id_column, metadata_columns, checked(metadata))
+        table = replace(table, file_ids=dict(files))
+        return ingest_files(list(files), EngineSink(self.engine), table, on_file=on_file)
 
     def delete(self, *doc_ids: str) -> int:
         """Remove every chunk of these documents; returns the number of chunks removed (0: none existed)."""
         return self.engine.indexer.delete_documents(doc_ids)
+
+    def delete_file(self, file_id: str) -> int:
+        """Remove a file's documents: the one with this id and, for a table, every row read from it (their source is
+        the file's id). Returns the chunks removed (0: no such file)."""
+        doc_ids = sorted(self.engine.store.doc_ids_for_source(file_id) | {file_id})
+        batch = stored.DOCUMENT_BATCH
+        return sum(self.delete(*doc_ids[start : start + batch]) for start in range(0, len(doc_ids), batch))
 
     def delete_where(
         self,

@@ -162,6 +162,31 @@ class Settings(BaseSettings):
         description="Largest total a zip-based file (.docx, .pptx, .xlsx, .odt, .epub) may unpack to; more is skipped "
         "and reported as a likely zip bomb, before any of it is unpacked.",
     )
+    # Files in over HTTP (issue 25): `POST /files` stages uploads on disk and reads them in a queue of jobs.
+    max_upload_bytes: int = Field(
+        512 * 2**20,
+        ge=1_000,
+        description="Largest body of one upload request (`POST /files`, all its files together); more answers 413. "
+        "Each prose file is also held to `max_file_bytes` while it streams in (tables stream, so only this bounds "
+        "them).",
+    )
+    upload_queue_size: int = Field(
+        32,
+        ge=1,
+        description="Upload jobs that may wait for the one worker that reads and embeds them; an upload beyond that "
+        "answers 503 (try again later). Queued jobs live in memory: a restart drops them (upload again; unchanged "
+        "chunks are not embedded again).",
+    )
+    upload_wait_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long `POST /files?wait=true` waits for its job before answering 202 with the job as it is.",
+    )
+    upload_dir: str | None = Field(
+        None,
+        description="Directory where uploads are staged while their job waits and runs (one private folder per "
+        "request, removed when its job ends); unset: the system's temporary directory.",
+    )
 
     @classmethod
     def default(cls, name: str) -> Any:

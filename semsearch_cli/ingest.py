@@ -20,9 +20,10 @@ from rich.table import Table
 from rich.text import Text
 
 from ingest import formats
+from ingest.api_sink import ApiSink
 from ingest.loaders import TableOptions
 from ingest.pipeline import IngestReport
-from ingest.sinks import ApiSink, EngineSink, Sink
+from ingest.sinks import EngineSink, FileSink, Sink
 from ingest.sources import FileSelection, MissingPath, discover
 from ingest.sync import sync_selection
 from ingest.tags import InvalidRunMetadata, parse_pairs
@@ -128,7 +129,7 @@ def ingest(
     with cli_errors():
         engine = None
         if api:
-            sink: Sink = ApiSink(api, api_key=api_key(settings))
+            sink: Sink | FileSink = ApiSink(api, api_key=api_key(settings))
         else:
             engine = Engine.open(settings, create=True)
             sink = EngineSink(metrics.instrument(engine))
@@ -156,7 +157,7 @@ def ingest_epilog() -> str:
 def _run(
     args: list[str],
     selection: FileSelection,
-    sink: Sink,
+    sink: Sink | FileSink,
     table: TableOptions,
     console: Console,
     show_progress: bool,
