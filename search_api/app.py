@@ -6,23 +6,35 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from pydantic import SecretStr
 
 import semsearch
+from search_api.deps import collection_path
 from search_api.errors import install_error_handlers
 from search_api.follow import AliasFollower
-from search_api.guards import OPEN_PATHS, READ_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodiesOnly
+from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodiesOnly, is_read
 from search_api.metrics import install_metrics
+from search_api.models import ErrorResponse
 from search_api.request_context import RequestContext
-from search_api.routes import documents, embeddings, files, health, page, search
+from search_api.routes import collections, documents, embeddings, files, health, page, search
 from search_api.startup import CollectionLoader
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.jobs import JobQueue
 from semsearch.logs import configure_logging
+from semsearch.service import Service
 from semsearch.settings import Settings
+
+#: The routes that work on one knowledge base: served for the default collection as they are, and for any
+#: collection under `/collections/{collection}`.
+COLLECTION_ROUTERS = (search.router, documents.router, embeddings.router)
+COLLECTION_PREFIX = "/collections/{collection}"
+UNKNOWN_COLLECTION: dict[int | str, dict] = {
+    400: {"model": ErrorResponse, "description": "A name Milvus refuses, or valid JSON the engine refuses"},
+    404: {"model": ErrorResponse, "description": "No such collection (or document)"},
+}
 
 DESCRIPTION = """
 Semantic search over your documents, backed by Milvus and a sentence-transformers model.
@@ -35,6 +47,8 @@ Semantic search over your documents, backed by Milvus and a sentence-transformer
   removes one.
 * `POST /v1/embeddings`: OpenAI-compatible embeddings with the collection's model (the `openai` client works).
 * `GET /metrics`: Prometheus metrics (requests and latency per route, embed and Milvus time, ingest counts).
+* `/collections`: list, create (`POST`), describe and drop (`DELETE`, admin key) collections; every route above
+  also answers under `/collections/{collection}/...` for that collection (`/search` is the default collection's).
 * `GET /ready` tells whether Milvus, the collection and the model are there (503 `"status": "loading"`, with
   `Retry-After` and Milvus's load progress, while a big collection loads; `/health` answers from the start).
 
@@ -58,8 +72,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level, settings.log_format)
-        opened = engine or Engine.open(settings, create=True, embedder=embedder, load=False)
+        opened = engine or Engine.open(settings, create=True, embedder=embedder, load=False, recorded=True)
         app.state.engine = opened
+        service.models.adopt(opened.embedder, opened.settings)  # the other collections share its model
         loader = app.state.loader = CollectionLoader(opened)  # a big collection loads while /health answers
         if not opened.store.loaded:
             loader.start()
@@ -71,6 +86,7 @@ def create_app(
             app.state.jobs.close()  # queued uploads are dropped with their files; a running one ends after its file
             loader.stop()
             follower.stop()
+            service.close()
             current, app.state.engine = app.state.engine, None
             current.close()  # the follower closed the engines it replaced
 
@@ -78,13 +94,19 @@ def create_app(
         title="milvus semantic search", version=semsearch.__version__, description=DESCRIPTION, lifespan=lifespan
     )
     app.state.settings = settings
+    service = app.state.service = Service(settings)
+    service.protect(settings.collection, lambda: app.state.engine)
     app.state.engine = None
     app.state.loader = None
     app.state.write_lock = threading.Lock()
     app.state.jobs = JobQueue(settings.upload_queue_size, app.state.write_lock)
     install_error_handlers(app)
-    for module in (search, documents, files, embeddings, health, page):
+    for module in (search, documents, files, embeddings, health, page, collections):
         app.include_router(module.router)
+    for router in COLLECTION_ROUTERS:
+        app.include_router(
+            router, prefix=COLLECTION_PREFIX, dependencies=[Depends(collection_path)], responses=UNKNOWN_COLLECTION
+        )
     # Added innermost first: the request id wraps everything, then the key check, then the body guards.
     app.add_middleware(JsonBodiesOnly)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes, upload_max_bytes=settings.max_upload_bytes)
@@ -123,8 +145,9 @@ def _document_keys(app: FastAPI, *, admin: bool, read: bool) -> None:
         schema = build()
         schema.setdefault("components", {})["securitySchemes"] = {k: v for k, v in schemes.items() if k in wanted}
         for path, operations in schema["paths"].items():
-            takes = [] if path in OPEN_PATHS else ["bearer", *(["readKey"] if path in READ_PATHS else [])]
-            for operation in operations.values():
+            for method, operation in operations.items():
+                reads = is_read(method.upper(), path)
+                takes = [] if path in OPEN_PATHS else ["bearer", *(["readKey"] if reads else [])]
                 operation["security"] = [{name: []} for name in takes if name in wanted]
         return schema
 

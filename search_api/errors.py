@@ -16,7 +16,15 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from search_api.request_context import error_body, request_id
-from semsearch.errors import CollectionLoading, InvalidFilter, NotFound, Refused, SemsearchError, Unavailable
+from semsearch.errors import (
+    CollectionLoading,
+    Conflict,
+    InvalidFilter,
+    NotFound,
+    Refused,
+    SemsearchError,
+    Unavailable,
+)
 from semsearch.uploads import FilesRefused
 
 log = logging.getLogger("search_api")
@@ -25,6 +33,7 @@ log = logging.getLogger("search_api")
 STATUS_BY_FAMILY: dict[type[SemsearchError], int] = {
     Refused: 400,
     NotFound: 404,
+    Conflict: 409,
     Unavailable: 503,
 }
 

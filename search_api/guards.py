@@ -8,8 +8,10 @@ while it streams in, before anything parses it.
 from __future__ import annotations
 
 import hmac
+import re
 from email.message import Message as MimeHeader
 
+from search_api.access import Principal, split_collection
 from search_api.request_context import ASGIApp, Message, Receive, Scope, Send, reply_error
 
 #: Reachable without the API key: liveness probes must not need a secret, and a browser opening the search page
@@ -22,6 +24,15 @@ OPEN_PATHS = frozenset({"/health", "/", "/static/search.js", "/static/search.css
 READ_PATHS = frozenset(
     {"/search", "/context", "/v1/embeddings", "/v1/models", "/ready", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
 )
+#: Reading the collections themselves (the list, one collection's status) is reading too; creating and dropping
+#: one needs the admin key. Paths under `/collections/{name}/` follow the rule of the route they repeat.
+READ_COLLECTION_PATHS = re.compile(r"^/collections(/[^/]+)?$")
+
+
+def is_read(method: str, path: str, read_paths: frozenset[str] = READ_PATHS) -> bool:
+    """Whether the read key opens `method path` (a path under `/collections/{name}/` as the route it repeats)."""
+    route = split_collection(path)[1]
+    return route in read_paths or (method in ("GET", "HEAD") and READ_COLLECTION_PATHS.match(route) is not None)
 
 
 def is_upload(scope: Scope) -> bool:
@@ -102,9 +113,11 @@ class ApiKeyGuard:
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
         is_admin, is_reader = _matches(given, self.admin), _matches(given, self.read)
-        if is_admin or (is_reader and scope["path"] in self.read_paths):
+        reading = is_read(scope["method"], scope["path"], self.read_paths)
+        if is_admin or (is_reader and reading):
+            scope.setdefault("state", {})["principal"] = Principal("admin" if is_admin else "read")
             await self.app(scope, receive, send)
-        elif is_reader or (self.admin is None and scope["path"] not in self.read_paths):
+        elif is_reader or (self.admin is None and not reading):
             detail = "this path needs the admin key (SEMSEARCH_API_KEY); the read key only searches"
             if self.admin is None:
                 detail = "this API is read-only: SEMSEARCH_API_KEY is not set, so nothing may write through it"

@@ -59,8 +59,10 @@ class KnowledgeBase:
     `Unavailable` (Milvus, the collection, the model), `NotFound`.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, owned: bool = True) -> None:
         self.engine = engine
+        #: False for a knowledge base lent by a `Service`, which closes it itself: `close()` then does nothing.
+        self.owned = owned
 
     @classmethod
     def open(
@@ -74,8 +76,13 @@ class KnowledgeBase:
         """Open (with `create`, make) the collection at `target`; keyword arguments are `Settings` fields
         (`collection=`, `model=`, ...), overriding the `SEMSEARCH_*` environment. Opening waits for the collection
         to load, however long that takes (minutes at a million chunks): `on_progress` hears each step and
-        Milvus's load progress (`LoadProgress`), e.g. for a spinner."""
-        return cls(Engine.open(open_settings(target, **settings), create=create, on_progress=on_progress))
+        Milvus's load progress (`LoadProgress`), e.g. for a spinner.
+
+        An existing collection opens with the model, prompts and settings it was created with
+        (`semsearch.collection_settings`), whatever the environment or `settings` say. For several collections in
+        one process, use `semsearch.Service`: it loads each model once for all of them."""
+        opened = Engine.open(open_settings(target, **settings), create=create, on_progress=on_progress, recorded=True)
+        return cls(opened)
 
     @property
     def settings(self) -> Settings:
@@ -273,8 +280,10 @@ class KnowledgeBase:
     # -- lifetime -------------------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release Milvus (and a Lite `.db`, for another process to open) and the query batcher."""
-        self.engine.close()
+        """Release Milvus (and a Lite `.db`, for another process to open) and the query batcher; nothing for a
+        knowledge base a `Service` lent (closing the service closes it)."""
+        if self.owned:
+            self.engine.close()
 
     def __enter__(self) -> KnowledgeBase:
         return self

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         "with int8 weights (the default: fastest, and within 0.003 nDCG@10 of torch on SciFact). ONNX files are "
         "exported, fused and quantised locally on first use and cached in `model_cache`.",
     )
+    precision: Literal["auto", "fp32", "fp16"] = Field(
+        "auto",
+        description="Float width of the torch backend's weights: auto is fp16 on a CUDA device (twice the "
+        "throughput of fp32 there; benchmarks/gpu.py compares their nDCG@10 on SciFact) and fp32 elsewhere. fp16 on "
+        "a CPU, or with an ONNX backend, runs fp32 and says so once.",
+    )
     model_cache: str | None = Field(
         None, description="Directory for exported ONNX models; default: `models/` next to the Milvus Lite .db."
     )
@@ -103,6 +109,17 @@ class Settings(BaseSettings):
         None,
         description='Build parameters of that index, a JSON object, e.g. {"nlist": 2048} or {"M": 32, '
         '"efConstruction": 256}; unset: the index\'s defaults (semsearch.store.indexes).',
+    )
+    multi_tenant: bool = Field(
+        False,
+        description="New collections hold many tenants' data apart: every write and read names a tenant. Recorded "
+        "with the collection (see Collections and Tenants in the docs).",
+    )
+    max_open_collections: int = Field(
+        32,
+        ge=1,
+        description="Collections one service keeps open and loaded in Milvus at once; opening one more closes and "
+        "releases the one used least recently (its next request loads it again). The default collection stays.",
     )
     search_params: dict[str, Any] | None = Field(
         None,
