@@ -29,7 +29,7 @@ from semsearch.settings import Settings
 
 #: The routes that work on one knowledge base: served for the default collection as they are, and for any
 #: collection under `/collections/{collection}`.
-COLLECTION_ROUTERS = (search.router, documents.router, embeddings.router)
+COLLECTION_ROUTERS = (search.router, documents.router, files.router, embeddings.router)
 COLLECTION_PREFIX = "/collections/{collection}"
 UNKNOWN_COLLECTION: dict[int | str, dict] = {
     400: {"model": ErrorResponse, "description": "A name Milvus refuses, or valid JSON the engine refuses"},
@@ -103,6 +103,7 @@ def create_app(
     install_error_handlers(app)
     for module in (search, documents, files, embeddings, health, page, collections):
         app.include_router(module.router)
+    app.include_router(files.jobs_router)
     for router in COLLECTION_ROUTERS:
         app.include_router(
             router, prefix=COLLECTION_PREFIX, dependencies=[Depends(collection_path)], responses=UNKNOWN_COLLECTION

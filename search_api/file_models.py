@@ -28,6 +28,7 @@ class JobResponse(BaseModel):
     id: str
     state: Literal["queued", "running", "done", "failed", "cancelled"]
     tenant: str | None = None
+    collection: str | None = Field(None, description="The collection the files go to.")
     files_total: int
     files_done: int
     files_failed: int

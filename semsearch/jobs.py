@@ -69,6 +69,8 @@ class Job:
 
     files: list[FileState]
     tenant: str | None = None
+    #: The collection the files go to (None: not said).
+    collection: str | None = None
     id: str = field(default_factory=lambda: f"job_{uuid.uuid4().hex}")
     state: JobState = "queued"
     stats: IndexStats = field(default_factory=IndexStats)
@@ -101,6 +103,7 @@ class Job:
             "id": self.id,
             "state": self.state,
             "tenant": self.tenant,
+            "collection": self.collection,
             "files_total": len(self.files),
             "files_done": sum(f.state == "done" for f in self.files),
             "files_failed": sum(f.state == "failed" for f in self.files),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -190,16 +190,19 @@ def submit_files(
     metadata: Mapping[str, Any] | None = None,
     tenant: str | None = None,
     options: ReadOptions = ReadOptions(),
+    reopen: Callable[[], KnowledgeBase] | None = None,
 ) -> Job:
     """Queue a job that reads the staged files into `kb` and return it at once; the job owns `staging` from now on
     (removed when the job ends, or here if nothing is queued).
 
     `doc_ids`, if given, has one id per file part in order (refused ones included); else a file's id is its name.
     `metadata` tags every document (over its own); `tenant` is recorded on the job for the layer that enforces
-    tenants. Raises FilesRefused when no file can be read (each named with its reason) or the fields are wrong,
-    QueueFull when the queue is full."""
+    tenants. `reopen` finds the knowledge base again when the job runs (a service may have closed the collection
+    while the job waited); default: `kb` as it is. Raises FilesRefused when no file can be read (each named with
+    its reason) or the fields are wrong, QueueFull when the queue is full."""
     try:
         job = _job(staging, doc_ids, tenant)
+        job.collection = kb.engine.store.collection
         tags = checked(metadata)
     except Refused as exc:
         staging.abandon()
@@ -223,7 +226,8 @@ def submit_files(
             job.stats = report.stats
             job.check_stop()
 
-        report = kb.add_named_files(
+        target = reopen() if reopen is not None else kb
+        report = target.add_named_files(
             {path: state.doc_id for path, state in accepted.items()},
             metadata=tags,
             text_column=options.text_column,
@@ -300,12 +304,12 @@ UNSTORED_MAX = 1000
 def files_page(
     kb: KnowledgeBase, queue: JobQueue, *, after: str | None = None, limit: int = 100
 ) -> tuple[list[FileInfo], str | None]:
-    """A page of files: on the first page the uploads this process has not stored (queued, being read, or failed,
-    newest first), then the stored files, a page of `limit` documents at a time grouped by source (a table's rows
-    are one file; a table longer than a page continues on the next one). Returns (files, cursor for `after`)."""
+    """A page of `kb`'s files: on the first page the uploads to it this process has not stored (queued, being read,
+    or failed, newest first), then the stored files, a page of `limit` documents at a time grouped by source (a
+    table's rows are one file; a table longer than a page continues on the next one). Returns (files, cursor)."""
     listed: list[FileInfo] = []
     if after is None:
-        for job in queue.jobs():
+        for job in (job for job in queue.jobs() if job.collection == kb.engine.store.collection):
             for state in job.files:
                 if state.state != "done" and len(listed) < UNSTORED_MAX:
                     shown = "failed" if state.state == "cancelled" else state.state

@@ -64,7 +64,7 @@ def upload(client: TestClient, paths: list[str], wait: bool = True, **data: str 
     return client.post("/files", params={"wait": wait}, files=files, data=data)
 
 
-def leftovers(uploads: Path) -> list[Path]:
+def left_behind(uploads: Path) -> list[Path]:
     return [path for path in uploads.rglob("*")] if uploads.exists() else []
 
 
@@ -86,7 +86,7 @@ def test_an_uploaded_file_stores_the_rows_a_local_ingest_stores(app_client: Test
     again = upload(app_client, SAMPLES, doc_id=SAMPLES).json()  # content hashes: nothing is embedded twice
     assert (again["embedded"], again["unchanged"]) == (0, len(expected))
     assert kb.add_files([ROOT / p for p in SAMPLES]).stats.embedded == 0  # and a local ingest after it neither
-    assert leftovers(uploads) == []
+    assert left_behind(uploads) == []
 
 
 def test_an_upload_answers_at_once_with_a_job_to_follow(app_client: TestClient, uploads: Path) -> None:
@@ -105,7 +105,7 @@ def test_an_upload_answers_at_once_with_a_job_to_follow(app_client: TestClient, 
     assert hits[0]["doc_id"] == "sockets.pdf" and hits[0]["metadata"]["page_start"] >= 1
     missing = app_client.get("/jobs/job_nope")
     assert missing.status_code == 404 and "job_nope" in missing.json()["detail"]
-    assert leftovers(uploads) == []
+    assert left_behind(uploads) == []
 
 
 def test_metadata_and_tenant_travel_with_the_upload(app_client: TestClient) -> None:
@@ -163,3 +163,19 @@ def test_submitted_files_store_the_local_rows_on_lite_and_the_server(kb: Knowled
     assert job.wait(600) and job.state == "done", job.to_dict()
     queue.close()
     assert rows(kb) == expected and list((tmp_path / "staged").iterdir()) == []
+
+
+def test_a_collection_takes_uploads_under_its_own_path(app_client: TestClient, uploads: Path) -> None:
+    assert app_client.post("/collections", json={"name": "zoo"}).status_code == 201
+    files = [("files", ("decimal.md", (ROOT / "sample_data/library/decimal.md").read_bytes()))]
+    answer = app_client.post("/collections/zoo/files", params={"wait": True}, files=files)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["collection"] == "zoo" and answer.json()["files_done"] == 1
+    assert app_client.get(f"/jobs/{answer.json()['id']}").json()["state"] == "done"
+    assert [f["file_id"] for f in app_client.get("/collections/zoo/files").json()["files"]] == ["decimal.md"]
+    assert app_client.get("/files").json()["files"] == []  # the default collection holds none of it
+    hits = app_client.post("/collections/zoo/search", json={"query": "decimal arithmetic"}).json()["results"]
+    assert hits[0]["doc_id"] == "decimal.md"
+    assert app_client.delete("/collections/zoo/files/decimal.md").status_code == 200
+    assert app_client.post("/collections/nope/files", files=files).status_code == 404
+    assert left_behind(uploads) == []
