@@ -179,3 +179,22 @@ def test_a_collection_takes_uploads_under_its_own_path(app_client: TestClient, u
     assert app_client.delete("/collections/zoo/files/decimal.md").status_code == 200
     assert app_client.post("/collections/nope/files", files=files).status_code == 404
     assert left_behind(uploads) == []
+
+
+def test_ingest_through_the_api_splits_a_batch_over_the_request_limit(tmp_path: Path, embedder: Embedder) -> None:
+    settings = Settings(
+        milvus_uri=str(tmp_path / "milvus.db"), collection="limits", max_upload_bytes=100_000, _env_file=None
+    )
+    files = {"a.txt": "Alpha notes on herons. " * 2500, "b.txt": "Beta notes on seals. " * 2500, "c.txt": "x " * 60_000}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with serve_in_thread(create_app(settings, embedder=embedder)) as base:
+        sink = ApiSink(base)
+        try:  # a and b fit alone, not together; c fits not at all
+            report = ingest_files([tmp_path / name for name in files], sink, TableOptions(base=tmp_path))
+        finally:
+            sink.close()
+    assert report.stats.documents == 2
+    assert [(Path(path).name, "SEMSEARCH_MAX_UPLOAD_BYTES" in why) for path, why in report.failures] == [
+        ("c.txt", True)
+    ]
