@@ -99,7 +99,13 @@ def create_app(
     app.state.engine = None
     app.state.loader = None
     app.state.write_lock = threading.Lock()
-    app.state.jobs = JobQueue(settings.upload_queue_size, app.state.write_lock)
+    app.state.jobs = JobQueue(
+        settings.upload_queue_size,
+        app.state.write_lock,
+        on_end=lambda job: app.state.metrics.record_ingest(
+            job.stats.documents, job.stats.chunks, len(job.failed_files())
+        ),  # uploads count in /metrics as POST /documents does
+    )
     install_error_handlers(app)
     for module in (search, documents, files, embeddings, health, page, collections):
         app.include_router(module.router)

@@ -131,8 +131,15 @@ class JobQueue:
     """A bounded queue of jobs and the one worker thread that runs them, each under `write_lock` (the lock every
     writer of the process takes, so a job and a `POST /documents` never interleave their chunk writes)."""
 
-    def __init__(self, size: int, write_lock: threading.Lock | None = None, keep: int = KEEP_FINISHED) -> None:
+    def __init__(
+        self,
+        size: int,
+        write_lock: threading.Lock | None = None,
+        keep: int = KEEP_FINISHED,
+        on_end: Callable[[Job], None] | None = None,
+    ) -> None:
         self.size = size
+        self.on_end = on_end  # hears of every job that ends (e.g. to count ingest metrics), in the worker thread
         self.write_lock = write_lock or threading.Lock()
         self.keep = keep
         self._cond = threading.Condition()
@@ -239,4 +246,9 @@ class JobQueue:
                     if file.state in ("queued", "reading"):
                         file.state, file.error = "cancelled" if state == "cancelled" else "failed", error
             job.state, job.error, job.finished_at = state, error, time.time()
+            if self.on_end is not None:
+                try:
+                    self.on_end(job)
+                except Exception:  # a listener's fault must not leave the job unfinished
+                    log.exception("on_end of job %s failed", job.id)
             job._finished.set()

@@ -3,6 +3,7 @@ read by the same readers as a local ingest and stores the same rows; long work i
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,7 +117,9 @@ def test_metadata_and_tenant_travel_with_the_upload(app_client: TestClient) -> N
 
 
 def test_files_are_listed_with_their_state_and_deleted_with_their_chunks(app_client: TestClient) -> None:
-    upload(app_client, ["sample_data/library/decimal.md", "sample_data/modules.csv"])
+    job = upload(app_client, ["sample_data/library/decimal.md", "sample_data/modules.csv"]).json()
+    counted = re.search(r"^semsearch_ingested_documents_total ([0-9.e+]+)$", app_client.get("/metrics").text, re.M)
+    assert counted and float(counted.group(1)) == job["documents"]  # uploads count in /metrics
     listed = {f["file_id"]: f for f in app_client.get("/files").json()["files"]}
     assert listed["decimal.md"]["state"] == "stored" and listed["decimal.md"]["chunks"] > 0
     assert listed["modules.csv"]["documents"] > 1  # a table: one document per row, one file
