@@ -19,7 +19,7 @@ from search_api.deps import KnowledgeBaseDep, WriteLockDep, knowledge_base_later
 from search_api.file_models import FilePageResponse, FilesRefusedResponse, JobResponse
 from search_api.models import ERRORS, DeleteResponse, ErrorResponse
 from search_api.multipart_files import read_upload
-from semsearch.errors import DocumentNotFound
+from semsearch.errors import DocumentNotFound, Unavailable
 from semsearch.jobs import Job, JobQueue
 from semsearch.uploads import FilesRefused, ReadOptions, files_page, nothing_read, submit_files
 
@@ -151,8 +151,11 @@ def _job_answer(job: Job, status: int) -> JSONResponse:
 
 
 def _refuse_if_nothing_landed(job: Job) -> None:
+    """A waited-for job answers as its files do: a 4xx when none could be read, a 503 when it could not run."""
     if job.state == "done" and len(job.failed_files()) == len(job.files):
         raise nothing_read(job.files)
+    if job.state in ("failed", "cancelled"):
+        raise Unavailable(f"upload job {job.id} {job.state}: {job.error}")
 
 
 def _metadata(raw: str | None) -> dict[str, Any] | None:
