@@ -22,10 +22,10 @@ from search_api.routes import collections, documents, embeddings, files, health,
 from search_api.startup import CollectionLoader
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
-from semsearch.jobs import JobQueue
 from semsearch.logs import configure_logging
 from semsearch.service import Service
 from semsearch.settings import Settings
+from semsearch.uploads import JobQueue
 
 #: The routes that work on one knowledge base: served for the default collection as they are, and for any
 #: collection under `/collections/{collection}`.

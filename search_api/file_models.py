@@ -1,4 +1,4 @@
-"""Response models of the upload routes (`/files`, `/jobs`): the shapes of `semsearch.jobs.Job.to_dict()` and of a
+"""Response models of the upload routes (`/files`, `/jobs`): the shapes of `semsearch.uploads.Job.to_dict()` and of a
 page of files, declared for the OpenAPI documentation."""
 
 from __future__ import annotations

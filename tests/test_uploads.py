@@ -16,11 +16,10 @@ from ingest.loaders import TableOptions
 from ingest.pipeline import ingest_files
 from search_api.app import create_app
 from semsearch.embedder import Embedder
-from semsearch.jobs import JobQueue
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.settings import Settings
 from semsearch.store.schema import KEYWORD_FIELD
-from semsearch.uploads import Staging, submit_files
+from semsearch.uploads import JobQueue, Staging, submit_files
 from tests.live_server import serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent

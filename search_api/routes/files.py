@@ -1,5 +1,5 @@
 """Files in over HTTP: `POST /files` (multipart upload → a job), `GET /files`, `DELETE /files/{doc_id}`,
-`GET /jobs/{id}`. Thin routes over `semsearch.uploads` and `semsearch.jobs`; the multipart body is read by
+`GET /jobs/{id}`. Thin routes over `semsearch.uploads` and `semsearch.uploads.jobs`; the multipart body is read by
 `search_api.multipart_files`.
 
 The router holds no collection of its own: it takes the knowledge base from `KnowledgeBaseDep`, so it is mounted
@@ -20,8 +20,7 @@ from search_api.file_models import FilePageResponse, FilesRefusedResponse, JobRe
 from search_api.models import ERRORS, DeleteResponse, ErrorResponse
 from search_api.multipart_files import read_upload
 from semsearch.errors import DocumentNotFound, Unavailable
-from semsearch.jobs import Job, JobQueue
-from semsearch.uploads import FilesRefused, ReadOptions, files_page, nothing_read, submit_files
+from semsearch.uploads import FilesRefused, Job, JobQueue, ReadOptions, files_page, nothing_read, submit_files
 
 router = APIRouter(tags=["files"])
 #: `/jobs/{id}`: one namespace of jobs for every collection, so mounted once, at the top.

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from semsearch.errors import NotFound, SemsearchError, Unavailable
 from semsearch.indexer import IndexStats
 
-log = logging.getLogger("semsearch.jobs")
+log = logging.getLogger("semsearch.uploads")
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 #: A file's way through a job: queued → reading → done | failed (or cancelled, with its job).
