@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from search_api.models import SearchRequest
+from semsearch import queries
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.ranking import Mode
 from semsearch_cli.exits import EXIT_BACKEND, EXIT_USAGE, cli_errors, fail, stderr
@@ -68,7 +69,7 @@ def search(
             rerank=rerank,
         )
     except ValidationError as exc:
-        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), EXIT_USAGE)
+        fail(queries.problems(exc), EXIT_USAGE)
     settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
     with cli_errors():
         server = None if api else find_server(settings)  # a `semsearch serve` holding the .db: ask it
