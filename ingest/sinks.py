@@ -13,7 +13,7 @@ import httpx
 
 from semsearch.engine import Engine
 from semsearch.errors import BackendUnavailable, DocumentRejected
-from semsearch.indexer import Document, IndexPlan, IndexStats
+from semsearch.indexer import COUNTS, Document, IndexPlan, IndexStats
 from semsearch.store.documents import prefix_expr
 
 #: Documents per page when listing through the API.
@@ -94,7 +94,7 @@ class ApiSink:
         if response.status_code != 200:
             raise BackendUnavailable(f"the API answered {response.status_code}: {response.text[:500]}")
         body = response.json()
-        return IndexStats(**{k: body[k] for k in ("documents", "chunks", "embedded", "unchanged", "deleted")})
+        return IndexStats(**{k: body.get(k, 0) for k in COUNTS})  # an older API answers no `reused`
 
     def prune_source(self, source: str, keep: set[str]) -> int:
         gone = {doc_id for doc_id, stored in self.documents_under(source) if stored == source} - keep

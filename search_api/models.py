@@ -207,9 +207,14 @@ class DocumentsRequest(StrictBody):
 
 class IndexResponse(BaseModel):
     documents: int
-    chunks: int
-    embedded: int = Field(..., description="Chunks whose text was new or changed, so they were embedded.")
-    unchanged: int = Field(..., description="Chunks already stored with the same content hash: not re-embedded.")
+    chunks: int = Field(..., description="Chunks of these documents: `embedded + unchanged + reused`.")
+    embedded: int = Field(..., description="Chunks whose text no stored chunk has, so they were embedded.")
+    unchanged: int = Field(..., description="Chunks already stored as they are: nothing written.")
+    reused: int = Field(
+        ...,
+        description="Chunks written with a vector already stored, not embedded again: their text is stored under "
+        "another id (a renamed or copied document), or they moved within their document or were re-labelled.",
+    )
     deleted: int = Field(..., description="Stale chunks removed because a document got shorter.")
     took_ms: float
 

@@ -195,7 +195,7 @@ _COLUMN_NAMES = {"unchanged": "unchanged (skipped)", "removed_documents": "remov
 def _summary_table(report: IngestReport) -> Table:
     summary = report.to_dict()
     table = Table(title="ingest summary", show_header=True)
-    keys = ("files", "documents", "chunks", "embedded", "unchanged", "deleted", "removed_documents", "failed")
+    keys = ("files", "documents", "chunks", "embedded", "unchanged", "reused", "deleted", "removed_documents", "failed")
     for key in keys:
         table.add_column(_COLUMN_NAMES.get(key, key), justify="right")
     table.add_row(*(str(summary[k]) for k in keys))

@@ -55,6 +55,8 @@ def test_reingest_edits_and_renames_leave_exactly_one_row_per_chunk(
     (root / "docs" / "b.txt").rename(root / "docs" / "c.txt")  # rename: new ids, reused vectors
     changed = kb.add_files(["docs"])
     assert changed.removed_documents == 1
+    stats = changed.stats
+    assert stats.reused > 0 and stats.chunks == stats.embedded + stats.unchanged + stats.reused
     ids = assert_one_row_per_id(kb.engine)
     assert len(ids) == changed.stats.chunks
 
