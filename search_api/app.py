@@ -52,7 +52,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_level, settings.log_format)
+        configure_logging(settings.log_level_for(server=True), settings.log_format)
         opened = engine or Engine.open(settings, create=True, embedder=embedder, load=False)
         app.state.engine = opened
         loader = app.state.loader = CollectionLoader(opened)  # a big collection loads while /health answers

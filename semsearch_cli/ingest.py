@@ -38,6 +38,7 @@ from semsearch_cli.options import (
     api_key,
     load_settings,
 )
+from semsearch_cli.output import shows_progress, stdout_console
 from semsearch_cli.watching import watch_and_report
 
 
@@ -143,7 +144,7 @@ def ingest(
     if as_json:
         typer.echo(json.dumps({**report.to_dict(), "metrics": metrics.summary()}))
     else:
-        _print_summary(report, Console())
+        _print_summary(report, stdout_console())
         typer.echo(_metrics_line(metrics.summary()))
     raise typer.Exit(EXIT_PARTIAL if report.failures else EXIT_OK)
 
@@ -170,7 +171,7 @@ def _run(
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
-        disable=not show_progress,
+        disable=not show_progress or not shows_progress(console),
     )
     with progress:
         task = progress.add_task("ingest", total=len(selection.files), status="")

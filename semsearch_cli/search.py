@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import httpx
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
 from search_api.models import SearchRequest
@@ -27,6 +26,7 @@ from semsearch_cli.options import (
     api_key,
     load_settings,
 )
+from semsearch_cli.output import stdout_console
 from semsearch_cli.progress import spinner
 from semsearch_cli.running import find_server, wait_until_loaded
 
@@ -97,7 +97,7 @@ def search(
     for rank, hit in enumerate(hits, 1):
         snippet = " ".join(hit["text"].split())[:160]
         table.add_row(str(rank), f"{hit['score']:.3f}", hit["doc_id"], str(hit["chunk_index"]), snippet)
-    Console().print(table)
+    stdout_console().print(table)
 
 
 def parse_filters(items: list[str]) -> dict[str, Any] | None:

@@ -220,3 +220,24 @@ def test_json_search_of_an_empty_collection_prints_one_object_and_no_milvus_lite
     [line] = result.stdout.splitlines()
     assert json.loads(line)["results"] == []
     assert "Invalid sparse row" not in result.stderr
+
+
+def test_one_shot_commands_are_quiet_unless_asked_and_tables_are_never_cut_in_a_pipe(tmp_path: Path) -> None:
+    """stdout and stderr are pipes here, as in a script: no INFO lines, no progress, and a table shows every value
+    whole, however narrow COLUMNS says the screen is (issue 23)."""
+    (tmp_path / ".git").mkdir()
+    long_name = "a-rather-long-file-name-that-a-narrow-table-would-cut-in-the-middle.md"
+    (tmp_path / long_name).write_text("# Tides\n\nThe moon's gravity raises the oceans twice a day.\n")
+    narrow = {"COLUMNS": "40"}
+    ingested = run_cli("ingest", long_name, cwd=tmp_path, env=narrow)
+    assert ingested.returncode == 0 and ingested.stderr == "", ingested.stderr
+    assert "unchanged (skipped)" in ingested.stdout and "…" not in ingested.stdout  # header names whole
+
+    listed = run_cli("list", cwd=tmp_path, env=narrow)
+    assert listed.stderr == "" and long_name in listed.stdout and "…" not in listed.stdout
+    found = run_cli("search", "why do tides happen", cwd=tmp_path, env=narrow)
+    assert found.stderr == "" and long_name in found.stdout
+
+    verbose = run_cli("-v", "search", "tides", "--json", cwd=tmp_path)
+    assert "INFO" in verbose.stderr and json.loads(verbose.stdout)["results"]
+    assert run_cli("-q", "search", "tides", cwd=tmp_path, env={"SEMSEARCH_LOG_LEVEL": "info"}).stderr == ""
