@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 import semsearch
 from search_api.guards import ApiKeyGuard
 from search_api.models import ContextRequest, ContextResponse, SearchRequest, SearchResponse
+from semsearch import queries
 from semsearch.engine import Engine
 from semsearch.errors import SemsearchError
 from semsearch.knowledge_base import KnowledgeBase
@@ -93,7 +94,7 @@ def _answer(call: Any) -> Any:
     try:
         return call()
     except ValidationError as exc:
-        raise ToolError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+        raise ToolError(queries.problems(exc)) from exc
     except SemsearchError as exc:
         raise ToolError(str(exc)) from exc
 

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import click
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -20,12 +19,13 @@ from semsearch.errors import DocumentNotFound
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch_cli.exits import EXIT_PARTIAL, EXIT_USAGE, cli_errors, fail
 from semsearch_cli.options import CollectionOption, JsonOption, MilvusUriOption, load_settings
+from semsearch_cli.output import stdout_console
 
 SourceOption = Annotated[str | None, typer.Option("--source", help="Only documents whose source starts with this.")]
 FilterOption = Annotated[
     str | None, typer.Option("--filter", help='A filter as JSON, as /search takes it, e.g. \'{"format": "md"}\'.')
 ]
-out = Console(soft_wrap=True, highlight=False)
+out = stdout_console(soft_wrap=True, highlight=False)
 
 
 def status(

@@ -39,6 +39,7 @@ from semsearch_cli.options import (
     api_key,
     load_settings,
 )
+from semsearch_cli.output import shows_progress, stdout_console
 from semsearch_cli.watching import watch_and_report
 
 
@@ -144,7 +145,7 @@ def ingest(
     if as_json:
         typer.echo(json.dumps({**report.to_dict(), "metrics": metrics.summary()}))
     else:
-        _print_summary(report, Console())
+        _print_summary(report, stdout_console())
         typer.echo(_metrics_line(metrics.summary()))
     raise typer.Exit(EXIT_PARTIAL if report.failures else EXIT_OK)
 
@@ -171,7 +172,7 @@ def _run(
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
-        disable=not show_progress,
+        disable=not show_progress or not shows_progress(console),
     )
     with progress:
         task = progress.add_task("ingest", total=len(selection.files), status="")
@@ -196,7 +197,7 @@ _COLUMN_NAMES = {"unchanged": "unchanged (skipped)", "removed_documents": "remov
 def _summary_table(report: IngestReport) -> Table:
     summary = report.to_dict()
     table = Table(title="ingest summary", show_header=True)
-    keys = ("files", "documents", "chunks", "embedded", "unchanged", "deleted", "removed_documents", "failed")
+    keys = ("files", "documents", "chunks", "embedded", "unchanged", "reused", "deleted", "removed_documents", "failed")
     for key in keys:
         table.add_column(_COLUMN_NAMES.get(key, key), justify="right")
     table.add_row(*(str(summary[k]) for k in keys))

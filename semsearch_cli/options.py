@@ -31,14 +31,28 @@ LogLevelOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Settings from env and `.env`, with CLI options (those not None) taking precedence."""
+#: Levels from most to least verbose; `-v` and `-q` move one step along it.
+LEVELS = ("debug", "info", "warning", "error", "critical")
+#: Steps toward quieter set by the main command's `-v` (-1 each) and `-q` (+1 each): `semsearch -v ingest ...`.
+verbosity = {"steps": 0}
+
+
+def log_level(settings: Settings, *, server: bool) -> str:
+    """The level a command logs at: `SEMSEARCH_LOG_LEVEL` / `--log-level`, else the door's default (info for a
+    server, warning for a one-shot command), moved by `-v` / `-q`."""
+    base = LEVELS.index(settings.log_level_for(server=server))
+    return LEVELS[min(max(base + verbosity["steps"], 0), len(LEVELS) - 1)]
+
+
+def load_settings(*, server: bool = False, **overrides: Any) -> Settings:
+    """Settings from env and `.env`, with CLI options (those not None) taking precedence; logging configured for a
+    `server` or for a one-shot command."""
     try:
         settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
         fail(f"invalid settings: {problems}", EXIT_USAGE)
-    configure_logging(settings.log_level, settings.log_format)  # before anything slow, so its progress shows
+    configure_logging(log_level(settings, server=server), settings.log_format)  # before anything slow
     return settings
 
 

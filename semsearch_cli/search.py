@@ -10,10 +10,10 @@ from typing import Annotated, Any
 import httpx
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
 from search_api.models import SearchRequest
+from semsearch import queries
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.ranking import Mode
 from semsearch_cli.exits import EXIT_BACKEND, EXIT_USAGE, cli_errors, fail, stderr
@@ -26,6 +26,7 @@ from semsearch_cli.options import (
     api_key,
     load_settings,
 )
+from semsearch_cli.output import stdout_console
 from semsearch_cli.progress import spinner
 from semsearch_cli.running import find_server, wait_until_loaded
 
@@ -68,7 +69,7 @@ def search(
             rerank=rerank,
         )
     except ValidationError as exc:
-        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), EXIT_USAGE)
+        fail(queries.problems(exc), EXIT_USAGE)
     settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
     with cli_errors():
         server = None if api else find_server(settings)  # a `semsearch serve` holding the .db: ask it
@@ -96,7 +97,7 @@ def search(
     for rank, hit in enumerate(hits, 1):
         snippet = " ".join(hit["text"].split())[:160]
         table.add_row(str(rank), f"{hit['score']:.3f}", hit["doc_id"], str(hit["chunk_index"]), snippet)
-    Console().print(table)
+    stdout_console().print(table)
 
 
 def parse_filters(items: list[str]) -> dict[str, Any] | None:
