@@ -71,6 +71,7 @@ class KnowledgeBase:
         *,
         create: bool = True,
         on_progress: ProgressCallback | None = None,
+        keep: Iterable[str] = (),
         **settings: Any,
     ) -> KnowledgeBase:
         """Open (with `create`, make) the collection at `target`; keyword arguments are `Settings` fields
@@ -79,9 +80,14 @@ class KnowledgeBase:
         Milvus's load progress (`LoadProgress`), e.g. for a spinner.
 
         An existing collection opens with the model, prompts and settings it was created with
-        (`semsearch.collection_settings`), whatever the environment or `settings` say. For several collections in
-        one process, use `semsearch.Service`: it loads each model once for all of them."""
-        opened = Engine.open(open_settings(target, **settings), create=create, on_progress=on_progress, recorded=True)
+        (`semsearch.collection_settings`), whatever the environment says; a keyword argument here wins (another
+        `model=` than the collection's is refused, `chunk_tokens=` applies to this knowledge base's writes), and so
+        do the settings `keep` names (the command line's options, in a `target` Settings). For
+        several collections in one process, use `semsearch.Service`: it loads each model once for all of them."""
+        keep = {*keep, *settings}
+        opened = Engine.open(
+            open_settings(target, **settings), create=create, on_progress=on_progress, recorded=True, keep=keep
+        )
         return cls(opened)
 
     @property

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 import semsearch
+from semsearch_cli import collections
 from semsearch_cli.documents import delete, list_documents, show, status
 from semsearch_cli.evaluate import evaluate
 from semsearch_cli.ingest import ingest, ingest_epilog
@@ -59,3 +60,4 @@ app.command("show")(show)
 app.command("delete")(delete)
 app.command("export")(export_command)
 app.command("import")(import_command)
+app.add_typer(collections.app, name="collections")

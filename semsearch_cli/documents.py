@@ -18,7 +18,7 @@ from rich.table import Table
 from semsearch.errors import DocumentNotFound
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch_cli.exits import EXIT_PARTIAL, EXIT_USAGE, cli_errors, fail
-from semsearch_cli.options import CollectionOption, JsonOption, MilvusUriOption, load_settings
+from semsearch_cli.options import CollectionOption, JsonOption, MilvusUriOption, load_settings, named
 from semsearch_cli.output import stdout_console
 
 SourceOption = Annotated[str | None, typer.Option("--source", help="Only documents whose source starts with this.")]
@@ -141,4 +141,5 @@ def _filter(filter_json: str | None) -> dict[str, Any] | None:
 
 
 def _open(milvus_uri: str | None, collection: str | None) -> KnowledgeBase:
-    return KnowledgeBase.open(load_settings(milvus_uri=milvus_uri, collection=collection), create=False)
+    with named(collection):
+        return KnowledgeBase.open(load_settings(milvus_uri=milvus_uri, collection=collection), create=False)

@@ -37,6 +37,8 @@ from semsearch_cli.options import (
     MilvusUriOption,
     ModelOption,
     api_key,
+    api_url,
+    given,
     load_settings,
 )
 from semsearch_cli.output import shows_progress, stdout_console
@@ -130,9 +132,10 @@ def ingest(
     with cli_errors():
         engine = None
         if api:
-            sink: Sink | FileSink = ApiSink(api, api_key=api_key(settings))
+            sink: Sink | FileSink = ApiSink(api_url(api, collection), api_key=api_key(settings))
         else:
-            engine = Engine.open(settings, create=True)
+            explicit = given(model=model, chunk_tokens=chunk_tokens, chunk_overlap=chunk_overlap)
+            engine = Engine.open(settings, create=True, recorded=True, keep=explicit)
             sink = EngineSink(metrics.instrument(engine))
         try:
             report = _run(paths, selection, sink, table, console, show_progress=not as_json, prune=prune)

@@ -16,7 +16,7 @@ from search_api.models import SearchRequest
 from semsearch import queries
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.ranking import Mode
-from semsearch_cli.exits import EXIT_BACKEND, EXIT_USAGE, cli_errors, fail, stderr
+from semsearch_cli.exits import EXIT_BACKEND, EXIT_NOT_FOUND, EXIT_USAGE, cli_errors, fail, stderr
 from semsearch_cli.options import (
     ApiOption,
     CollectionOption,
@@ -24,7 +24,10 @@ from semsearch_cli.options import (
     MilvusUriOption,
     ModelOption,
     api_key,
+    api_url,
+    given,
     load_settings,
+    named,
 )
 from semsearch_cli.output import stdout_console
 from semsearch_cli.progress import spinner
@@ -75,16 +78,18 @@ def search(
         server = None if api else find_server(settings)  # a `semsearch serve` holding the .db: ask it
         if server is not None:
             api = server.url
+            collection = None if settings.collection == server.collection else settings.collection
             if server.needs_api_key and settings.api_key is None:
                 fail(f"the .db is served by {server.url}, which needs an API key: set SEMSEARCH_API_KEY", EXIT_BACKEND)
             stderr.print(f"searching through the running server at {server.url} (it holds the .db)", highlight=False)
         if api:
             with spinner(f"waiting for the API at {api}") as progress:
                 wait_until_loaded(api, api_key(settings, reading=True), progress)
-            body = _search_api(api, request.model_dump(mode="json"), api_key(settings, reading=True))
+            url = api_url(api, collection)
+            body = _search_api(url, request.model_dump(mode="json"), api_key(settings, reading=True))
         else:
-            with spinner(lite=settings.is_lite, one_shot=True) as progress:
-                kb = KnowledgeBase.open(settings, create=False, on_progress=progress)
+            with spinner(lite=settings.is_lite, one_shot=True) as progress, named(collection):
+                kb = KnowledgeBase.open(settings, create=False, on_progress=progress, keep=given(model=model))
             with kb:
                 body = kb.search(request.query, **request.search_args()).to_dict()
     hits = body["results"]
@@ -147,5 +152,6 @@ def _search_api(base_url: str, request: dict[str, Any], api_key: str | None) -> 
         fail(f"cannot reach the API at {base_url}: {exc}", EXIT_BACKEND)
     if response.status_code != 200:
         code = EXIT_USAGE if 400 <= response.status_code < 500 else EXIT_BACKEND
+        code = EXIT_NOT_FOUND if response.status_code == 404 else code  # e.g. no such collection
         fail(f"the API answered {response.status_code}: {response.text[:500]}", code)
     return response.json()
