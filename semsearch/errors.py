@@ -6,6 +6,8 @@ status codes, `semsearch_cli/exits.py` to exit codes):
   model, an error inside Milvus). HTTP 503, exit 3.
 - `NotFound`: what the caller named does not exist (a document id). HTTP 404, exit 4.
 
+`Forbidden` (an action outside the caller's key's scope) is a `Refused` that the HTTP door answers with 403.
+
 Doors catch families, never the classes below them: a new class joins a family and every door maps it at once.
 Nothing from the Milvus client library or gRPC crosses the store's boundary; the store raises these instead.
 """
@@ -27,6 +29,11 @@ class Unavailable(SemsearchError):
 
 class NotFound(SemsearchError):
     """Family: the thing the caller named does not exist."""
+
+
+class Forbidden(Refused):
+    """The caller's key may not do this (a read key writing, a tenant's key naming another tenant): HTTP 403. A
+    `Refused` (exit 2) everywhere that has no 403."""
 
 
 class BackendUnavailable(Unavailable):
@@ -100,3 +107,11 @@ class ExtraMissing(Refused, ImportError):
 
 class DocumentNotFound(NotFound):
     """No document has this id."""
+
+
+class TenantRequired(Refused):
+    """The collection is multi-tenant: every read and write names one tenant (HTTP 400)."""
+
+
+class InvalidTenant(Refused):
+    """A tenant name that cannot be stored, or a tenant named for a collection that has none."""

@@ -254,6 +254,29 @@ class KnowledgeBase:
         """Chunks stored, counting every write acknowledged so far (by any process)."""
         return self.engine.store.count()
 
+    # -- tenants (a collection created with `multi_tenant=True`) ----------------------------------------------------
+
+    def for_tenant(self, tenant: str) -> KnowledgeBase:
+        """This knowledge base confined to one tenant: every verb on the result (add, search, context, documents,
+        delete, export, count) sees and changes that tenant's documents only, and two tenants may use the same
+        document ids. The collection must be multi-tenant (`InvalidTenant` otherwise); on one, every verb of the
+        whole knowledge base but `count`, `status` and `tenants` raises `TenantRequired`. Cheap: it shares the model
+        and the connection, and closing it closes nothing."""
+        return KnowledgeBase(self.engine.for_tenant(tenant))
+
+    @property
+    def tenant(self) -> str | None:
+        """The tenant this knowledge base is confined to (`for_tenant`); None for the whole collection."""
+        return self.engine.tenant
+
+    def tenants(self) -> list[str]:
+        """Every tenant with at least one document, sorted ([] for a collection that is not multi-tenant)."""
+        return self.engine.store.tenants()
+
+    def delete_tenant(self, tenant: str) -> int:
+        """Delete every document of `tenant`; returns how many chunks it had (0: none)."""
+        return self.engine.for_tenant(tenant).store.delete_tenant()
+
     # -- lifetime -------------------------------------------------------------------------------------------------
 
     def close(self) -> None:

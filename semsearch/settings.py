@@ -145,6 +145,18 @@ class Settings(BaseSettings):
         description="Largest total a zip-based file (.docx, .pptx, .xlsx, .odt, .epub) may unpack to; more is skipped "
         "and reported as a likely zip bomb, before any of it is unpacked.",
     )
+    # Tenants and scoped keys (issue 24): docs/tenants-and-keys.md.
+    multi_tenant: bool = Field(
+        False,
+        description="Create new collections multi-tenant: every read and write then names a tenant, and one tenant "
+        "never sees another's chunks (on a server the tenant is Milvus's partition key). An existing collection "
+        "keeps what it was created with.",
+    )
+    keys_file: str | None = Field(
+        None,
+        description="The scoped API keys file (`semsearch keys create`), keys stored hashed; unset: `keys.json` "
+        "beside the Milvus Lite .db (./data/keys.json for a server).",
+    )
 
     @classmethod
     def default(cls, name: str) -> Any:
@@ -185,6 +197,13 @@ class Settings(BaseSettings):
     def is_lite(self) -> bool:
         """True when the URI names a local Milvus Lite file rather than a server."""
         return not self.milvus_uri.startswith(("http://", "https://", "tcp://", "grpc://", "unix:"))
+
+    @property
+    def keys_path(self) -> Path:
+        """The scoped keys file: `keys_file`, else `keys.json` beside the .db (./data/keys.json for a server)."""
+        if self.keys_file:
+            return Path(self.keys_file)
+        return (Path(self.milvus_uri).parent if self.is_lite else Path("data")) / "keys.json"
 
     @property
     def model_cache_dir(self) -> Path:
