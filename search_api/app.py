@@ -13,14 +13,16 @@ from pydantic import SecretStr
 import semsearch
 from search_api.errors import install_error_handlers
 from search_api.follow import AliasFollower
-from search_api.guards import OPEN_PATHS, READ_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodiesOnly
+from search_api.guards import OPEN_PATHS, READ_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodiesOnly, reaches
 from search_api.metrics import install_metrics
 from search_api.request_context import RequestContext
-from search_api.routes import documents, embeddings, health, page, search
+from search_api.routes import documents, embeddings, health, page, search, tenants
 from search_api.startup import CollectionLoader
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
+from semsearch.errors import KeysFileUnreadable
 from semsearch.logs import configure_logging
+from semsearch.scoped_keys import KeyRing
 from semsearch.settings import Settings
 
 DESCRIPTION = """
@@ -76,15 +78,17 @@ def create_app(
     app.state.loader = None
     app.state.write_lock = threading.Lock()
     install_error_handlers(app)
-    for module in (search, documents, embeddings, health, page):
+    for module in (search, documents, tenants, embeddings, health, page):
         app.include_router(module.router)
     # Added innermost first: the request id wraps everything, then the key check, then the body guards.
     app.add_middleware(JsonBodiesOnly)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     admin_key, read_key = _secret(settings.api_key), _secret(settings.read_api_key)
-    if admin_key or read_key:
-        app.add_middleware(ApiKeyGuard, api_key=admin_key, read_key=read_key)
-        _document_keys(app, admin=bool(admin_key), read=bool(read_key))
+    # Always guarded: a scoped key created while the API runs (`semsearch keys create`) works at once. A keys file
+    # that cannot be read stops the app here, naming it (KeysFileUnreadable).
+    keyring = KeyRing(settings.keys_path)
+    app.add_middleware(ApiKeyGuard, api_key=admin_key, read_key=read_key, keyring=keyring)
+    _document_keys(app, admin=bool(admin_key), read=bool(read_key), keyring=keyring)
     if settings.cors_origins:  # outside the key check: a browser's preflight carries no key
         app.add_middleware(
             CORSMiddleware,
@@ -98,27 +102,56 @@ def create_app(
     return app
 
 
+def _access(path: str, method: str) -> str:
+    """What an operation needs of a scoped key: read (the read paths, and reading documents or tenants), write
+    (changing them), admin (the rest: no scoped key reaches it)."""
+    if path in READ_PATHS:
+        return "read"
+    if not reaches(path):
+        return "admin"
+    return "read" if method.lower() == "get" else "write"
+
+
+def _has_keys(keyring: KeyRing) -> bool:
+    try:
+        return len(keyring) > 0
+    except KeysFileUnreadable:
+        return True  # the file is there, only broken: its keys are refused until it is fixed, but they exist
+
+
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value else None
 
 
-def _document_keys(app: FastAPI, *, admin: bool, read: bool) -> None:
+def _document_keys(app: FastAPI, *, admin: bool, read: bool, keyring: KeyRing) -> None:
     """Show in /docs which key each operation takes: `bearer` is the admin key (SEMSEARCH_API_KEY), `readKey` the
-    read key; an operation listing both takes either, and `[]` means no key (/health, the page)."""
+    read key, `scopedKey` a key from `semsearch keys create`; an operation listing several takes any, and `[]` means
+    no key (/health, the page); `scopedKey` is listed while the keys file holds a key. `x-access` says what a scoped
+    key needs for an operation: read, write, or admin (no scoped key will do)."""
     build = app.openapi
     schemes = {
         "bearer": {"type": "http", "scheme": "bearer"},  # SEMSEARCH_API_KEY: every operation
         "readKey": {"type": "http", "scheme": "bearer", "description": "SEMSEARCH_READ_API_KEY: searching only"},
+        "scopedKey": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A scoped key (`semsearch keys create`): its collections only, read or read-write, and in "
+            "a multi-tenant collection its tenant only (docs/tenants-and-keys.md)",
+        },
     }
-    wanted = {name for name, on in (("bearer", admin), ("readKey", read)) if on}
 
     def openapi() -> dict:
+        wanted = {name for name, on in (("bearer", admin), ("readKey", read), ("scopedKey", _has_keys(keyring))) if on}
         schema = build()
         schema.setdefault("components", {})["securitySchemes"] = {k: v for k, v in schemes.items() if k in wanted}
         for path, operations in schema["paths"].items():
             takes = [] if path in OPEN_PATHS else ["bearer", *(["readKey"] if path in READ_PATHS else [])]
-            for operation in operations.values():
-                operation["security"] = [{name: []} for name in takes if name in wanted]
+            for method, operation in operations.items():
+                access = _access(path, method)
+                scoped_takes = ["scopedKey"] if path not in OPEN_PATHS and access != "admin" else []
+                operation["security"] = [{name: []} for name in takes + scoped_takes if name in wanted]
+                if path not in OPEN_PATHS:
+                    operation["x-access"] = access
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -115,3 +115,12 @@ class TenantRequired(Refused):
 
 class InvalidTenant(Refused):
     """A tenant name that cannot be stored, or a tenant named for a collection that has none."""
+
+
+class CollectionNotFound(NotFound):
+    """No collection of this name, or none the caller's key may know about (the same answer, so a key cannot probe
+    for other collections' names)."""
+
+
+class KeysFileUnreadable(Unavailable):
+    """The scoped keys file (SEMSEARCH_KEYS_FILE) exists but cannot be read as one: the message names it."""
