@@ -71,9 +71,13 @@ class EngineSink:
 
 
 class ApiSink:
-    def __init__(self, base_url: str, timeout: float = 300.0, api_key: str | None = None) -> None:
+    def __init__(
+        self, base_url: str, timeout: float = 300.0, api_key: str | None = None, tenant: str | None = None
+    ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers)
+        #: Sent with every request, for a multi-tenant collection (`semsearch ingest --tenant`).
+        self.tenant = {"tenant": tenant} if tenant else {}
 
     def prepare(self, docs: list[Document]) -> list[Document]:
         return docs  # the server chunks and compares
@@ -83,7 +87,8 @@ class ApiSink:
 
     def write(self, docs: list[Document]) -> IndexStats:
         payload = {
-            "documents": [{"id": d.id, "text": d.text, "source": d.source, "metadata": d.metadata} for d in docs]
+            "documents": [{"id": d.id, "text": d.text, "source": d.source, "metadata": d.metadata} for d in docs],
+            **self.tenant,
         }
         try:
             response = self.http.post("/documents", json=payload)
@@ -104,7 +109,7 @@ class ApiSink:
         """Through `GET /documents`, a page of LIST_PAGE at a time, following the server's cursor."""
         after: str | None = None
         while True:
-            params = {"source_prefix": prefix, "limit": LIST_PAGE, **({"after": after} if after else {})}
+            params = {"source_prefix": prefix, "limit": LIST_PAGE, **self.tenant, **({"after": after} if after else {})}
             body = self._call("GET", "/documents", params=params)
             for doc in body["documents"]:
                 yield doc["doc_id"], doc["source"]
@@ -113,7 +118,7 @@ class ApiSink:
                 return
 
     def remove(self, doc_ids: list[str]) -> int:
-        return int(self._call("POST", "/documents/delete", json={"doc_ids": doc_ids})["deleted"])
+        return int(self._call("POST", "/documents/delete", json={"doc_ids": doc_ids, **self.tenant})["deleted"])
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:

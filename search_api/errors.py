@@ -16,13 +16,23 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from search_api.request_context import error_body, request_id
-from semsearch.errors import CollectionLoading, InvalidFilter, NotFound, Refused, SemsearchError, Unavailable
+from semsearch.errors import (
+    CollectionLoading,
+    Forbidden,
+    InvalidFilter,
+    NotFound,
+    Refused,
+    SemsearchError,
+    Unavailable,
+)
 
 log = logging.getLogger("search_api")
 
 #: Families, not classes (semsearch.errors): a new engine error joins a family and gets its status here at once.
+#: `Forbidden` is a `Refused` with a status of its own (the handler of the nearest class in its MRO answers).
 STATUS_BY_FAMILY: dict[type[SemsearchError], int] = {
     Refused: 400,
+    Forbidden: 403,
     NotFound: 404,
     Unavailable: 503,
 }

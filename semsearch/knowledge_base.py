@@ -51,8 +51,10 @@ class KnowledgeBase:
     `Unavailable` (Milvus, the collection, the model), `NotFound`.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, owner: Engine | None = None) -> None:
         self.engine = engine
+        #: What `close` closes: the engine itself, or the whole collection's engine behind a tenant's (`open`).
+        self._owner = owner or engine
 
     @classmethod
     def open(
@@ -66,8 +68,17 @@ class KnowledgeBase:
         """Open (with `create`, make) the collection at `target`; keyword arguments are `Settings` fields
         (`collection=`, `model=`, ...), overriding the `SEMSEARCH_*` environment. Opening waits for the collection
         to load, however long that takes (minutes at a million chunks): `on_progress` hears each step and
-        Milvus's load progress (`LoadProgress`), e.g. for a spinner."""
-        return cls(Engine.open(open_settings(target, **settings), create=create, on_progress=on_progress))
+        Milvus's load progress (`LoadProgress`), e.g. for a spinner. With `tenant=` (SEMSEARCH_TENANT) it is that
+        tenant's knowledge base (`for_tenant`)."""
+        opened = open_settings(target, **settings)
+        engine = Engine.open(opened, create=create, on_progress=on_progress)
+        if opened.tenant is None:
+            return cls(engine)
+        try:
+            return cls(engine.for_tenant(opened.tenant), owner=engine)
+        except BaseException:
+            engine.close()
+            raise
 
     @property
     def settings(self) -> Settings:
@@ -280,8 +291,9 @@ class KnowledgeBase:
     # -- lifetime -------------------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release Milvus (and a Lite `.db`, for another process to open) and the query batcher."""
-        self.engine.close()
+        """Release Milvus (and a Lite `.db`, for another process to open) and the query batcher. A tenant's knowledge
+        base from `for_tenant` closes nothing (the one it came from does); one from `open(tenant=...)` closes all."""
+        self._owner.close()
 
     def __enter__(self) -> KnowledgeBase:
         return self

@@ -152,6 +152,11 @@ class Settings(BaseSettings):
         "never sees another's chunks (on a server the tenant is Milvus's partition key). An existing collection "
         "keeps what it was created with.",
     )
+    tenant: str | None = Field(
+        None,
+        description="The tenant the command line and `semsearch.open` work in, in a multi-tenant collection "
+        "(`--tenant`). The API ignores it: each request names its own.",
+    )
     keys_file: str | None = Field(
         None,
         description="The scoped API keys file (`semsearch keys create`), keys stored hashed; unset: `keys.json` "

@@ -12,6 +12,7 @@ import semsearch
 from semsearch_cli.documents import delete, list_documents, show, status
 from semsearch_cli.evaluate import evaluate
 from semsearch_cli.ingest import ingest, ingest_epilog
+from semsearch_cli.keys import keys_app
 from semsearch_cli.reindex import reindex_command
 from semsearch_cli.search import search
 from semsearch_cli.serve import mcp, serve
@@ -53,3 +54,4 @@ app.command("show")(show)
 app.command("delete")(delete)
 app.command("export")(export_command)
 app.command("import")(import_command)
+app.add_typer(keys_app, name="keys")

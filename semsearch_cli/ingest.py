@@ -35,6 +35,7 @@ from semsearch_cli.options import (
     JsonOption,
     MilvusUriOption,
     ModelOption,
+    TenantOption,
     api_key,
     load_settings,
 )
@@ -52,6 +53,7 @@ def ingest(
     api: ApiOption = None,
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
+    tenant: TenantOption = None,
     model: ModelOption = None,
     batch_size: Annotated[int | None, typer.Option(help="Texts per model batch (env SEMSEARCH_BATCH_SIZE).")] = None,
     chunk_tokens: Annotated[int | None, typer.Option(help="Max tokens per chunk (env SEMSEARCH_CHUNK_TOKENS).")] = None,
@@ -102,6 +104,7 @@ def ingest(
     settings = load_settings(
         milvus_uri=milvus_uri,
         collection=collection,
+        tenant=tenant,
         model=model,
         batch_size=batch_size,
         chunk_tokens=chunk_tokens,
@@ -128,10 +131,11 @@ def ingest(
     with cli_errors():
         engine = None
         if api:
-            sink: Sink = ApiSink(api, api_key=api_key(settings))
+            sink: Sink = ApiSink(api, api_key=api_key(settings), tenant=settings.tenant)
         else:
             engine = Engine.open(settings, create=True)
-            sink = EngineSink(metrics.instrument(engine))
+            writer = engine.for_tenant(settings.tenant) if settings.tenant else engine
+            sink = EngineSink(metrics.instrument(writer))
         try:
             report = _run(paths, selection, sink, table, console, show_progress=not as_json, prune=prune)
             if watch:

@@ -9,6 +9,7 @@ import typer
 
 from semsearch.engine import Engine
 from semsearch.extras import require
+from semsearch.scoped_keys import KeyRing
 from semsearch_cli.exits import cli_errors
 from semsearch_cli.options import (
     CollectionOption,
@@ -37,6 +38,7 @@ def serve(
 
     settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model, log_level=log_level)
     with cli_errors():
+        KeyRing(settings.keys_path)  # a keys file that cannot be read ends the command here, naming it
         # Milvus down, a locked .db or a model mismatch end the command here, plainly; the collection itself
         # loads after uvicorn listens (`search_api.startup`): /health answers at once, /ready once it is loaded.
         with spinner("starting") as progress:
