@@ -36,8 +36,10 @@ def in_the_repo() -> None:
 
     Benchmarks call it first in main(), before they import the product."""
     os.chdir(ROOT)
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+    # First, even when PYTHONPATH already names it: benchmarks/ingest.py would otherwise shadow the ingest package.
+    if str(ROOT) in sys.path:
+        sys.path.remove(str(ROOT))
+    sys.path.insert(0, str(ROOT))
     from semsearch.logs import quiet_libraries
 
     quiet_libraries()

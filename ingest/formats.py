@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest import markup_readers, office_readers, readers, table_readers
+from ingest import html_site, markup_readers, office_readers, readers, table_readers
 from ingest.prose import Prose
 
 ProseReader = Callable[[Path], Prose]
@@ -36,7 +36,7 @@ _MARKDOWN = Format(
 )
 _HTML = Format(
     "HTML main content (<main>, <article>, role=main) without navigation, sidebars, header or footer",
-    read_text=readers.read_html,
+    read_text=html_site.read_html,
 )
 _PDF = Format("PDF text layer, with page numbers (scans need OCR, which is not supported)", read_text=readers.read_pdf)
 

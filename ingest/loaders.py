@@ -4,7 +4,7 @@ LoadError with a reason for the report. The readers per format are `ingest.reade
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,38 @@ class TableOptions:
     max_unpacked_bytes: int = Settings.default("max_unpacked_bytes")  # zip containers unpacking to more: refused
     #: Metadata merged over every document's own (`--metadata`, `ingest.tags`); checked before the run.
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: Ids given to files explicitly, over the rule of `base`: an upload names its file (`doc_id`), and the file's
+    #: temporary path must not leak into the collection.
+    file_ids: Mapping[Path, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        settings: Settings,
+        text_column: str | None = None,
+        id_column: str | None = None,
+        metadata_columns: Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        base: str | Path | None = None,
+    ) -> TableOptions:
+        """The options a run with these settings reads with (limits, `base` unless given), and these columns."""
+        base = base if base is not None else settings.base
+        return cls(
+            text_column=text_column,
+            id_column=id_column,
+            metadata_columns=tuple(metadata_columns) if metadata_columns is not None else None,
+            max_file_bytes=settings.max_file_bytes,
+            base=Path(base) if base is not None else None,
+            max_unpacked_bytes=settings.max_unpacked_bytes,
+            metadata=dict(metadata or {}),
+        )
+
+
+def file_id_of(path: Path, options: TableOptions) -> str:
+    """A file's document id (a table's rows are `<file id>:<row id>`): the one given in `options.file_ids`, else
+    `sources.source_id` relative to `options.base`."""
+    given = options.file_ids.get(path)
+    return given if given is not None else source_id(path, options.base)
 
 
 TEXT_COLUMN_GUESSES = ("text", "content", "body", "document", "abstract", "passage")
@@ -51,7 +83,7 @@ def load_file(path: Path, table: TableOptions) -> list[Document]:
     prose = found.read_text(path)
     if not prose.text.strip():
         raise LoadError("no text in file")
-    file_id = source_id(path, table.base)
+    file_id = file_id_of(path, table)
     return [Document(id=file_id, text=prose.text, source=file_id, metadata=prose.metadata, layout=prose.layout)]
 
 
@@ -112,7 +144,7 @@ def _table_documents(path: Path, options: TableOptions) -> Iterator[list[Documen
         meta_cols = list(options.metadata_columns)
     else:
         meta_cols = [c for c in columns if c not in (text_col, id_col)]
-    file_id = source_id(path, options.base)
+    file_id = file_id_of(path, options)
     suffix = path.suffix.lower().lstrip(".")
     seen: set[str] = set()
     position = 0

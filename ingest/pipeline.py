@@ -17,10 +17,10 @@ from typing import Any
 
 from ingest.file_warnings import collect_warnings
 from ingest.formats import is_table
-from ingest.loaders import TableOptions, load_file, table_batches, table_ids
+from ingest.loaders import TableOptions, file_id_of, load_file, table_batches, table_ids
 from ingest.readers import LoadError
-from ingest.sinks import Sink
-from ingest.sources import FileSelection, source_id
+from ingest.sinks import FileSink, Sink
+from ingest.sources import FileSelection
 from ingest.stages import QUEUE_DEPTH, drain, put, stage
 from ingest.tags import tag
 from semsearch.errors import DocumentRejected
@@ -88,7 +88,7 @@ class _Work:
 
 def ingest_selection(
     selection: FileSelection,
-    sink: Sink,
+    sink: Sink | FileSink,
     table: TableOptions,
     on_file: Callable[[Path, IngestReport], None] | None = None,
     on_rows: Callable[[IngestReport], None] | None = None,
@@ -102,13 +102,16 @@ def ingest_selection(
 
 def ingest_files(
     files: list[Path],
-    sink: Sink,
+    sink: Sink | FileSink,
     table: TableOptions,
     on_file: Callable[[Path, IngestReport], None] | None = None,
     on_rows: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
     """Load every file and index its documents; a file that cannot be read or stored is reported and skipped.
-    `on_file` hears of each finished file, `on_rows` of each unit of table rows written."""
+    `on_file` hears of each finished file, `on_rows` of each unit of table rows written. A `FileSink` (a running
+    API) is handed the files themselves: it reads them with these same readers."""
+    if isinstance(sink, FileSink):
+        return sink.send_files(files, table, on_file)
     report = IngestReport(files=len(files))
     stop = threading.Event()
     prepared: queue.Queue = queue.Queue(QUEUE_DEPTH)
@@ -139,7 +142,7 @@ def ingest_files(
                 report.table_rows_done += work.size()
                 if on_rows:
                     on_rows(report)
-            _finish(work, sink, refused, report, on_file, table.base)
+            _finish(work, sink, refused, report, on_file, table)
     finally:
         stop.set()
         for thread in threads:
@@ -263,7 +266,7 @@ def _finish(
     refused: dict[Path, str],
     report: IngestReport,
     on_file: Callable[[Path, IngestReport], None] | None,
-    base: Path | None,
+    table: TableOptions,
 ) -> None:
     """Report the files this unit finishes, in input order; prune a finished table's removed rows."""
     report.warnings += [(str(path), message) for path, message in work.warnings]
@@ -272,6 +275,6 @@ def _finish(
         if reason is not None:
             report.failures.append((str(path), reason))
         elif keep is not None:
-            report.stats.deleted += sink.prune_source(source_id(path, base), keep)
+            report.stats.deleted += sink.prune_source(file_id_of(path, table), keep)
         if on_file:
             on_file(path, report)

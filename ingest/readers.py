@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from ingest.front_matter import split_front_matter
-from ingest.html_reader import read_html_text
 from ingest.prose import Prose, ProseBuilder
 from semsearch.layout import Layout, sections_from_headings
 
@@ -65,10 +64,6 @@ def markdown_headings(text: str) -> list[tuple[int, int, str]]:
 
 
 _ATX_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
-
-
-def read_html(path: Path) -> Prose:
-    return read_html_text(read_text_file(path), path.stem)
 
 
 def read_pdf(path: Path) -> Prose:

@@ -1,23 +1,21 @@
-"""Where loaded documents go: straight into Milvus through the engine, or to a running API's `POST /documents`.
-
-The API sink exists because a Milvus Lite `.db` can be opened by one process only: while `semsearch serve` holds
-it, `semsearch ingest --api URL` sends the documents to that process instead.
+"""Where an ingest goes: straight into Milvus through the engine (`EngineSink`: the pipeline reads the files and
+hands it documents), or to a running API that reads the files itself (a `FileSink`: `ingest.api_sink.ApiSink`,
+for `semsearch ingest --api`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, Protocol
-
-import httpx
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from semsearch.engine import Engine
-from semsearch.errors import BackendUnavailable, DocumentRejected
 from semsearch.indexer import Document, IndexPlan, IndexStats
 from semsearch.store.documents import prefix_expr
 
-#: Documents per page when listing through the API.
-LIST_PAGE = 1000
+if TYPE_CHECKING:
+    from ingest.loaders import TableOptions
+    from ingest.pipeline import IngestReport
 
 
 class Sink(Protocol):
@@ -70,66 +68,15 @@ class EngineSink:
         return self.store.delete_documents(doc_ids)
 
 
-class ApiSink:
-    def __init__(
-        self, base_url: str, timeout: float = 300.0, api_key: str | None = None, tenant: str | None = None
-    ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers)
-        #: Sent with every request, for a multi-tenant collection (`semsearch ingest --tenant`).
-        self.tenant = {"tenant": tenant} if tenant else {}
+@runtime_checkable
+class FileSink(Protocol):
+    """A sink that takes files, not documents: it reads them itself (a running API, through `POST /files`), so
+    the pipeline hands it the files as they are. Listing and removing serve pruning, as for a `Sink`."""
 
-    def prepare(self, docs: list[Document]) -> list[Document]:
-        return docs  # the server chunks and compares
+    def send_files(
+        self, files: list[Path], table: TableOptions, on_file: Callable[[Path, IngestReport], None] | None
+    ) -> IngestReport: ...
 
-    def embed(self, batches: list[list[Document]]) -> None:
-        pass  # the server embeds
+    def documents_under(self, prefix: str) -> Iterator[tuple[str, str]]: ...
 
-    def write(self, docs: list[Document]) -> IndexStats:
-        payload = {
-            "documents": [{"id": d.id, "text": d.text, "source": d.source, "metadata": d.metadata} for d in docs],
-            **self.tenant,
-        }
-        try:
-            response = self.http.post("/documents", json=payload)
-        except httpx.HTTPError as exc:
-            raise BackendUnavailable(f"cannot reach the API at {self.http.base_url}: {exc}") from exc
-        if response.status_code in (400, 413, 422):
-            raise DocumentRejected(f"the API refused the batch: {response.text[:500]}")
-        if response.status_code != 200:
-            raise BackendUnavailable(f"the API answered {response.status_code}: {response.text[:500]}")
-        body = response.json()
-        return IndexStats(**{k: body[k] for k in ("documents", "chunks", "embedded", "unchanged", "deleted")})
-
-    def prune_source(self, source: str, keep: set[str]) -> int:
-        gone = {doc_id for doc_id, stored in self.documents_under(source) if stored == source} - keep
-        return self.remove(sorted(gone)) if gone else 0
-
-    def documents_under(self, prefix: str) -> Iterator[tuple[str, str]]:
-        """Through `GET /documents`, a page of LIST_PAGE at a time, following the server's cursor."""
-        after: str | None = None
-        while True:
-            params = {"source_prefix": prefix, "limit": LIST_PAGE, **self.tenant, **({"after": after} if after else {})}
-            body = self._call("GET", "/documents", params=params)
-            for doc in body["documents"]:
-                yield doc["doc_id"], doc["source"]
-            after = body.get("next")
-            if not after:
-                return
-
-    def remove(self, doc_ids: list[str]) -> int:
-        return int(self._call("POST", "/documents/delete", json={"doc_ids": doc_ids, **self.tenant})["deleted"])
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            response = self.http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise BackendUnavailable(f"cannot reach the API at {self.http.base_url}: {exc}") from exc
-        if response.status_code in (400, 413, 422):
-            raise DocumentRejected(f"the API refused {method} {path}: {response.text[:500]}")
-        if response.status_code != 200:
-            raise BackendUnavailable(f"the API answered {response.status_code}: {response.text[:500]}")
-        return response.json()
-
-    def close(self) -> None:
-        self.http.close()
+    def remove(self, doc_ids: list[str]) -> int: ...

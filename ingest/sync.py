@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from ingest.formats import format_of
 from ingest.loaders import TableOptions
 from ingest.pipeline import IngestReport, ingest_selection
-from ingest.sinks import Sink
+from ingest.sinks import FileSink, Sink
 from ingest.sources import FileSelection, source_id
 
 #: Documents per delete request while pruning: bounded requests for the API, batched reads for the store.
@@ -95,7 +95,7 @@ def _prefix(directory: Path, base: Path | None) -> str:
     return f"{directory_id.rstrip('/')}/" if directory_id else ""
 
 
-def stale_documents(sink: Sink, found: list[Scope], kept: set[str]) -> list[str]:
+def stale_documents(sink: Sink | FileSink, found: list[Scope], kept: set[str]) -> list[str]:
     """Ids of stored documents in these scopes whose source is not among the files kept (read, no writes)."""
     stale: set[str] = set()
     for scope in found:
@@ -105,7 +105,7 @@ def stale_documents(sink: Sink, found: list[Scope], kept: set[str]) -> list[str]
     return sorted(stale)
 
 
-def prune(sink: Sink, found: list[Scope], kept: set[str]) -> tuple[int, int]:
+def prune(sink: Sink | FileSink, found: list[Scope], kept: set[str]) -> tuple[int, int]:
     """Remove the stale documents in batches; returns (documents removed, chunks deleted)."""
     stale = stale_documents(sink, found, kept)
     chunks = 0
@@ -117,7 +117,7 @@ def prune(sink: Sink, found: list[Scope], kept: set[str]) -> tuple[int, int]:
 def sync_selection(
     args: list[str],
     selection: FileSelection,
-    sink: Sink,
+    sink: Sink | FileSink,
     table: TableOptions,
     *,
     prune_missing: bool = True,

@@ -23,7 +23,7 @@ import watchfiles
 from ingest.ignore import IGNORE_FILE
 from ingest.loaders import TableOptions
 from ingest.pipeline import IngestReport, ingest_files
-from ingest.sinks import Sink
+from ingest.sinks import FileSink, Sink
 from ingest.sources import discover, source_id
 from ingest.sync import prune, scopes, split_glob
 
@@ -62,7 +62,7 @@ def watch_roots(args: Sequence[str]) -> list[Path]:
 def apply_changes(
     args: Sequence[str],
     changed: set[Path],
-    sink: Sink,
+    sink: Sink | FileSink,
     table: TableOptions,
     exclude: Sequence[str] = (),
     prune_missing: bool = True,
@@ -86,7 +86,7 @@ def apply_changes(
 
 def watch(
     args: Sequence[str],
-    sink: Sink,
+    sink: Sink | FileSink,
     table: TableOptions,
     exclude: Sequence[str] = (),
     on_batch: Callable[[IngestReport, list[str]], None] | None = None,

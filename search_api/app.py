@@ -6,24 +6,37 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from pydantic import SecretStr
 
 import semsearch
+from search_api.deps import collection_path
 from search_api.errors import install_error_handlers
 from search_api.follow import AliasFollower
-from search_api.guards import OPEN_PATHS, READ_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodiesOnly, reaches
+from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodiesOnly, is_read, reaches
 from search_api.metrics import install_metrics
+from search_api.models import ErrorResponse
 from search_api.request_context import RequestContext
-from search_api.routes import documents, embeddings, health, page, search, tenants
+from search_api.routes import collections, documents, embeddings, files, health, page, search, tenants
 from search_api.startup import CollectionLoader
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.errors import KeysFileUnreadable
+from semsearch.jobs import JobQueue
 from semsearch.logs import configure_logging
 from semsearch.scoped_keys import KeyRing
+from semsearch.service import Service
 from semsearch.settings import Settings
+
+#: The routes that work on one knowledge base: served for the default collection as they are, and for any
+#: collection under `/collections/{collection}`.
+COLLECTION_ROUTERS = (search.router, documents.router, tenants.router, embeddings.router)
+COLLECTION_PREFIX = "/collections/{collection}"
+UNKNOWN_COLLECTION: dict[int | str, dict] = {
+    400: {"model": ErrorResponse, "description": "A name Milvus refuses, or valid JSON the engine refuses"},
+    404: {"model": ErrorResponse, "description": "No such collection (or document)"},
+}
 
 DESCRIPTION = """
 Semantic search over your documents, backed by Milvus and a sentence-transformers model.
@@ -31,14 +44,20 @@ Semantic search over your documents, backed by Milvus and a sentence-transformer
 * `POST /search`: dense, keyword (BM25) or hybrid search; `score` is relevance in 0..1, higher is better.
 * `POST /context`: the best passages packed into a token budget, with citations, for RAG.
 * `POST /documents` ingests documents through the same pipeline as `semsearch ingest`.
+* `POST /files` uploads files (multipart: PDF, Office, Markdown, HTML, tables, ...), read by the same readers as
+  `semsearch ingest`; it answers 202 with a job (`GET /jobs/{id}`). `GET /files` lists files, `DELETE /files/{id}`
+  removes one.
 * `POST /v1/embeddings`: OpenAI-compatible embeddings with the collection's model (the `openai` client works).
 * `GET /metrics`: Prometheus metrics (requests and latency per route, embed and Milvus time, ingest counts).
+* `/collections`: list, create (`POST`), describe and drop (`DELETE`, admin key) collections; every route above
+  also answers under `/collections/{collection}/...` for that collection (`/search` is the default collection's).
 * `GET /ready` tells whether Milvus, the collection and the model are there (503 `"status": "loading"`, with
   `Retry-After` and Milvus's load progress, while a big collection loads; `/health` answers from the start).
 
 Errors are JSON: `{"detail": "...", "request_id": "..."}` (422 responses carry FastAPI's list of validation problems
-in `detail`); the id is also in the `X-Request-ID` header and in the server log. Bodies must be JSON (415 otherwise);
-bodies over `SEMSEARCH_MAX_REQUEST_BYTES` answer 413. When `SEMSEARCH_API_KEY` (admin) or `SEMSEARCH_READ_API_KEY`
+in `detail`); the id is also in the `X-Request-ID` header and in the server log. Bodies must be JSON (415 otherwise),
+but uploads (`POST .../files`) are multipart/form-data; bodies over `SEMSEARCH_MAX_REQUEST_BYTES` (uploads:
+`SEMSEARCH_MAX_UPLOAD_BYTES`) answer 413. When `SEMSEARCH_API_KEY` (admin) or `SEMSEARCH_READ_API_KEY`
 is set, every path but `/health` and the search page at `/` (which asks for a key) needs `Authorization: Bearer <key>`
 (401 otherwise); the read key opens searching (search, context, embeddings, ready, these docs) and answers 403
 elsewhere; each operation's `security` says which key it takes.
@@ -55,8 +74,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level, settings.log_format)
-        opened = engine or Engine.open(settings, create=True, embedder=embedder, load=False)
+        opened = engine or Engine.open(settings, create=True, embedder=embedder, load=False, recorded=True)
         app.state.engine = opened
+        service.models.adopt(opened.embedder, opened.settings)  # the other collections share its model
         loader = app.state.loader = CollectionLoader(opened)  # a big collection loads while /health answers
         if not opened.store.loaded:
             loader.start()
@@ -65,8 +85,10 @@ def create_app(
         try:
             yield
         finally:
+            app.state.jobs.close()  # queued uploads are dropped with their files; a running one ends after its file
             loader.stop()
             follower.stop()
+            service.close()
             current, app.state.engine = app.state.engine, None
             current.close()  # the follower closed the engines it replaced
 
@@ -74,15 +96,22 @@ def create_app(
         title="milvus semantic search", version=semsearch.__version__, description=DESCRIPTION, lifespan=lifespan
     )
     app.state.settings = settings
+    service = app.state.service = Service(settings)
+    service.protect(settings.collection, lambda: app.state.engine)
     app.state.engine = None
     app.state.loader = None
     app.state.write_lock = threading.Lock()
+    app.state.jobs = JobQueue(settings.upload_queue_size, app.state.write_lock)
     install_error_handlers(app)
-    for module in (search, documents, tenants, embeddings, health, page):
+    for module in (search, documents, tenants, files, embeddings, health, page, collections):
         app.include_router(module.router)
+    for router in COLLECTION_ROUTERS:
+        app.include_router(
+            router, prefix=COLLECTION_PREFIX, dependencies=[Depends(collection_path)], responses=UNKNOWN_COLLECTION
+        )
     # Added innermost first: the request id wraps everything, then the key check, then the body guards.
     app.add_middleware(JsonBodiesOnly)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes, upload_max_bytes=settings.max_upload_bytes)
     admin_key, read_key = _secret(settings.api_key), _secret(settings.read_api_key)
     # Always guarded: a scoped key created while the API runs (`semsearch keys create`) works at once. A keys file
     # that cannot be read stops the app here, naming it (KeysFileUnreadable).
@@ -105,11 +134,9 @@ def create_app(
 def _access(path: str, method: str) -> str:
     """What an operation needs of a scoped key: read (the read paths, and reading documents or tenants), write
     (changing them), admin (the rest: no scoped key reaches it)."""
-    if path in READ_PATHS:
-        return "read"
     if not reaches(path):
         return "admin"
-    return "read" if method.lower() == "get" else "write"
+    return "read" if is_read(method.upper(), path) or method.lower() == "get" else "write"
 
 
 def _has_keys(keyring: KeyRing) -> bool:
@@ -145,11 +172,13 @@ def _document_keys(app: FastAPI, *, admin: bool, read: bool, keyring: KeyRing) -
         schema = build()
         schema.setdefault("components", {})["securitySchemes"] = {k: v for k, v in schemes.items() if k in wanted}
         for path, operations in schema["paths"].items():
-            takes = [] if path in OPEN_PATHS else ["bearer", *(["readKey"] if path in READ_PATHS else [])]
             for method, operation in operations.items():
+                reads = is_read(method.upper(), path)
+                takes = [] if path in OPEN_PATHS else ["bearer", *(["readKey"] if reads else [])]
                 access = _access(path, method)
-                scoped_takes = ["scopedKey"] if path not in OPEN_PATHS and access != "admin" else []
-                operation["security"] = [{name: []} for name in takes + scoped_takes if name in wanted]
+                if access != "admin" and path not in OPEN_PATHS:
+                    takes.append("scopedKey")
+                operation["security"] = [{name: []} for name in takes if name in wanted]
                 if path not in OPEN_PATHS:
                     operation["x-access"] = access
         return schema

@@ -1,33 +1,87 @@
-"""Typed dependencies, declared once: routes take the engine's parts as parameters."""
+"""Typed dependencies, declared once: routes take the engine's parts as parameters.
+
+Every route that works on a knowledge base takes `EngineDep` (or `KnowledgeBaseDep`), and that one dependency
+resolves which: the collection named in the path (`/collections/{collection}/search`), else the API's default
+collection (`/search`). The routers are mounted twice (`search_api.app`), so each route serves both.
+"""
 
 from __future__ import annotations
 
 import threading
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Path, Request
 
+from search_api.access import AccessDenied, Action, authorize, principal_of
+from search_api.guards import is_read
 from semsearch.engine import Engine
 from semsearch.errors import BackendUnavailable
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.metrics import EngineMetrics
+from semsearch.service import Service
+from semsearch.store.catalog import NAME_RULE
+
+#: Seconds a request waits for its collection to open before it is answered 503 "loading" with Retry-After: a
+#: collection of thousands of chunks opens within it, so only a big load is ever seen as loading.
+OPEN_WAIT = 2.0
+
+
+def get_service(request: Request) -> Service:
+    return request.app.state.service
 
 
 def get_engine(request: Request) -> Engine:
+    name = request.path_params.get("collection")
+    default = request.app.state.settings.collection
+    reading = is_read(request.method, request.url.path) or request.method in ("GET", "HEAD")
+    allow(request, name or default, Action.READ if reading else Action.WRITE)
+    if name is None or name == default:
+        engine = default_engine(request)
+    else:
+        engine = get_service(request).engine(name, wait=OPEN_WAIT)
+    # Embed and Milvus time go to this app's /metrics. Attaching is an assignment, not a copy, and doing it here
+    # covers every engine the app serves: the one opened at start-up, a borrowed one, and one the follower swapped in.
+    return get_metrics(request).instrument(engine)
+
+
+def default_engine(request: Request) -> Engine:
+    """The engine of the default collection: opened at start-up, loaded in the background, followed through a
+    `semsearch reindex` (`search_api.follow`)."""
     engine: Engine | None = getattr(request.app.state, "engine", None)
     if engine is None:
         raise BackendUnavailable("the search engine is not loaded yet")
     loader = getattr(request.app.state, "loader", None)
     if loader is not None and loader.engine is engine:
         loader.check()  # 503 with Retry-After while the collection loads, not a request that hangs
-    # Embed and Milvus time go to this app's /metrics. Attaching is an assignment, not a copy, and doing it here
-    # covers every engine the app serves: the one opened at start-up, a borrowed one, and one the follower swapped in.
-    return get_metrics(request).instrument(engine)
+    return engine
+
+
+def allow(request: Request, collection: str, action: Action) -> None:
+    """Ask the access seam (`search_api.access.authorize`) for this request; its refusal is the answer."""
+    try:
+        authorize(principal_of(request), collection, action)
+    except AccessDenied as exc:
+        raise HTTPException(exc.status, exc.detail) from exc
+
+
+def collection_path(
+    collection: Annotated[
+        str,
+        Path(
+            min_length=1,
+            max_length=255,
+            description="The collection; the same route without `/collections/{collection}` serves the default one. "
+            f"A name Milvus refuses answers 400: {NAME_RULE}.",
+        ),
+    ],
+) -> str:
+    """Declares (and documents) the `{collection}` of the prefixed routes; `get_engine` reads it from the path."""
+    return collection
 
 
 def get_knowledge_base(engine: Annotated[Engine, Depends(get_engine)]) -> KnowledgeBase:
     """The request's view of the engine as the library's verbs: routes answer exactly what Python callers get."""
-    return KnowledgeBase(engine)
+    return KnowledgeBase(engine, owned=False)
 
 
 def get_metrics(request: Request) -> EngineMetrics:
@@ -43,3 +97,4 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_knowledge_base)]
 WriteLockDep = Annotated[threading.Lock, Depends(get_write_lock)]
 MetricsDep = Annotated[EngineMetrics, Depends(get_metrics)]
+ServiceDep = Annotated[Service, Depends(get_service)]

@@ -18,6 +18,7 @@ from starlette.routing import Match
 from search_api.request_context import error_body, request_id
 from semsearch.errors import (
     CollectionLoading,
+    Conflict,
     Forbidden,
     InvalidFilter,
     NotFound,
@@ -25,6 +26,7 @@ from semsearch.errors import (
     SemsearchError,
     Unavailable,
 )
+from semsearch.uploads import FilesRefused
 
 log = logging.getLogger("search_api")
 
@@ -34,6 +36,7 @@ STATUS_BY_FAMILY: dict[type[SemsearchError], int] = {
     Refused: 400,
     Forbidden: 403,
     NotFound: 404,
+    Conflict: 409,
     Unavailable: 503,
 }
 
@@ -41,6 +44,7 @@ STATUS_BY_FAMILY: dict[type[SemsearchError], int] = {
 def install_error_handlers(app: FastAPI) -> None:
     for family, status in STATUS_BY_FAMILY.items():
         app.add_exception_handler(family, _handler(status))
+    app.add_exception_handler(FilesRefused, _files_refused)  # a Refused with its own status and the files named
     app.add_exception_handler(SemsearchError, _handler(503))  # an error outside the families: the engine's fault
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
@@ -62,6 +66,11 @@ def _handler(status: int):
         return _answer(request, status, str(exc), level, **extra)
 
     return handle
+
+
+async def _files_refused(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FilesRefused)
+    return _answer(request, exc.status, str(exc), files=[f.to_dict() for f in exc.files])
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:

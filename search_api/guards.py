@@ -9,11 +9,13 @@ while it streams in, before anything parses it.
 from __future__ import annotations
 
 import hmac
+import re
 from email.message import Message as MimeHeader
 
+from search_api.access import split_collection
 from search_api.request_context import ASGIApp, Message, Receive, Scope, Send, reply_error
 from semsearch.errors import KeysFileUnreadable
-from semsearch.scoped_keys import ADMIN, READER, KeyRing, Principal
+from semsearch.scoped_keys import ADMIN, ANYONE, READER, KeyRing, Principal
 
 #: Reachable without the API key: liveness probes must not need a secret, and a browser opening the search page
 #: (search_api/routes/page.py: the page and its assets, no data) cannot send one.
@@ -25,30 +27,54 @@ OPEN_PATHS = frozenset({"/health", "/", "/static/search.js", "/static/search.css
 READ_PATHS = frozenset(
     {"/search", "/context", "/v1/embeddings", "/v1/models", "/ready", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
 )
-#: Where a scoped key may go: the read paths, and the routes that check a key's collections, access and tenant
-#: (`search_api/scopes.py`): documents and tenants. Everything else (/metrics) stays the admin key's.
+#: Reading the collections themselves (the list, one collection's status) is reading too; creating and dropping
+#: one needs the admin key. Paths under `/collections/{name}/` follow the rule of the route they repeat.
+READ_COLLECTION_PATHS = re.compile(r"^/collections(/[^/]+)?$")
+
+
+def is_read(method: str, path: str, read_paths: frozenset[str] = READ_PATHS) -> bool:
+    """Whether the read key opens `method path` (a path under `/collections/{name}/` as the route it repeats)."""
+    route = split_collection(path)[1]
+    return route in read_paths or (method in ("GET", "HEAD") and READ_COLLECTION_PATHS.match(route) is not None)
+
+
+def is_upload(scope: Scope) -> bool:
+    """A file upload (`POST /files`, `POST /collections/{name}/files`, ...): a multipart body, held to the upload
+    limit instead of the JSON one."""
+    return scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/files")
+
+
+#: Where a scoped key may go (`/collections/{name}/...` as the route it repeats): the read paths, and the routes
+#: that check a key's collections, access and tenant (`search_api/scopes.py`): documents and tenants. Everything else
+#: (/metrics, creating or dropping collections, uploads) stays the admin key's.
 SCOPED_PREFIXES = ("/documents", "/tenants")
 
 
 def reaches(path: str) -> bool:
     """Whether a scoped key may reach `path` at all (its route then checks the key's scope)."""
-    return path in READ_PATHS or any(path == p or path.startswith(p + "/") for p in SCOPED_PREFIXES)
+    route = split_collection(path)[1]
+    return route in READ_PATHS or any(route == p or route.startswith(p + "/") for p in SCOPED_PREFIXES)
 
 
 class BodySizeLimit:
-    """Refuse request bodies over `max_bytes` with 413, by Content-Length or while a chunked body streams in."""
+    """Refuse request bodies over `max_bytes` (uploads: `upload_max_bytes`) with 413, by Content-Length or while a
+    chunked body streams in."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        message = f"request body larger than the limit of {self.max_bytes} bytes (SEMSEARCH_MAX_REQUEST_BYTES)"
+        limit, setting = self.max_bytes, "SEMSEARCH_MAX_REQUEST_BYTES"
+        if is_upload(scope):
+            limit, setting = self.upload_max_bytes, "SEMSEARCH_MAX_UPLOAD_BYTES"
+        message = f"request body larger than the limit of {limit} bytes ({setting})"
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await reply_error(send, 413, message)
             return
         received = 0
@@ -61,7 +87,7 @@ class BodySizeLimit:
             event = await receive()
             if event["type"] == "http.request":
                 received += len(event.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # Answer now, before the app has replied (it is still reading), and tell it the client left.
                     refused = True
                     await reply_error(send, 413, message)
@@ -107,7 +133,8 @@ class ApiKeyGuard:
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
         is_admin, is_reader = _matches(given, self.admin), _matches(given, self.read)
-        if is_admin or (is_reader and scope["path"] in self.read_paths):  # the env keys work whatever the file says
+        reading = is_read(scope["method"], scope["path"], self.read_paths)
+        if is_admin or (is_reader and reading):  # the env keys work whatever the keys file says
             await self._pass(ADMIN if is_admin else READER, scope, receive, send)
             return
         try:
@@ -117,13 +144,13 @@ class ApiKeyGuard:
             await reply_error(send, 503, str(exc))
             return
         if not (self.admin or self.read or has_scoped):
-            await self._pass(ADMIN, scope, receive, send)  # no key set anywhere: an open API, as before keys
+            await self._pass(ANYONE, scope, receive, send)  # no key set anywhere: an open API, as before keys
         elif scoped is not None and reaches(scope["path"]):
             await self._pass(scoped, scope, receive, send)
         elif scoped is not None:
             detail = f"this path needs the admin key (SEMSEARCH_API_KEY); the {scoped.describe()} does not reach it"
             await reply_error(send, 403, detail)
-        elif is_reader or (self.admin is None and not has_scoped and scope["path"] not in self.read_paths):
+        elif is_reader or (self.admin is None and not has_scoped and not reading):
             detail = "this path needs the admin key (SEMSEARCH_API_KEY); the read key only searches"
             if self.admin is None:
                 detail = "this API is read-only: SEMSEARCH_API_KEY is not set, so nothing may write through it"
@@ -155,13 +182,14 @@ def _matches(given: bytes, expected: bytes | None) -> bool:
 
 class JsonBodiesOnly:
     """Bodies must be JSON: another declared Content-Type is a 415 that says so, instead of a confusing 422 about
-    the body's shape. A body with no Content-Type is read as JSON."""
+    the body's shape. A body with no Content-Type is read as JSON. Uploads are the exception: their route checks
+    for multipart/form-data itself."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH") and not is_upload(scope):
             declared = dict(scope["headers"]).get(b"content-type")
             if declared is None:
                 scope["headers"] = [*scope["headers"], (b"content-type", b"application/json")]

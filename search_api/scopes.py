@@ -13,15 +13,16 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from search_api.access import principal_of
 from search_api.deps import KnowledgeBaseDep
 from semsearch.errors import Forbidden
 from semsearch.knowledge_base import KnowledgeBase
-from semsearch.scoped_keys import ADMIN, Action, Principal
+from semsearch.scoped_keys import Action, Principal
 
 
 def get_principal(request: Request) -> Principal:
     """Who the request speaks for (set by `ApiKeyGuard`); an app without the guard is open, as before keys."""
-    return getattr(request.state, "principal", ADMIN)
+    return principal_of(request)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

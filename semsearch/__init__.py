@@ -13,6 +13,9 @@
 `close`. Answers (`SearchAnswer`, `ContextAnswer`) have `to_dict()`: the same JSON as the HTTP API. Errors come in
 three families: `Refused` (the input), `Unavailable` (Milvus, the collection or the model), `NotFound`.
 Configuration is `Settings` (environment variables `SEMSEARCH_*`), overridable per call of `open`.
+
+Several knowledge bases in one process: `semsearch.Service(uri)` lists, creates, opens and drops them by name, each
+with the model and settings it was created with, and loads each model once for all of them.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -23,6 +26,7 @@ from semsearch.extras import DISTRIBUTION
 from semsearch.indexer import Document, IndexStats
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.ranking import Fusion, Mode
+from semsearch.service import Service
 from semsearch.settings import Settings
 from semsearch.store import Hit
 
@@ -48,6 +52,7 @@ __all__ = [
     "Refused",
     "SearchAnswer",
     "SemsearchError",
+    "Service",
     "Settings",
     "Unavailable",
     "__version__",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from semsearch.devices import check_session, onnx_providers, torch_device
+from semsearch.devices import check_session, onnx_providers, torch_device, torch_precision
 from semsearch.errors import ModelCacheUnwritable
 from semsearch.settings import Settings
 
@@ -40,6 +40,10 @@ INT8_FILE = "model_qint8.onnx"
 CONFIG_FILE = "semsearch_onnx.json"
 #: ONNX Runtime's own threads per inference; None lets it use every core.
 INTRA_OP_THREADS: int | None = None
+#: ONNX Runtime's idle intra-op threads spin by default, burning a core while they wait for the next run. A server
+#: shares its few cores with the event loop, request threads and Milvus Lite: with 16 clients on 2 cores, turning
+#: spinning off raised /search QPS and cut p99 (benchmarks/serving.py, docs/benchmarks/throughput.md).
+SPIN_WAITING_THREADS = False
 
 
 class Backend(StrEnum):
@@ -58,15 +62,21 @@ def cache_slug(model: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "--", model.strip("/")).strip("-.") or "model"
 
 
-def load_model(path: str, backend: Backend, device: str | None, cache_dir: Path) -> Any:
+def load_model(path: str, backend: Backend, device: str | None, cache_dir: Path, precision: str = "auto") -> Any:
     """The model at `path` on `backend`: a SentenceTransformer for torch, else an OnnxEncoder with the same
     `encode`/`tokenizer`/`max_seq_length`/`get_embedding_dimension` surface. ONNX files live in `cache_dir`.
-    A model the export cannot handle (an extra Dense layer, max pooling) runs on torch, with a warning."""
+    A model the export cannot handle (an extra Dense layer, max pooling) runs on torch, with a warning.
+    `precision` (Settings.precision) picks fp16 or fp32 weights on torch (`semsearch.devices.torch_precision`)."""
     if backend is Backend.TORCH:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        return SentenceTransformer(path, device=torch_device(device, torch.cuda.is_available()))
+        used = torch_device(device, torch.cuda.is_available())
+        model = SentenceTransformer(path, device=used)
+        if torch_precision(precision, used, backend.value) == "fp16":
+            model.half()
+        return model
+    torch_precision(precision, device, backend.value)  # an explicit fp16 here is said to be ignored
     onnx_dir = cache_dir / ONNX_DIR
     file_name = INT8_FILE if backend is Backend.ONNX_INT8 else FP32_FILE
     try:
@@ -76,7 +86,7 @@ def load_model(path: str, backend: Backend, device: str | None, cache_dir: Path)
             _quantize(onnx_dir)
     except UnsupportedForOnnx as exc:
         log.warning("%s; running %s on torch instead", exc, path)
-        return load_model(path, Backend.TORCH, device, cache_dir)
+        return load_model(path, Backend.TORCH, device, cache_dir, precision)
     except OSError as exc:
         raise ModelCacheUnwritable(
             f"the ONNX files of {path} are not in {onnx_dir} and it cannot be written ({exc.strerror or exc}): "
@@ -100,6 +110,8 @@ class OnnxEncoder:
         options = ort.SessionOptions()
         if INTRA_OP_THREADS:
             options.intra_op_num_threads = INTRA_OP_THREADS
+        if not SPIN_WAITING_THREADS:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = onnx_providers(device, ort.get_available_providers())
         self.session = ort.InferenceSession(str(directory / file_name), options, providers=providers)
         check_session(device, self.session.get_providers())

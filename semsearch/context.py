@@ -1,8 +1,10 @@
 """RAG context: the best hits packed into a token budget, as cited passages and one ready-to-use string.
 
 Overlapping or touching chunks of one document are merged into one passage (no text appears twice); passages are
-ordered by their best chunk's score; the budget is counted with the model's tokenizer on the final string, so the
-context never exceeds it. A passage that does not fit whole is cut at a token boundary when enough budget is left.
+ordered by their best chunk's score, passages of link pages (tables of contents, indexes: `link_page` metadata,
+`ingest.boilerplate`) after all others, since their text names content rather than giving it; the budget is
+counted with the model's tokenizer on the final string, so the context never exceeds it. A passage that does not
+fit whole is cut at a token boundary when enough budget is left.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Passage:
     text: str
     score: float
     chunk_ids: list[str]
+    link_page: bool = False
     page_start: int | None = None
     page_end: int | None = None
     heading_path: str | None = None
@@ -60,7 +63,8 @@ class Context:
 
 
 def merge_passages(hits: list[Hit]) -> list[Passage]:
-    """One passage per run of overlapping/touching chunks of a document, best-scored passages first."""
+    """One passage per run of overlapping/touching chunks of a document, best-scored passages first, link pages
+    last."""
     by_doc: dict[str, list[Hit]] = defaultdict(list)
     for hit in hits:
         by_doc[hit.doc_id].append(hit)
@@ -85,11 +89,12 @@ def merge_passages(hits: list[Hit]) -> list[Passage]:
                 hit.text,
                 hit.score,
                 [hit.id],
+                link_page=hit.metadata.get("link_page") is True,
                 heading_path=heading if isinstance(heading, str) else None,
             )
             current.add_pages(hit.metadata)
             passages.append(current)
-    return sorted(passages, key=lambda p: p.score, reverse=True)
+    return sorted(passages, key=lambda p: (p.link_page, -p.score))
 
 
 def render(passages: list[Passage]) -> str:

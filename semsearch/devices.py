@@ -67,3 +67,27 @@ def torch_device(device: str | None, cuda_available: bool) -> str | None:
         )
         return "cpu"
     return device
+
+
+def torch_precision(precision: str, device: str | None, backend: str) -> str:
+    """The float width the model runs in: "fp16" or "fp32".
+
+    fp16 halves memory traffic on a GPU, where matrix units run it at twice fp32's rate; on a CPU torch has no fast
+    fp16 kernels (it is slower than fp32), and the ONNX graphs are fp32 or int8. So "auto" means fp16 on CUDA with
+    torch, else fp32, and an explicit "fp16" that cannot be honoured runs fp32 with one warning."""
+    on_cuda = device is not None and device.startswith("cuda")
+    if precision == "auto":
+        return "fp16" if on_cuda and backend == "torch" else "fp32"
+    if precision == "fp16" and backend != "torch":
+        warn_once(
+            f"SEMSEARCH_PRECISION=fp16 applies to the torch backend; SEMSEARCH_BACKEND={backend} runs its own "
+            "graph (fp32 or int8)."
+        )
+        return "fp32"
+    if precision == "fp16" and not on_cuda:
+        warn_once(
+            f"SEMSEARCH_PRECISION=fp16 needs a CUDA device (torch has no fast fp16 kernels on {device or 'the CPU'}); "
+            "the model runs in fp32."
+        )
+        return "fp32"
+    return precision

@@ -58,7 +58,7 @@ class Embedder:
         backend = Backend(settings.backend)
         log.info("loading model %s from %s on %s", settings.model, path, backend)
         cache = settings.model_cache_dir / cache_slug(settings.model)
-        model = load_model(path, backend, settings.device, cache)
+        model = load_model(path, backend, settings.device, cache, settings.precision)
         actual = backend if isinstance(model, OnnxEncoder) else Backend.TORCH
         prompts = model_prompts.resolve(path, settings.query_prompt, settings.document_prompt)
         if prompts != Prompts():

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from semsearch import collection_settings
 from semsearch.batcher import QueryBatcher
 from semsearch.default_fusion import load_default_fusion
 from semsearch.embedder import Embedder
@@ -52,11 +53,17 @@ class Engine:
         embedder: Embedder | None = None,
         load: bool = True,
         on_progress: ProgressCallback | None = None,
+        recorded: bool = False,
     ) -> Engine:
         """Connect to Milvus first (fails fast, before the slow model load), then load and check the model, then
         load the collection (as long as that takes: `on_progress` hears how far it is). With `load` False the
         collection is checked but not loaded: the caller loads it (`store.load`) while it already answers, as the
-        API does, and `store.loaded` says when searches can run."""
+        API does, and `store.loaded` says when searches can run.
+
+        With `recorded`, an existing collection is opened with the model, prompts and settings it records
+        (`semsearch.collection_settings`), whatever `settings` say: what the doors do. Without it `settings` are
+        taken as they are, and a collection recording another model or prompts is refused
+        (CollectionModelMismatch). A new collection records `settings` either way."""
         started = time.perf_counter()
 
         def report(progress: LoadProgress) -> None:
@@ -67,6 +74,8 @@ class Engine:
         report(LoadProgress(f"connecting to Milvus at {settings.milvus_uri}"))
         store = MilvusStore.connect(settings)
         try:
+            if recorded:
+                settings = collection_settings.recorded(settings, store.record())
             if embedder is None:
                 report(LoadProgress(f"loading the model {settings.model}"))
                 embedder = Embedder.load(settings)
@@ -78,6 +87,7 @@ class Engine:
                 load=load,
                 on_progress=on_progress,
                 prompts=(embedder.prompts.query, embedder.prompts.document),
+                settings=collection_settings.to_record(settings),
             )
         except BaseException:
             store.close()

@@ -1,10 +1,12 @@
-"""Typed engine errors, in three families that the doors map, each in one place (`search_api/errors.py` to HTTP
+"""Typed engine errors, in four families that the doors map, each in one place (`search_api/errors.py` to HTTP
 status codes, `semsearch_cli/exits.py` to exit codes):
 
 - `Refused`: the caller's input cannot be served as given (bad filter, document, mode). HTTP 400, exit 2.
 - `Unavailable`: the knowledge base cannot serve now (Milvus down or locked, collection missing or built with another
   model, an error inside Milvus). HTTP 503, exit 3.
-- `NotFound`: what the caller named does not exist (a document id). HTTP 404, exit 4.
+- `NotFound`: what the caller named does not exist (a document id, a collection). HTTP 404, exit 4.
+- `Conflict`: what the caller asked for clashes with what exists (a collection created again with other settings).
+  HTTP 409, exit 2.
 
 `Forbidden` (an action outside the caller's key's scope) is a `Refused` that the HTTP door answers with 403.
 
@@ -36,12 +38,21 @@ class Forbidden(Refused):
     `Refused` (exit 2) everywhere that has no 403."""
 
 
+class Conflict(SemsearchError):
+    """Family: the request contradicts what already exists; the caller must change it (or remove what exists)."""
+
+
 class BackendUnavailable(Unavailable):
     """Milvus cannot be reached or opened (server down, Lite `.db` held by another process)."""
 
 
 class DatabaseLocked(BackendUnavailable):
-    """A Milvus Lite `.db` is open in another process; only one process may hold it."""
+    """A Milvus Lite `.db` is open in another process; only one process may hold it. `path` is the `.db`, for a
+    door that can name the process (the CLI names the URL of the `semsearch serve` holding it)."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class CollectionLoading(Unavailable):
@@ -117,10 +128,22 @@ class InvalidTenant(Refused):
     """A tenant name that cannot be stored, or a tenant named for a collection that has none."""
 
 
-class CollectionNotFound(NotFound):
-    """No collection of this name, or none the caller's key may know about (the same answer, so a key cannot probe
-    for other collections' names)."""
-
-
 class KeysFileUnreadable(Unavailable):
     """The scoped keys file (SEMSEARCH_KEYS_FILE) exists but cannot be read as one: the message names it."""
+
+
+class CollectionNotFound(NotFound):
+    """No collection has this name (asked for by name: `/collections/{name}`, `semsearch collections show`), or none
+    the caller's key may know about (the same answer, so a scoped key cannot probe for other collections' names)."""
+
+
+class InvalidCollectionName(Refused):
+    """A collection name Milvus would refuse (or one the product reserves for its own companions)."""
+
+
+class CollectionExists(Conflict):
+    """A collection of this name exists already, recorded with other settings than the ones asked for."""
+
+
+class CollectionInUse(Conflict):
+    """The collection cannot be dropped while this service serves it as its default (unprefixed routes)."""

@@ -3,16 +3,27 @@
 The HTTP routes, MCP tools and CLI commands are thin callers of these verbs, so that every door answers a
 question in the same way and with the same shape (`semsearch.answers`). The engine parts underneath (`Indexer`,
 `Searcher`, `MilvusStore`) hold the algorithms; this facade holds none.
+
+Layers: doors → knowledge base (this module) → readers (`ingest/`: files → documents) and engine → store. The
+readers are a plain dependency of the knowledge base, so a local ingest, `add_files` and an HTTP upload
+(`semsearch.uploads`) read a file through the same code; the engine itself imports no reader.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ingest.loaders import TableOptions
+from ingest.pipeline import IngestReport, ingest_files
+from ingest.sinks import EngineSink
+from ingest.sources import discover
+from ingest.sync import sync_selection
+from ingest.tags import checked
 from semsearch import documents as stored
 from semsearch import transfer
 from semsearch.answers import ContextAnswer, SearchAnswer
@@ -26,9 +37,6 @@ from semsearch.searcher import SearchOptions
 from semsearch.settings import Settings
 from semsearch.store import ProgressCallback
 from semsearch.transfer import TransferReport
-
-if TYPE_CHECKING:
-    from ingest.pipeline import IngestReport
 
 #: Documents per indexing call of `add`: the ingest pipeline's batch size, so the model sorts and pads alike.
 ADD_BATCH = 128
@@ -51,8 +59,10 @@ class KnowledgeBase:
     `Unavailable` (Milvus, the collection, the model), `NotFound`.
     """
 
-    def __init__(self, engine: Engine, *, owner: Engine | None = None) -> None:
+    def __init__(self, engine: Engine, *, owned: bool = True, owner: Engine | None = None) -> None:
         self.engine = engine
+        #: False for a knowledge base lent by a `Service`, which closes it itself: `close()` then does nothing.
+        self.owned = owned
         #: What `close` closes: the engine itself, or the whole collection's engine behind a tenant's (`open`).
         self._owner = owner or engine
 
@@ -69,15 +79,19 @@ class KnowledgeBase:
         (`collection=`, `model=`, ...), overriding the `SEMSEARCH_*` environment. Opening waits for the collection
         to load, however long that takes (minutes at a million chunks): `on_progress` hears each step and
         Milvus's load progress (`LoadProgress`), e.g. for a spinner. With `tenant=` (SEMSEARCH_TENANT) it is that
-        tenant's knowledge base (`for_tenant`)."""
-        opened = open_settings(target, **settings)
-        engine = Engine.open(opened, create=create, on_progress=on_progress)
-        if opened.tenant is None:
-            return cls(engine)
+        tenant's knowledge base (`for_tenant`).
+
+        An existing collection opens with the model, prompts and settings it was created with
+        (`semsearch.collection_settings`), whatever the environment or `settings` say. For several collections in
+        one process, use `semsearch.Service`: it loads each model once for all of them."""
+        wanted = open_settings(target, **settings)
+        opened = Engine.open(wanted, create=create, on_progress=on_progress, recorded=True)
+        if wanted.tenant is None:
+            return cls(opened)
         try:
-            return cls(engine.for_tenant(opened.tenant), owner=engine)
+            return cls(opened.for_tenant(wanted.tenant), owner=opened)
         except BaseException:
-            engine.close()
+            opened.close()
             raise
 
     @property
@@ -119,31 +133,39 @@ class KnowledgeBase:
         removed (`removed_documents`). `metadata` tags every document of the run (over its own); `exclude` are
         gitignore-style patterns to leave out, as `.gitignore` files under a directory are; what is left out is
         pruned too. Raises `Refused` for a path that matches nothing or a metadata key that cannot be stored."""
-        # The file readers belong to the write door (ingest/), which imports the engine: imported here, on use, so
-        # that the engine never depends on them.
-        from ingest.loaders import TableOptions
-        from ingest.sinks import EngineSink
-        from ingest.sources import discover
-        from ingest.sync import sync_selection
-        from ingest.tags import checked
-
         args = [str(path) for path in paths]
-        base = base if base is not None else self.settings.base
-        table = TableOptions(
-            text_column=text_column,
-            id_column=id_column,
-            metadata_columns=tuple(metadata_columns) if metadata_columns is not None else None,
-            max_file_bytes=self.settings.max_file_bytes,
-            base=Path(base) if base is not None else None,
-            max_unpacked_bytes=self.settings.max_unpacked_bytes,
-            metadata=checked(metadata),
-        )
+        table = TableOptions.of(self.settings, text_column, id_column, metadata_columns, checked(metadata), base)
         sink = EngineSink(self.engine)
         return sync_selection(args, discover(args, exclude=exclude), sink, table, prune_missing=prune, on_file=on_file)
+
+    def add_named_files(
+        self,
+        files: Mapping[Path, str],
+        *,
+        text_column: str | None = None,
+        id_column: str | None = None,
+        metadata_columns: Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        on_file: Callable[[Path, IngestReport], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files (path → id) under the ids given, not ids made from their paths: what an upload does
+        (`semsearch.uploads`), whose files sit in a temporary folder. Read as `add_files` reads them, by the same
+        readers and checks; nothing is pruned but the rows gone from a table read again. A file that cannot be
+        read is in the result's `failures`."""
+        table = TableOptions.of(self.settings, text_column, id_column, metadata_columns, checked(metadata))
+        table = replace(table, file_ids=dict(files))
+        return ingest_files(list(files), EngineSink(self.engine), table, on_file=on_file)
 
     def delete(self, *doc_ids: str) -> int:
         """Remove every chunk of these documents; returns the number of chunks removed (0: none existed)."""
         return self.engine.indexer.delete_documents(doc_ids)
+
+    def delete_file(self, file_id: str) -> int:
+        """Remove a file's documents: the one with this id and, for a table, every row read from it (their source is
+        the file's id). Returns the chunks removed (0: no such file)."""
+        doc_ids = sorted(self.engine.store.doc_ids_for_source(file_id) | {file_id})
+        batch = stored.DOCUMENT_BATCH
+        return sum(self.delete(*doc_ids[start : start + batch]) for start in range(0, len(doc_ids), batch))
 
     def delete_where(
         self,
@@ -291,9 +313,11 @@ class KnowledgeBase:
     # -- lifetime -------------------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release Milvus (and a Lite `.db`, for another process to open) and the query batcher. A tenant's knowledge
-        base from `for_tenant` closes nothing (the one it came from does); one from `open(tenant=...)` closes all."""
-        self._owner.close()
+        """Release Milvus (and a Lite `.db`, for another process to open) and the query batcher; nothing for a
+        knowledge base a `Service` lent (closing the service closes it) or one from `for_tenant` (the one it came
+        from does); one from `open(tenant=...)` closes all."""
+        if self.owned:
+            self._owner.close()
 
     def __enter__(self) -> KnowledgeBase:
         return self

@@ -57,8 +57,12 @@ def observed(target: T, reports: Reports) -> T:
     """`target` (an embedder or a store) behind a proxy that reports to `reports`. A target that is already another
     engine's proxy is unwrapped first, so an engine built from another engine's parts reports each call once, to its
     own observer."""
-    inner = target._target if isinstance(target, _Observed) else target
-    return _Observed(inner, reports)  # type: ignore[return-value]  # a stand-in with the target's attributes
+    return _Observed(unwrapped(target), reports)  # type: ignore[return-value]  # a stand-in with the target's attributes
+
+
+def unwrapped(target: T) -> T:
+    """The embedder or store behind an engine's proxy (`target` itself if it is none): to share it with others."""
+    return target._target if isinstance(target, _Observed) else target  # type: ignore[return-value]
 
 
 class _Observed:

@@ -79,6 +79,8 @@ class Principal:
 
 ADMIN = Principal("admin", "admin")
 READER = Principal("read", "read")
+#: The caller of an API with no key set at all (none in the environment, none in the keys file): open, as before keys.
+ANYONE = Principal("anyone", "admin")
 
 
 @dataclass(frozen=True)

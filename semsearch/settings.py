@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         "with int8 weights (the default: fastest, and within 0.003 nDCG@10 of torch on SciFact). ONNX files are "
         "exported, fused and quantised locally on first use and cached in `model_cache`.",
     )
+    precision: Literal["auto", "fp32", "fp16"] = Field(
+        "auto",
+        description="Float width of the torch backend's weights: auto is fp16 on a CUDA device (twice the "
+        "throughput of fp32 there; benchmarks/gpu.py compares their nDCG@10 on SciFact) and fp32 elsewhere. fp16 on "
+        "a CPU, or with an ONNX backend, runs fp32 and says so once.",
+    )
     model_cache: str | None = Field(
         None, description="Directory for exported ONNX models; default: `models/` next to the Milvus Lite .db."
     )
@@ -104,6 +110,17 @@ class Settings(BaseSettings):
         description='Build parameters of that index, a JSON object, e.g. {"nlist": 2048} or {"M": 32, '
         '"efConstruction": 256}; unset: the index\'s defaults (semsearch.store.indexes).',
     )
+    multi_tenant: bool = Field(
+        False,
+        description="New collections hold many tenants' data apart: every write and read names a tenant. Recorded "
+        "with the collection (see Collections and Tenants in the docs).",
+    )
+    max_open_collections: int = Field(
+        32,
+        ge=1,
+        description="Collections one service keeps open and loaded in Milvus at once; opening one more closes and "
+        "releases the one used least recently (its next request loads it again). The default collection stays.",
+    )
     search_params: dict[str, Any] | None = Field(
         None,
         description='Dense search parameters, a JSON object, e.g. {"nprobe": 64} or {"ef": 128}; empty: the '
@@ -145,13 +162,32 @@ class Settings(BaseSettings):
         description="Largest total a zip-based file (.docx, .pptx, .xlsx, .odt, .epub) may unpack to; more is skipped "
         "and reported as a likely zip bomb, before any of it is unpacked.",
     )
-    # Tenants and scoped keys (issue 24): docs/tenants-and-keys.md.
-    multi_tenant: bool = Field(
-        False,
-        description="Create new collections multi-tenant: every read and write then names a tenant, and one tenant "
-        "never sees another's chunks (on a server the tenant is Milvus's partition key). An existing collection "
-        "keeps what it was created with.",
+    # Files in over HTTP (issue 25): `POST /files` stages uploads on disk and reads them in a queue of jobs.
+    max_upload_bytes: int = Field(
+        512 * 2**20,
+        ge=1_000,
+        description="Largest body of one upload request (`POST /files`, all its files together); more answers 413. "
+        "Each prose file is also held to `max_file_bytes` while it streams in (tables stream, so only this bounds "
+        "them).",
     )
+    upload_queue_size: int = Field(
+        32,
+        ge=1,
+        description="Upload jobs that may wait for the one worker that reads and embeds them; an upload beyond that "
+        "answers 503 (try again later). Queued jobs live in memory: a restart drops them (upload again; unchanged "
+        "chunks are not embedded again).",
+    )
+    upload_wait_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long `POST /files?wait=true` waits for its job before answering 202 with the job as it is.",
+    )
+    upload_dir: str | None = Field(
+        None,
+        description="Directory where uploads are staged while their job waits and runs (one private folder per "
+        "request, removed when its job ends); unset: the system's temporary directory.",
+    )
+    # Tenants and scoped keys (issue 24): docs/tenants-and-keys.md.
     tenant: str | None = Field(
         None,
         description="The tenant the command line and `semsearch.open` work in, in a multi-tenant collection "

@@ -1,8 +1,9 @@
 """The one mapping from engine error families to exit codes, and the one way a command fails.
 
-Exit codes: 0 all went in, 1 some inputs failed (the rest landed), 2 the input was refused (usage), 3 the knowledge
-base is unavailable (Milvus unreachable or locked, collection missing, model mismatch), 4 not found, 5 an unexpected
-internal error (a bug: the message names it, no traceback), 130 interrupted.
+Exit codes: 0 all went in, 1 some inputs failed (the rest landed), 2 the input was refused (usage, or it conflicts
+with what exists), 3 the knowledge base is unavailable (Milvus unreachable or locked, collection missing, model
+mismatch), 4 not found (a document, a named collection), 5 an unexpected internal error (a bug: the message names it,
+no traceback), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.exceptions import TyperException
 
-from semsearch.errors import NotFound, Refused, SemsearchError, Unavailable
+from semsearch.errors import Conflict, DatabaseLocked, NotFound, Refused, SemsearchError, Unavailable
 from semsearch.logs import quiet_libraries
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_BACKEND, EXIT_NOT_FOUND, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
@@ -28,6 +29,7 @@ EXIT_BY_FAMILY: dict[type[SemsearchError], int] = {
     Refused: EXIT_USAGE,
     Unavailable: EXIT_BACKEND,
     NotFound: EXIT_NOT_FOUND,
+    Conflict: EXIT_USAGE,
 }
 
 stderr = Console(stderr=True)
@@ -58,6 +60,10 @@ def cli_errors() -> Iterator[None]:
         click.ClickException,
     ):
         raise  # typer's own exits and usage errors carry their codes already
+    except DatabaseLocked as exc:
+        from semsearch_cli.running import locked_hint  # reads the serve file only when the .db is held
+
+        fail(f"{exc}; {locked_hint(exc.path)}" if exc.path else str(exc), exit_code(exc))
     except SemsearchError as exc:
         fail(str(exc), exit_code(exc))
     except KeyboardInterrupt:

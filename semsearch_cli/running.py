@@ -88,17 +88,33 @@ def find_server(settings: Settings) -> RunningServer | None:
     """The `semsearch serve` that holds this `.db` and serves this collection, if its file says so truly."""
     if not settings.is_lite:
         return None
-    path = serve_file(settings.milvus_uri)
+    server = holder(settings.milvus_uri)
+    return server if server is not None and server.collection == settings.collection else None
+
+
+def holder(db: str | Path) -> RunningServer | None:
+    """The `semsearch serve` holding this `.db` (whatever collection it serves), if its file says so truly."""
+    path = serve_file(db)
     server = _read(path)
     if server is None:
         return None
-    holder = lock_holder(Path(settings.milvus_uri))
-    if holder != server.pid:
+    if lock_holder(Path(db)) != server.pid:
         if not _alive(server.pid):
             with suppress(OSError):
                 path.unlink()  # stale: its server is gone
         return None
-    return server if server.collection == settings.collection else None
+    return server
+
+
+def locked_hint(db: str | Path) -> str:
+    """What a command refused a held `.db` can do instead: the URL of the `semsearch serve` holding it, read from its
+    serve file (a server on port 8811 is named as such), or how to find one."""
+    server = holder(db)
+    if server is None:
+        return "if it is a `semsearch serve`, run this command with --api and that server's URL"
+    collection = f" (collection {server.collection!r})" if server.collection else ""
+    where = f"`semsearch serve` (process {server.pid}) holds it at {server.url}{collection}"
+    return f"{where}: run this command with --api {server.url}"
 
 
 def _read(path: Path) -> RunningServer | None:

@@ -42,7 +42,7 @@ def serve(
         # Milvus down, a locked .db or a model mismatch end the command here, plainly; the collection itself
         # loads after uvicorn listens (`search_api.startup`): /health answers at once, /ready once it is loaded.
         with spinner("starting") as progress:
-            engine = Engine.open(settings, create=True, load=False, on_progress=progress)
+            engine = Engine.open(settings, create=True, load=False, on_progress=progress, recorded=True)
         with advertised(settings, host, port):  # `semsearch search` on the same .db goes through this server
             # uvicorn's loggers go through our one setup (log_config=None); our access line replaces uvicorn's.
             uvicorn.run(create_app(engine=engine), host=host, port=port, log_config=None, access_log=False)

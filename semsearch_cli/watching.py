@@ -10,13 +10,13 @@ import typer
 
 from ingest.loaders import TableOptions
 from ingest.pipeline import IngestReport
-from ingest.sinks import Sink
+from ingest.sinks import FileSink, Sink
 from ingest.watch import watch
 
 
 def watch_and_report(
     paths: Sequence[str],
-    sink: Sink,
+    sink: Sink | FileSink,
     table: TableOptions,
     exclude: Sequence[str],
     as_json: bool,

@@ -58,3 +58,38 @@ def test_the_default_backend_warns_and_runs_on_the_cpu_when_cuda_is_asked_for(
         embedder = Embedder.load(settings)
     assert embedder.embed_queries(["otters"]).shape == (1, embedder.dim)
     assert any("SEMSEARCH_DEVICE=cuda" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "precision, device, backend, used",
+    [
+        ("auto", "cuda", "torch", "fp16"),
+        ("auto", "cuda:1", "torch", "fp16"),
+        ("auto", None, "torch", "fp32"),
+        ("auto", "cuda", "onnx-int8", "fp32"),
+        ("fp32", "cuda", "torch", "fp32"),
+        ("fp16", "cuda", "torch", "fp16"),
+    ],
+)
+def test_auto_precision_is_fp16_only_for_torch_on_cuda(
+    precision: str, device: str | None, backend: str, used: str
+) -> None:
+    assert devices.torch_precision(precision, device, backend) == used
+
+
+def test_fp16_that_cannot_be_honoured_runs_fp32_and_says_why_once(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="semsearch.devices"):
+        for _ in range(2):
+            assert devices.torch_precision("fp16", "cpu", "torch") == "fp32"
+            assert devices.torch_precision("fp16", "cuda", "onnx") == "fp32"
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 2
+    assert "needs a CUDA device" in warnings[0] and "SEMSEARCH_BACKEND=onnx" in warnings[1]
+
+
+def test_a_torch_model_asked_for_fp16_on_the_cpu_loads_in_fp32_and_embeds(tmp_path: Path) -> None:
+    settings = Settings(milvus_uri=str(tmp_path / "m.db"), backend="torch", precision="fp16", _env_file=None)
+    embedder = Embedder.load(settings)
+    assert next(embedder.model.parameters()).dtype.is_floating_point
+    assert str(next(embedder.model.parameters()).dtype) == "torch.float32"
+    assert embedder.embed_queries(["otters"]).shape == (1, embedder.dim)

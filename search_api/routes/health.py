@@ -36,7 +36,7 @@ def ready(request: Request) -> ReadyResponse | JSONResponse:
             return JSONResponse(
                 status_code=503, content=error_body(f"collection {engine.store.collection!r} is missing")
             )
-        chunks = engine.store.count()
+        chunks = engine.store.serving_count()  # as searches read: ready when they are
     except SemsearchError as exc:
         return JSONResponse(status_code=503, content=error_body(str(exc)))
     return ReadyResponse(

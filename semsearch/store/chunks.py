@@ -103,12 +103,18 @@ class ChunkCollection(DocumentReads, ChunkWrites):
 
     def count(self) -> int:
         """Chunks in the collection, counting every write acknowledged so far (by any process)."""
+        return self._count(STATE_CONSISTENCY)
+
+    def serving_count(self) -> int:
+        """Chunks as a search sees them now (this process's writes at once, others' within a time tick): what a
+        readiness check reports. It reads as `search` does, so it answers whenever searches are answered: a count at
+        `count`'s consistency waits for Milvus's next time tick, which after a restart and under load can outlast the
+        serving read timeout while searches already succeed (the /ready flake of issue 23)."""
+        return self._count(SEARCH_CONSISTENCY)
+
+    def _count(self, consistency: str) -> int:
         rows = self.milvus.read(
-            "query",
-            self.target,
-            filter="",
-            output_fields=["count(*)"],
-            consistency_level=STATE_CONSISTENCY,
+            "query", self.target, filter="", output_fields=["count(*)"], consistency_level=consistency
         )
         return int(rows[0]["count(*)"])
 

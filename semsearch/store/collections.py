@@ -31,11 +31,12 @@ UNCHANGED = "nothing was changed"
 
 @dataclass(frozen=True)
 class Description:
-    """What the store needs to know of a collection: the model that made its vectors (None if not semsearch's)
-    and its field names (older collections lack the BM25 fields)."""
+    """What the store needs to know of a collection: the model that made its vectors (None if not semsearch's),
+    its field names (older collections lack the BM25 fields) and the aliases that name it (on a server)."""
 
     record: ModelRecord | None
     fields: frozenset[str]
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Collections:
         return Description(
             record=ModelRecord.from_description(info.get("description", "")),
             fields=frozenset(field["name"] for field in info["fields"]),
+            aliases=tuple(info.get("aliases") or ()),
         )
 
     def alias_target(self, alias: str) -> str | None:
@@ -115,6 +117,13 @@ class Collections:
     def is_loaded(self, name: str) -> bool:
         """True if Milvus can search `name` now (a serving-path read: fails fast)."""
         return is_loaded(self.milvus, name)
+
+    def release(self, name: str) -> None:
+        """Free the memory Milvus holds for `name`; it stays stored, and the next `load` brings it back."""
+        self.milvus.write("release_collection", name, what=f"release {name!r}", unfinished=UNCHANGED)
+
+    def drop_alias(self, alias: str) -> None:
+        self.milvus.write("drop_alias", alias, what=f"drop alias {alias!r}", unfinished=f"{alias!r} was not dropped")
 
     def create_alias(self, alias: str, target: str) -> None:
         self.milvus.write("create_alias", target, alias, what=f"create alias {alias!r} for {target!r}")

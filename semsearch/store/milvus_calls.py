@@ -36,6 +36,10 @@ log = logging.getLogger("semsearch.store")
 #: What a pymilvus call may raise: its own exceptions, and gRPC's, which it lets through for deadlines and
 #: refused calls (`grpc.FutureTimeoutError` while connecting).
 MILVUS_ERRORS = (MilvusException, grpc.RpcError, grpc.FutureTimeoutError)
+#: How long a Milvus Lite .db may take to start answering on its socket. Its server is a subprocess that loads a
+#: 100 MB binary and the .db's segments before it listens: on a busy machine (load average 10 on 2 cores) that took
+#: longer than one connection timeout, and the open failed although the server came up seconds later.
+LITE_START_SECONDS = 120.0
 #: Longest pause between two attempts of a retried write.
 MAX_BACKOFF = 8.0
 #: Messages of a Milvus that is up but still recovering (after a restart): worth another attempt.
@@ -101,11 +105,7 @@ class Connection:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                client = MilvusClient(
-                    uri=settings.milvus_uri,
-                    token=settings.milvus_token.get_secret_value() if settings.milvus_token else "",
-                    timeout=settings.milvus_timeout,
-                )
+                client = _client(settings)
             capabilities = detect(client, settings.is_lite, settings.milvus_timeout)
         except MILVUS_ERRORS as exc:
             message = f"cannot open Milvus at {settings.milvus_uri}: {milvus_message(exc)}"
@@ -165,6 +165,21 @@ class Connection:
                 log.warning("%s failed (attempt %d), retrying in %.1f s: %s", what, attempt, delay, error)
                 time.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
+
+
+def _client(settings: Settings) -> MilvusClient:
+    """A connected client. A server URI gets one attempt of `milvus_timeout`; a Lite .db is retried while its
+    server starts (LITE_START_SECONDS): refusing the connection then means busy, not gone."""
+    token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
+    deadline = time.monotonic() + LITE_START_SECONDS
+    while True:
+        try:
+            return MilvusClient(uri=settings.milvus_uri, token=token, timeout=settings.milvus_timeout)
+        except MilvusException as exc:
+            if not settings.is_lite or "Fail connecting" not in str(exc) or time.monotonic() > deadline:
+                raise
+            log.info("Milvus Lite at %s is still starting; connecting again", settings.milvus_uri)
+            time.sleep(1.0)
 
 
 def engine_error(exc: BaseException, what: str, timeout: float, setting: str) -> SemsearchError:

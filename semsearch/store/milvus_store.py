@@ -67,8 +67,9 @@ class MilvusStore(ChunkCollection):
             if lite.held_by_another_process(Path(uri)):
                 raise DatabaseLocked(
                     f"the Milvus Lite database {uri} is open in another process (a running `semsearch serve`?); "
-                    "Milvus Lite allows one process per .db file. Stop that process, or send the documents "
-                    "to it: semsearch ingest --api http://127.0.0.1:8000 PATH..."
+                    "Milvus Lite allows one process per .db file. Stop that process, or send the work to it "
+                    "through its HTTP API",
+                    path=uri,
                 )
         milvus = Connection.open(settings)
         lite_path = lite.opened(Path(uri)) if settings.is_lite else None
@@ -123,14 +124,16 @@ class MilvusStore(ChunkCollection):
         load: bool = True,
         on_progress: ProgressCallback | None = None,
         prompts: tuple[str, str] = ("", ""),
+        settings: dict[str, Any] | None = None,
     ) -> None:
         """Check the collection was built with this model and these (query, document) `prompts` (or create it);
         load it for search. With `resolve` False
         the store opens its `target` as it is (reindex fills a physical collection the alias does not name yet).
-        With `load` False the caller loads it later (`load`), e.g. while its API already answers `/health`."""
+        With `load` False the caller loads it later (`load`), e.g. while its API already answers `/health`.
+        `settings` are recorded with a collection this creates (`ModelRecord.settings`)."""
         self.new_index()  # a SEMSEARCH_INDEX this Milvus does not build is refused whether or not one is created
         target = self.resolve() if resolve else self.target
-        wanted = ModelRecord(model_id, dim, *prompts)
+        wanted = ModelRecord(model_id, dim, *prompts, settings=settings)
         if target is None:
             if not create:
                 raise CollectionMissing(
@@ -169,6 +172,12 @@ class MilvusStore(ChunkCollection):
         if self.collections.has(keys):  # a restarted server reloads collections in the background, and until it
             self.collections.load(keys)  # has, the small companion's queries fail with "collection not loaded"
             self.refresh_metadata_keys(patient=True)
+
+    def record(self) -> ModelRecord | None:
+        """What the collection `collection` names now records (model, prompts, settings); None if it does not
+        exist or was not made by semsearch. Read before opening, to open it with what it was built with."""
+        target = self.resolve()
+        return None if target is None else self.collections.describe(target, fail_fast=True).record
 
     def saved_default(self, name: str) -> dict[str, Any] | None:
         """A value saved with this collection (`save_default`), None if there is none. Kept with the name users

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pymilvus import DataType, Function, FunctionType, MilvusClient
@@ -33,27 +33,37 @@ STATE_FIELDS = ["id", "doc_id", "content_hash", "source", "char_start", "char_en
 @dataclass(frozen=True)
 class ModelRecord:
     """Stored in the collection description: which model made the vectors, their size, and the prompts put
-    before queries and documents (None: recorded before prompts existed, so documents were embedded bare)."""
+    before queries and documents (None: recorded before prompts existed, so documents were embedded bare).
+
+    `settings` are the rest of what the collection was created with (chunk size, keyword window, index, ...: the
+    engine's `semsearch.collection_settings`), a JSON object the store keeps without reading it; None for
+    collections made before collections recorded their settings."""
 
     model: str
     dim: int
     query_prompt: str | None = None
     document_prompt: str | None = None
+    settings: dict[str, Any] | None = field(default=None, hash=False)
 
     def to_description(self) -> str:
         data: dict[str, Any] = {"semsearch": 1, "model": self.model, "dim": self.dim}
         if self.query_prompt is not None or self.document_prompt is not None:
             data["prompts"] = {"query": self.query_prompt or "", "document": self.document_prompt or ""}
-        return json.dumps(data)
+        if self.settings is not None:
+            data["settings"] = self.settings
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_description(cls, description: str) -> ModelRecord | None:
         try:
             data = json.loads(description)
             prompts = data.get("prompts")
+            settings = data.get("settings")
+            settings = dict(settings) if isinstance(settings, dict) else None
             if prompts is None:
-                return cls(model=str(data["model"]), dim=int(data["dim"]))
-            return cls(str(data["model"]), int(data["dim"]), str(prompts["query"]), str(prompts["document"]))
+                return cls(model=str(data["model"]), dim=int(data["dim"]), settings=settings)
+            query, document = str(prompts["query"]), str(prompts["document"])
+            return cls(str(data["model"]), int(data["dim"]), query, document, settings=settings)
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 

@@ -1,0 +1,166 @@
+"""Files in over HTTP: `POST /files` (multipart upload → a job), `GET /files`, `DELETE /files/{doc_id}`,
+`GET /jobs/{id}`. Thin routes over `semsearch.uploads` and `semsearch.jobs`; the multipart body is read by
+`search_api.multipart_files`.
+
+The router holds no collection of its own: it takes the knowledge base from `KnowledgeBaseDep`, so it can be mounted
+under a prefix whose dependency picks another collection.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from search_api.deps import KnowledgeBaseDep, WriteLockDep
+from search_api.file_models import FilePageResponse, JobResponse
+from search_api.models import ERRORS, DeleteResponse, ErrorResponse
+from search_api.multipart_files import read_upload
+from semsearch.errors import DocumentNotFound
+from semsearch.jobs import Job, JobQueue
+from semsearch.uploads import FilesRefused, ReadOptions, Staging, files_page, nothing_read, submit_files
+
+router = APIRouter(tags=["files"])
+
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["files"],
+                "properties": {
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    "doc_id": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "One per file, in order; default: the file's name.",
+                    },
+                    "metadata": {"type": "string", "description": "A JSON object tagging every document."},
+                    "tenant": {"type": "string", "description": "Recorded on the job (tenants enforce it)."},
+                    "text_column": {"type": "string"},
+                    "id_column": {"type": "string"},
+                    "metadata_columns": {"type": "string", "description": "Comma-separated table columns."},
+                },
+            }
+        }
+    },
+}
+UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    202: {"model": JobResponse, "description": "The job, queued (or not finished within the wait)"},
+    413: {"model": ErrorResponse, "description": "Body over SEMSEARCH_MAX_UPLOAD_BYTES, or every file over its limit"},
+    415: {"model": ErrorResponse, "description": "Not multipart/form-data, or no file of a type a reader takes"},
+    503: {"model": ErrorResponse, "description": "The upload queue is full (SEMSEARCH_UPLOAD_QUEUE_SIZE)"},
+}
+
+
+def get_jobs(request: Request) -> JobQueue:
+    return request.app.state.jobs
+
+
+@router.post(
+    "/files",
+    status_code=202,
+    response_model=JobResponse,
+    responses=UPLOAD_ERRORS,
+    openapi_extra={"requestBody": UPLOAD_BODY},
+)
+async def upload_files(
+    request: Request,
+    kb: KnowledgeBaseDep,
+    wait: Annotated[bool, Query(description="Wait (up to SEMSEARCH_UPLOAD_WAIT_SECONDS) for the job to end.")] = False,
+) -> JSONResponse:
+    """Upload one or many files (multipart field `files`): each is read by the same readers as `semsearch ingest`
+    (PDF pages, slides, headings, front matter, tables) and its chunks embedded, unless unchanged (content hashes).
+
+    Answers 202 with a job at once (`GET /jobs/{id}` follows it); with `wait=true`, 200 with the finished job, or
+    the 4xx of its files when none could be read. A file refused (unknown type, empty, over the limit, a hostile
+    name, unreadable) is reported by name while the others land."""
+    queue = get_jobs(request)
+    staging = await anyio.to_thread.run_sync(Staging.create, kb.settings)
+    form = await read_upload(request, staging)
+    try:
+        doc_ids = form.fields.get("doc_id")
+        options = ReadOptions(
+            text_column=form.one("text_column"),
+            id_column=form.one("id_column"),
+            metadata_columns=_columns(form.one("metadata_columns")),
+        )
+        metadata, tenant = _metadata(form.one("metadata")), form.one("tenant")
+    except FilesRefused:
+        await anyio.to_thread.run_sync(staging.abandon)
+        raise
+    job = await anyio.to_thread.run_sync(
+        lambda: submit_files(
+            kb, staging, queue=queue, doc_ids=doc_ids, metadata=metadata, tenant=tenant, options=options
+        )
+    )
+    if wait and await anyio.to_thread.run_sync(job.wait, kb.settings.upload_wait_seconds):
+        _refuse_if_nothing_landed(job)
+        return _job_answer(job, 200)
+    return _job_answer(job, 202)
+
+
+@router.get("/jobs/{job_id}", response_model=JobResponse, responses=ERRORS)
+def get_job(request: Request, job_id: Annotated[str, Path(max_length=100)]) -> JobResponse:
+    """An upload job: its state, files done and failed, chunks embedded, and errors by file name."""
+    return JobResponse.model_validate(get_jobs(request).get(job_id).to_dict())
+
+
+@router.get("/files", response_model=FilePageResponse, responses=ERRORS)
+def list_files(
+    request: Request,
+    kb: KnowledgeBaseDep,
+    after: Annotated[str | None, Query(max_length=1024, description="The `next` cursor of the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Documents read for this page.")] = 100,
+) -> FilePageResponse:
+    """Files with their state: first the uploads not stored (queued, being read, failed), then stored files (the
+    sources of the stored documents), a page at a time."""
+    files, cursor = files_page(kb, get_jobs(request), after=after, limit=limit)
+    return FilePageResponse.model_validate({"files": [f.to_dict() for f in files], "next": cursor})
+
+
+@router.delete(
+    "/files/{doc_id:path}",
+    response_model=DeleteResponse,
+    responses={**ERRORS, 404: {"model": ErrorResponse, "description": "No such file"}},
+)
+def delete_file(
+    kb: KnowledgeBaseDep, lock: WriteLockDep, doc_id: str = Path(..., min_length=1, max_length=1000)
+) -> DeleteResponse:
+    """Remove a file's chunks: its document, or every row of a table."""
+    with lock:
+        deleted = kb.delete_file(doc_id)
+    if not deleted:
+        raise DocumentNotFound(f"no file with id {doc_id!r}")
+    return DeleteResponse(doc_id=doc_id, deleted=deleted)
+
+
+def _job_answer(job: Job, status: int) -> JSONResponse:
+    body = JobResponse.model_validate(job.to_dict()).model_dump(mode="json")
+    return JSONResponse(body, status_code=status, headers={"Location": f"/jobs/{job.id}"})
+
+
+def _refuse_if_nothing_landed(job: Job) -> None:
+    if job.state == "done" and len(job.failed_files()) == len(job.files):
+        raise nothing_read(job.files)
+
+
+def _metadata(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise FilesRefused(f"metadata is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise FilesRefused("metadata must be a JSON object")
+    return value
+
+
+def _columns(raw: str | None) -> tuple[str, ...] | None:
+    return tuple(c.strip() for c in raw.split(",") if c.strip()) if raw is not None else None
