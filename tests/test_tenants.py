@@ -16,6 +16,7 @@ from semsearch.errors import InvalidTenant, TenantRequired
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.settings import Settings
 from semsearch.store.tenants import key_ids
+from tests.helpers import run_cli
 from tests.milvus_server import MilvusServer
 
 DOCS = {
@@ -160,3 +161,24 @@ def test_primary_key_literals_are_key_spaced_and_nothing_else() -> None:
     assert key_ids('(chunk_index == 0) and (id > "k")', "t/") == '(chunk_index == 0) and (id > "t/k")'
     with pytest.raises(ValueError, match="cannot key-space"):
         key_ids("id like 'a%'", "t/")
+
+
+def test_the_command_line_works_in_one_tenant(tmp_path: Path) -> None:
+    env = {
+        "SEMSEARCH_MILVUS_URI": str(tmp_path / "cli.db"),
+        "SEMSEARCH_COLLECTION": "cli",
+        "SEMSEARCH_MULTI_TENANT": "1",
+    }
+    for tenant, docs in DOCS.items():
+        folder = tmp_path / tenant
+        folder.mkdir()
+        for doc in docs:
+            (folder / doc["id"]).write_text(doc["text"])
+        ingested = run_cli("ingest", "--tenant", tenant, str(folder), "--base", str(folder), cwd=tmp_path, env=env)
+        assert ingested.returncode == 0, ingested.stderr
+    found = run_cli("search", "--tenant", "globex", "holidays", "--json", cwd=tmp_path, env=env)
+    assert {hit["text"] for hit in json.loads(found.stdout)["results"]} <= {doc["text"] for doc in DOCS["globex"]}
+    listed = run_cli("list", "--tenant", "acme", "--json", cwd=tmp_path, env=env)
+    assert sorted(json.loads(line)["doc_id"] for line in listed.stdout.splitlines()) == ["handbook.md", "otters.md"]
+    refused = run_cli("search", "holidays", cwd=tmp_path, env=env)
+    assert refused.returncode == 2 and "multi-tenant" in refused.stderr
