@@ -5,7 +5,7 @@ embeddings) are written twice: into a multi-tenant collection (the tenant is Mil
 plain field on Milvus Lite; every call goes through the store's tenant scope, `semsearch/store/tenants.py`), and
 into an ordinary collection with the tenant in each chunk's metadata. Then `--queries` dense top-10 searches,
 through the store as the engine makes them (no model: the query vectors are made like the rows), each for a random
-tenant:
+tenant, which has `--per-tenant` >= 10 chunks, so a search that finds fewer than 10 hits missed some:
 - `tenant (scope)`: the multi-tenant collection, through `store.for_tenant(t)`: `tenant == "t"` and the key space;
 - `unfiltered`: the ordinary collection, no filter (every tenant's chunks: what a single-tenant collection costs);
 - `metadata filter`: the ordinary collection, `{"tenant": t}` as a metadata filter (tenants without the feature).
@@ -57,8 +57,9 @@ def main() -> None:
     rows = []
     for backend, figures in results.items():
         for name, stats in figures["searches"].items():
-            rows.append([backend, name, stats["p50_ms"], stats["p95_ms"], figures["load_average"]])
-    print_table(["backend", "search", "p50 ms", "p95 ms", "load average (1 min)"], rows)
+            row = [backend, name, stats["p50_ms"], stats["p95_ms"], stats["hits_per_query"], figures["load_average"]]
+            rows.append(row)
+    print_table(["backend", "search", "p50 ms", "p95 ms", "hits of 10", "load average (1 min)"], rows)
     print_table(
         ["backend", "writing the multi-tenant collection s", "writing the ordinary one s"],
         ([b, f["write_s"]["multi_tenant"], f["write_s"]["ordinary"]] for b, f in results.items()),
@@ -100,14 +101,15 @@ def measure(uri: str, tenants: int, per_tenant: int, queries: int) -> dict:
                 search(vector, tenant)
         figures = {}
         for name, search in searches.items():
-            times = []
+            times, found = [], 0
             for vector, tenant in zip(vectors, picks, strict=True):
                 began = time.perf_counter()
                 hits = search(vector, tenant)
                 times.append((time.perf_counter() - began) * 1000)
+                found += len(hits)
                 if name != "unfiltered":
-                    assert hits and all(hit.metadata["tenant"] == tenant for hit in hits), (name, tenant)
-            figures[name] = percentiles(times)
+                    assert all(hit.metadata["tenant"] == tenant for hit in hits), (name, tenant)
+            figures[name] = {**percentiles(times), "hits_per_query": round(found / queries, 2)}
             print(f"{uri} {name}: {figures[name]}", flush=True)
         return {
             "searches": figures,

@@ -18,7 +18,7 @@ from semsearch import collection_settings
 from semsearch.batcher import QueryBatcher
 from semsearch.default_fusion import load_default_fusion
 from semsearch.embedder import Embedder
-from semsearch.errors import BackendUnavailable
+from semsearch.errors import BackendUnavailable, Forbidden
 from semsearch.indexer import Indexer
 from semsearch.observe import EngineObserver, Reports, observed
 from semsearch.reranker import Reranker
@@ -113,8 +113,13 @@ class Engine:
         """This engine confined to one tenant of its multi-tenant collection (`MilvusStore.for_tenant`): every
         search, write and delete through it sees that tenant's chunks only. It shares this engine's model, query
         batcher, reranker and connection, so it costs nothing to make per request; closing it closes nothing.
-        InvalidTenant for a collection that is not multi-tenant."""
-        owner = self._parent or self
+        InvalidTenant for a collection that is not multi-tenant; Forbidden from a tenant's view for another tenant
+        (a tenant's knowledge base cannot reach past its tenant)."""
+        if self._parent is not None:
+            if tenant != self.tenant:
+                raise Forbidden(f"this knowledge base is confined to tenant {self.tenant!r}, not {tenant!r}")
+            return self
+        owner = self
         view = copy.copy(owner)
         view.store = observed(owner.store.for_tenant(tenant), owner._reports)
         view._parent = owner

@@ -12,7 +12,7 @@ import pytest
 
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
-from semsearch.errors import InvalidTenant, TenantRequired
+from semsearch.errors import Forbidden, InvalidTenant, TenantRequired
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.settings import Settings
 from semsearch.store.tenants import key_ids
@@ -182,3 +182,13 @@ def test_the_command_line_works_in_one_tenant(tmp_path: Path) -> None:
     assert sorted(json.loads(line)["doc_id"] for line in listed.stdout.splitlines()) == ["handbook.md", "otters.md"]
     refused = run_cli("search", "holidays", cwd=tmp_path, env=env)
     assert refused.returncode == 2 and "multi-tenant" in refused.stderr
+
+
+def test_a_tenants_knowledge_base_cannot_reach_another_tenant(multi: KnowledgeBase) -> None:
+    acme = multi.for_tenant("acme")
+    assert acme.for_tenant("acme").count() == 2
+    with pytest.raises(Forbidden, match="confined to tenant 'acme'"):
+        acme.for_tenant("globex")
+    with pytest.raises(Forbidden):
+        acme.delete_tenant("globex")
+    assert multi.for_tenant("globex").count() == 2

@@ -28,8 +28,8 @@ def list_tenants(scope: ReadScope) -> TenantList:
 @router.get("/tenants/{tenant}", response_model=TenantStatus, responses=RESPONSES)
 def tenant_status(scope: ReadScope, tenant: TenantPath) -> TenantStatus:
     """How many documents and chunks one tenant has (0 for a tenant with none)."""
-    kb = scope.kb(tenant)
-    return TenantStatus(tenant=tenant, documents=kb.engine.store.count_where("chunk_index == 0"), chunks=kb.count())
+    status = scope.kb(tenant).status()
+    return TenantStatus(tenant=tenant, documents=status["documents"], chunks=status["chunks"])
 
 
 @router.delete("/tenants/{tenant}", response_model=TenantRemoval, responses=RESPONSES)
@@ -37,4 +37,4 @@ def delete_tenant(scope: WriteScope, tenant: TenantPath, lock: WriteLockDep) -> 
     """Delete every document of one tenant."""
     kb = scope.kb(tenant)
     with lock:
-        return TenantRemoval(tenant=tenant, deleted=kb.engine.store.delete_tenant())
+        return TenantRemoval(tenant=tenant, deleted=kb.delete_tenant(tenant))

@@ -11,7 +11,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from semsearch.errors import CollectionMissing, CollectionModelMismatch, DatabaseLocked, InvalidTenant, TenantRequired
+from semsearch.errors import (
+    CollectionMissing,
+    CollectionModelMismatch,
+    DatabaseLocked,
+    Forbidden,
+    InvalidTenant,
+    TenantRequired,
+)
 from semsearch.settings import Settings
 from semsearch.store import lite, saved
 from semsearch.store.capabilities import physical_name
@@ -219,7 +226,10 @@ class MilvusStore(ChunkCollection):
 
     def for_tenant(self, tenant: str) -> MilvusStore:
         """This open store confined to one tenant's chunks: every read, write and delete through it sees and
-        touches that tenant's only. InvalidTenant if the collection is not multi-tenant or the name is not valid."""
+        touches that tenant's only. InvalidTenant if the collection is not multi-tenant or the name is not valid;
+        Forbidden from a tenant's view for another tenant."""
+        if self.tenant is not None and tenant != self.tenant:
+            raise Forbidden(f"this store is confined to tenant {self.tenant!r}, not {tenant!r}")
         if not self.multi_tenant:
             raise InvalidTenant(
                 f"collection {self.collection!r} is not multi-tenant, so it takes no tenant ({tenant!r}); "
