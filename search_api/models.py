@@ -9,6 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 from semsearch import queries
 from semsearch.filters import METADATA_KEY_PATTERN
 from semsearch.ranking import Fusion, Mode
+from semsearch.store.tenants import TENANT_PATTERN
 
 
 def _json_number(value: Any) -> Any:
@@ -24,6 +25,11 @@ JsonInt = Annotated[int, JsonNumber]
 Weight = Annotated[float, Field(ge=0, allow_inf_nan=False), BeforeValidator(_json_number)]
 MetadataKey = Annotated[str, StringConstraints(pattern=METADATA_KEY_PATTERN)]
 MAX_DOCUMENTS_PER_REQUEST = 1000
+TENANT_DESCRIPTION = (
+    "The tenant whose documents this reads or writes, in a multi-tenant collection (where every request names one: "
+    "400 without; 403 for a tenant other than the key's). Not allowed on other collections (400)."
+)
+Tenant = Annotated[str, StringConstraints(pattern=TENANT_PATTERN), Field(description=TENANT_DESCRIPTION)]
 
 
 class StrictBody(BaseModel):
@@ -53,6 +59,7 @@ class FusionIn(StrictBody):
 
 class QueryIn(StrictBody):
     query: queries.Query = Field(..., description="Natural-language query.")
+    tenant: Tenant | None = None
     filter: dict[str, Any] | None = Field(None, description=FILTER_DESCRIPTION, examples=[{"format": "md"}])
     mode: Mode | None = Field(
         None,
@@ -203,6 +210,7 @@ class DocumentIn(StrictBody):
 
 class DocumentsRequest(StrictBody):
     documents: list[DocumentIn] = Field(..., min_length=1, max_length=MAX_DOCUMENTS_PER_REQUEST)
+    tenant: Tenant | None = None
 
 
 class IndexResponse(BaseModel):
@@ -304,6 +312,7 @@ class DeleteSelectionRequest(BaseModel):
     source_prefix: str | None = Field(None, max_length=2048, description="Sources that start with this.")
     filter: dict[str, Any] | None = Field(None, description=FILTER_DESCRIPTION)
     all: StrictBool = Field(False, description="Allow deleting every document.")
+    tenant: Tenant | None = None
 
 
 class RemovalResponse(BaseModel):
@@ -311,3 +320,18 @@ class RemovalResponse(BaseModel):
     deleted: int = Field(..., description="Chunks removed.")
     doc_ids: list[str] = Field(..., description="The documents removed.")
     missing: list[str] = Field(..., description="Requested ids that were not stored.")
+
+
+class TenantList(BaseModel):
+    tenants: list[str] = Field(..., description="Every tenant with at least one document, sorted.")
+
+
+class TenantStatus(BaseModel):
+    tenant: str
+    documents: int
+    chunks: int
+
+
+class TenantRemoval(BaseModel):
+    tenant: str
+    deleted: int = Field(..., description="Chunks removed (0: the tenant had none).")

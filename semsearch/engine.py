@@ -6,6 +6,7 @@ Whoever measures it (an app's metrics, one ingest run's) attaches as its `observ
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import threading
@@ -18,7 +19,7 @@ from semsearch import collection_settings
 from semsearch.batcher import QueryBatcher
 from semsearch.default_fusion import load_default_fusion
 from semsearch.embedder import Embedder
-from semsearch.errors import BackendUnavailable
+from semsearch.errors import BackendUnavailable, Forbidden
 from semsearch.indexer import Indexer
 from semsearch.observe import EngineObserver, Reports, observed
 from semsearch.reranker import Reranker
@@ -39,6 +40,8 @@ class Engine:
         self._batcher: QueryBatcher | None = None
         self._batcher_lock = threading.Lock()
         self._closed = False
+        #: The engine a tenant's view (`for_tenant`) was made from: it owns the batcher, the reranker and the store.
+        self._parent: Engine | None = None
         #: Hybrid fusion for requests that name none: the collection's saved one, else the built-in rrf k=60.
         self.default_fusion = load_default_fusion(store)
 
@@ -109,6 +112,27 @@ class Engine:
         self.default_fusion = found
         return changed
 
+    def for_tenant(self, tenant: str) -> Engine:
+        """This engine confined to one tenant of its multi-tenant collection (`MilvusStore.for_tenant`): every
+        search, write and delete through it sees that tenant's chunks only. It shares this engine's model, query
+        batcher, reranker and connection, so it costs nothing to make per request; closing it closes nothing.
+        InvalidTenant for a collection that is not multi-tenant; Forbidden from a tenant's view for another tenant
+        (a tenant's knowledge base cannot reach past its tenant)."""
+        if self._parent is not None:
+            if tenant != self.tenant:
+                raise Forbidden(f"this knowledge base is confined to tenant {self.tenant!r}, not {tenant!r}")
+            return self
+        owner = self
+        view = copy.copy(owner)
+        view.store = observed(owner.store.for_tenant(tenant), owner._reports)
+        view._parent = owner
+        return view
+
+    @property
+    def tenant(self) -> str | None:
+        """The tenant this engine is confined to (`for_tenant`); None for the whole collection."""
+        return self.store.tenant
+
     @property
     def observer(self) -> EngineObserver | None:
         """Who hears about this engine's model and Milvus time; one at a time, None for nobody."""
@@ -137,6 +161,8 @@ class Engine:
     def query_batcher(self) -> QueryBatcher:
         """Query embeddings for every search of this engine: cached, and batched across concurrent requests. One per
         engine, started on first use; after `close()` there is none (BackendUnavailable)."""
+        if self._parent is not None:
+            return self._parent.query_batcher
         with self._batcher_lock:
             if self._closed:
                 raise BackendUnavailable("the search engine is closed")
@@ -151,12 +177,17 @@ class Engine:
     @functools.cached_property
     def reranker(self) -> Reranker | None:
         """The CrossEncoder named by SEMSEARCH_RERANK_MODEL, loaded on first use; None when not configured."""
+        if self._parent is not None:
+            return self._parent.reranker
         if not self.settings.rerank_model:
             return None
         return Reranker(self.settings.rerank_model, self.settings.device)
 
     def close(self) -> None:
-        """Stop the query batcher (queries already queued are answered) and close the store. Idempotent."""
+        """Stop the query batcher (queries already queued are answered) and close the store. Idempotent. A tenant's
+        view closes nothing: the engine it was made from does."""
+        if self._parent is not None:
+            return
         with self._batcher_lock:
             self._closed = True
             batcher, self._batcher = self._batcher, None

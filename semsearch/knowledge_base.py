@@ -59,10 +59,12 @@ class KnowledgeBase:
     `Unavailable` (Milvus, the collection, the model), `NotFound`.
     """
 
-    def __init__(self, engine: Engine, *, owned: bool = True) -> None:
+    def __init__(self, engine: Engine, *, owned: bool = True, owner: Engine | None = None) -> None:
         self.engine = engine
         #: False for a knowledge base lent by a `Service`, which closes it itself: `close()` then does nothing.
         self.owned = owned
+        #: What `close` closes: the engine itself, or the whole collection's engine behind a tenant's (`open`).
+        self._owner = owner or engine
 
     @classmethod
     def open(
@@ -77,7 +79,8 @@ class KnowledgeBase:
         """Open (with `create`, make) the collection at `target`; keyword arguments are `Settings` fields
         (`collection=`, `model=`, ...), overriding the `SEMSEARCH_*` environment. Opening waits for the collection
         to load, however long that takes (minutes at a million chunks): `on_progress` hears each step and
-        Milvus's load progress (`LoadProgress`), e.g. for a spinner.
+        Milvus's load progress (`LoadProgress`), e.g. for a spinner. With `tenant=` (SEMSEARCH_TENANT) it is that
+        tenant's knowledge base (`for_tenant`).
 
         An existing collection opens with the model, prompts and settings it was created with
         (`semsearch.collection_settings`), whatever the environment says; a keyword argument here wins (another
@@ -85,10 +88,15 @@ class KnowledgeBase:
         do the settings `keep` names (the command line's options, in a `target` Settings). For
         several collections in one process, use `semsearch.Service`: it loads each model once for all of them."""
         keep = {*keep, *settings}
-        opened = Engine.open(
-            open_settings(target, **settings), create=create, on_progress=on_progress, recorded=True, keep=keep
-        )
-        return cls(opened)
+        wanted = open_settings(target, **settings)
+        opened = Engine.open(wanted, create=create, on_progress=on_progress, recorded=True, keep=keep)
+        if wanted.tenant is None:
+            return cls(opened)
+        try:
+            return cls(opened.for_tenant(wanted.tenant), owner=opened)
+        except BaseException:
+            opened.close()
+            raise
 
     @property
     def settings(self) -> Settings:
@@ -287,13 +295,37 @@ class KnowledgeBase:
         """Chunks stored, counting every write acknowledged so far (by any process)."""
         return self.engine.store.count()
 
+    # -- tenants (a collection created with `multi_tenant=True`) ----------------------------------------------------
+
+    def for_tenant(self, tenant: str) -> KnowledgeBase:
+        """This knowledge base confined to one tenant: every verb on the result (add, search, context, documents,
+        delete, export, count) sees and changes that tenant's documents only, and two tenants may use the same
+        document ids. The collection must be multi-tenant (`InvalidTenant` otherwise); on one, every verb of the
+        whole knowledge base but `count`, `status` and `tenants` raises `TenantRequired`. Cheap: it shares the model
+        and the connection, and closing it closes nothing."""
+        return KnowledgeBase(self.engine.for_tenant(tenant))
+
+    @property
+    def tenant(self) -> str | None:
+        """The tenant this knowledge base is confined to (`for_tenant`); None for the whole collection."""
+        return self.engine.tenant
+
+    def tenants(self) -> list[str]:
+        """Every tenant with at least one document, sorted ([] for a collection that is not multi-tenant)."""
+        return self.engine.store.tenants()
+
+    def delete_tenant(self, tenant: str) -> int:
+        """Delete every document of `tenant`; returns how many chunks it had (0: none)."""
+        return self.engine.for_tenant(tenant).store.delete_tenant()
+
     # -- lifetime -------------------------------------------------------------------------------------------------
 
     def close(self) -> None:
         """Release Milvus (and a Lite `.db`, for another process to open) and the query batcher; nothing for a
-        knowledge base a `Service` lent (closing the service closes it)."""
+        knowledge base a `Service` lent (closing the service closes it) or one from `for_tenant` (the one it came
+        from does); one from `open(tenant=...)` closes all."""
         if self.owned:
-            self.engine.close()
+            self._owner.close()
 
     def __enter__(self) -> KnowledgeBase:
         return self

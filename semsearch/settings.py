@@ -190,6 +190,17 @@ class Settings(BaseSettings):
         description="Directory where uploads are staged while their job waits and runs (one private folder per "
         "request, removed when its job ends); unset: the system's temporary directory.",
     )
+    # Tenants and scoped keys (issue 24): docs/tenants-and-keys.md.
+    tenant: str | None = Field(
+        None,
+        description="The tenant the command line and `semsearch.open` work in, in a multi-tenant collection "
+        "(`--tenant`). The API ignores it: each request names its own.",
+    )
+    keys_file: str | None = Field(
+        None,
+        description="The scoped API keys file (`semsearch keys create`), keys stored hashed; unset: `keys.json` "
+        "beside the Milvus Lite .db (./data/keys.json for a server).",
+    )
 
     @classmethod
     def default(cls, name: str) -> Any:
@@ -234,6 +245,13 @@ class Settings(BaseSettings):
     def is_lite(self) -> bool:
         """True when the URI names a local Milvus Lite file rather than a server."""
         return not self.milvus_uri.startswith(("http://", "https://", "tcp://", "grpc://", "unix:"))
+
+    @property
+    def keys_path(self) -> Path:
+        """The scoped keys file: `keys_file`, else `keys.json` beside the .db (./data/keys.json for a server)."""
+        if self.keys_file:
+            return Path(self.keys_file)
+        return (Path(self.milvus_uri).parent if self.is_lite else Path("data")) / "keys.json"
 
     @property
     def model_cache_dir(self) -> Path:

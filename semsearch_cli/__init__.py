@@ -13,6 +13,7 @@ from semsearch_cli import collections
 from semsearch_cli.documents import delete, list_documents, show, status
 from semsearch_cli.evaluate import evaluate
 from semsearch_cli.ingest import ingest, ingest_epilog
+from semsearch_cli.keys import keys_app
 from semsearch_cli.options import verbosity
 from semsearch_cli.reindex import reindex_command
 from semsearch_cli.search import search
@@ -61,3 +62,4 @@ app.command("delete")(delete)
 app.command("export")(export_command)
 app.command("import")(import_command)
 app.add_typer(collections.app, name="collections")
+app.add_typer(keys_app, name="keys")

@@ -36,6 +36,7 @@ from semsearch_cli.options import (
     JsonOption,
     MilvusUriOption,
     ModelOption,
+    TenantOption,
     api_key,
     api_url,
     given,
@@ -56,6 +57,7 @@ def ingest(
     api: ApiOption = None,
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
+    tenant: TenantOption = None,
     model: ModelOption = None,
     batch_size: Annotated[int | None, typer.Option(help="Texts per model batch (env SEMSEARCH_BATCH_SIZE).")] = None,
     chunk_tokens: Annotated[int | None, typer.Option(help="Max tokens per chunk (env SEMSEARCH_CHUNK_TOKENS).")] = None,
@@ -106,6 +108,7 @@ def ingest(
     settings = load_settings(
         milvus_uri=milvus_uri,
         collection=collection,
+        tenant=tenant,
         model=model,
         batch_size=batch_size,
         chunk_tokens=chunk_tokens,
@@ -132,11 +135,14 @@ def ingest(
     with cli_errors():
         engine = None
         if api:
+            if settings.tenant:  # uploads (POST /files) take no tenant yet
+                fail("--tenant does not work with --api yet: ingest into the .db or server directly", EXIT_USAGE)
             sink: Sink | FileSink = ApiSink(api_url(api, collection), api_key=api_key(settings))
         else:
             explicit = given(model=model, chunk_tokens=chunk_tokens, chunk_overlap=chunk_overlap)
             engine = Engine.open(settings, create=True, recorded=True, keep=explicit)
-            sink = EngineSink(metrics.instrument(engine))
+            writer = engine.for_tenant(settings.tenant) if settings.tenant else engine
+            sink = EngineSink(metrics.instrument(writer))
         try:
             report = _run(paths, selection, sink, table, console, show_progress=not as_json, prune=prune)
             if watch:

@@ -32,6 +32,9 @@ LogLevelOption = Annotated[
     typer.Option("--log-level", help="debug, info, warning, error or critical (env SEMSEARCH_LOG_LEVEL)"),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
+TenantOption = Annotated[
+    str | None, typer.Option("--tenant", help="The tenant, in a multi-tenant collection (env SEMSEARCH_TENANT).")
+]
 
 
 #: Levels from most to least verbose; `-v` and `-q` move one step along it.

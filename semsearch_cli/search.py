@@ -23,6 +23,7 @@ from semsearch_cli.options import (
     JsonOption,
     MilvusUriOption,
     ModelOption,
+    TenantOption,
     api_key,
     api_url,
     given,
@@ -56,6 +57,7 @@ def search(
     api: ApiOption = None,
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
+    tenant: TenantOption = None,
     model: ModelOption = None,
 ) -> None:
     """Search the collection and print the best chunks (score 0..1, higher is better)."""
@@ -70,10 +72,12 @@ def search(
             min_score=min_score,
             group_by_document=group,
             rerank=rerank,
+            tenant=tenant,
         )
     except ValidationError as exc:
         fail(queries.problems(exc), EXIT_USAGE)
-    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
+    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model, tenant=tenant)
+    request = request.model_copy(update={"tenant": settings.tenant})  # --tenant, else SEMSEARCH_TENANT
     with cli_errors():
         server = None if api else find_server(settings)  # a `semsearch serve` holding the .db: ask it
         if server is not None:

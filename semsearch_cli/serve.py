@@ -9,6 +9,7 @@ import typer
 
 from semsearch.engine import Engine
 from semsearch.extras import require
+from semsearch.scoped_keys import KeyRing
 from semsearch_cli.exits import cli_errors
 from semsearch_cli.options import (
     CollectionOption,
@@ -39,6 +40,7 @@ def serve(
         milvus_uri=milvus_uri, collection=collection, model=model, log_level=log_level, server=True
     )
     with cli_errors():
+        KeyRing(settings.keys_path)  # a keys file that cannot be read ends the command here, naming it
         # Milvus down, a locked .db or a model mismatch end the command here, plainly; the collection itself
         # loads after uvicorn listens (`search_api.startup`): /health answers at once, /ready once it is loaded.
         with spinner("starting") as progress:
