@@ -36,6 +36,7 @@ class JobResponse(BaseModel):
     chunks: int
     embedded: int = Field(description="Chunks the model embedded; unchanged chunks (same content hash) are not.")
     unchanged: int
+    reused: int = Field(0, description="Chunks whose vectors were copied from equal text stored under another id.")
     deleted: int
     errors: dict[str, str] = Field(description="File name → why it was not stored.")
     error: str | None = None
