@@ -200,3 +200,9 @@ def test_ingest_through_the_api_splits_a_batch_over_the_request_limit(tmp_path: 
     assert [(Path(path).name, "SEMSEARCH_MAX_UPLOAD_BYTES" in why) for path, why in report.failures] == [
         ("c.txt", True)
     ]
+
+
+def test_deleting_a_file_id_no_file_can_have_is_404(app_client: TestClient) -> None:
+    for bad in ("a%0Db.md", "a%0Ab.md", "a%00b.md"):
+        answer = app_client.delete(f"/files/{bad}")
+        assert answer.status_code == 404, answer.text
