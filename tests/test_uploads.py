@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 from ingest.api_sink import ApiSink
 from ingest.loaders import TableOptions
 from ingest.pipeline import ingest_files
+from ingest.sources import discover
+from ingest.sync import sync_selection
 from search_api.app import create_app
 from semsearch.embedder import Embedder
 from semsearch.knowledge_base import KnowledgeBase
@@ -108,11 +110,38 @@ def test_an_upload_answers_at_once_with_a_job_to_follow(app_client: TestClient, 
     assert left_behind(uploads) == []
 
 
-def test_metadata_and_tenant_travel_with_the_upload(app_client: TestClient) -> None:
-    answer = upload(app_client, ["sample_data/library/decimal.md"], metadata='{"team": "finance"}', tenant="acme")
-    assert answer.status_code == 200 and answer.json()["tenant"] == "acme"
+def test_metadata_travels_with_the_upload(app_client: TestClient) -> None:
+    answer = upload(app_client, ["sample_data/library/decimal.md"], metadata='{"team": "finance"}')
+    assert answer.status_code == 200 and answer.json()["tenant"] is None
     hits = app_client.post("/search", json={"query": "decimal", "filter": {"team": "finance"}}).json()["results"]
     assert hits and all(hit["metadata"]["team"] == "finance" for hit in hits)
+    refused = upload(app_client, ["sample_data/library/decimal.md"], tenant="acme")  # not a multi-tenant collection
+    assert refused.status_code == 400 and "tenant" in refused.json()["detail"]
+
+
+def test_in_a_multi_tenant_collection_the_files_go_to_the_tenant_named(
+    tmp_path: Path, uploads: Path, embedder: Embedder
+) -> None:
+    settings = Settings(
+        milvus_uri=str(tmp_path / "milvus.db"),
+        collection="shared",
+        multi_tenant=True,
+        upload_dir=str(uploads),
+        _env_file=None,
+    )
+    with TestClient(create_app(settings, embedder=embedder)) as client:
+        answer = upload(client, ["sample_data/library/decimal.md"], tenant="acme")
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["tenant"], answer.json()["files_done"]) == ("acme", 1)
+        assert upload(client, ["sample_data/library/decimal.md"]).status_code == 400  # every write names a tenant
+        listed = client.get("/files", params={"tenant": "acme"}).json()["files"]
+        assert [f["file_id"] for f in listed] == ["decimal.md"]
+        assert client.get("/files", params={"tenant": "zenith"}).json()["files"] == []
+        query = {"query": "decimal arithmetic", "tenant": "zenith"}
+        assert client.post("/search", json=query).json()["results"] == []  # another tenant sees none of it
+        assert client.delete("/files/decimal.md", params={"tenant": "zenith"}).status_code == 404
+        assert client.delete("/files/decimal.md", params={"tenant": "acme"}).status_code == 200
+    assert left_behind(uploads) == []
 
 
 def test_files_are_listed_with_their_state_and_deleted_with_their_chunks(app_client: TestClient) -> None:
@@ -206,3 +235,19 @@ def test_deleting_a_file_id_no_file_can_have_is_404(app_client: TestClient) -> N
     for bad in ("a%0Db.md", "a%0Ab.md", "a%00b.md"):
         answer = app_client.delete(f"/files/{bad}")
         assert answer.status_code == 404, answer.text
+
+
+def test_ingest_through_the_api_writes_into_the_tenant_named(tmp_path: Path, embedder: Embedder) -> None:
+    settings = Settings(milvus_uri=str(tmp_path / "milvus.db"), collection="shared", multi_tenant=True, _env_file=None)
+    app = create_app(settings, embedder=embedder)
+    paths = [ROOT / "sample_data/library/decimal.md"]
+    with serve_in_thread(app) as base:
+        sink = ApiSink(base, tenant="acme")
+        try:
+            report = sync_selection([str(paths[0])], discover([str(paths[0])]), sink, TableOptions())
+        finally:
+            sink.close()
+        whole = KnowledgeBase(app.state.engine)
+        assert not report.failures and report.stats.documents == 1
+        assert [d.doc_id for d in whole.for_tenant("acme").documents()] == ["sample_data/library/decimal.md"]
+        assert list(whole.for_tenant("zenith").documents()) == []

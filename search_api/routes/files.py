@@ -15,10 +15,12 @@ import anyio
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from search_api.deps import KnowledgeBaseDep, WriteLockDep, knowledge_base_later
+from search_api.deps import WriteLockDep, knowledge_base_later
 from search_api.file_models import FilePageResponse, FilesRefusedResponse, JobResponse
 from search_api.models import ERRORS, DeleteResponse, ErrorResponse
 from search_api.multipart_files import read_upload
+from search_api.routes.documents import TenantQuery
+from search_api.scopes import ReadScope, WriteScope
 from semsearch.errors import DocumentNotFound, Unavailable
 from semsearch.uploads import FilesRefused, Job, JobQueue, ReadOptions, files_page, nothing_read, submit_files
 
@@ -74,7 +76,7 @@ def get_jobs(request: Request) -> JobQueue:
 )
 async def upload_files(
     request: Request,
-    kb: KnowledgeBaseDep,
+    scope: WriteScope,
     wait: Annotated[bool, Query(description="Wait (up to SEMSEARCH_UPLOAD_WAIT_SECONDS) for the job to end.")] = False,
 ) -> JSONResponse:
     """Upload one or many files (multipart field `files`): each is read by the same readers as `semsearch ingest`
@@ -82,9 +84,10 @@ async def upload_files(
 
     Answers 202 with a job at once (`GET /jobs/{id}` follows it); with `wait=true`, 200 with the finished job, or
     the 4xx of its files when none could be read. A file refused (unknown type, empty, over the limit, a hostile
-    name, unreadable) is reported by name while the others land."""
+    name, unreadable) is reported by name while the others land. In a multi-tenant collection the field `tenant`
+    names the tenant the files belong to."""
     queue = get_jobs(request)
-    form = await read_upload(request, kb.settings)
+    form = await read_upload(request, scope.base.settings)
     staging = form.staging
     try:
         doc_ids = form.fields.get("doc_id")
@@ -93,14 +96,15 @@ async def upload_files(
             id_column=form.one("id_column"),
             metadata_columns=_columns(form.one("metadata_columns")),
         )
-        metadata, tenant = _metadata(form.one("metadata")), form.one("tenant")
-    except FilesRefused:
+        metadata = _metadata(form.one("metadata"))
+        kb = scope.kb(form.one("tenant"))  # the key's tenant and the collection's kind are checked here
+    except Exception:
         await anyio.to_thread.run_sync(staging.abandon)
         raise
     reopen = knowledge_base_later(request)
     job = await anyio.to_thread.run_sync(
         lambda: submit_files(
-            kb, staging, queue=queue, doc_ids=doc_ids, metadata=metadata, tenant=tenant, options=options, reopen=reopen
+            kb, staging, queue=queue, doc_ids=doc_ids, metadata=metadata, options=options, reopen=reopen
         )
     )
     if wait and await anyio.to_thread.run_sync(job.wait, kb.settings.upload_wait_seconds):
@@ -118,13 +122,14 @@ def get_job(request: Request, job_id: Annotated[str, Path(max_length=100)]) -> J
 @router.get("/files", response_model=FilePageResponse, responses=ERRORS)
 def list_files(
     request: Request,
-    kb: KnowledgeBaseDep,
+    scope: ReadScope,
+    tenant: TenantQuery = None,
     after: Annotated[str | None, Query(max_length=1024, description="The `next` cursor of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Documents read for this page.")] = 100,
 ) -> FilePageResponse:
     """Files with their state: first the uploads not stored (queued, being read, failed), then stored files (the
     sources of the stored documents), a page at a time."""
-    files, cursor = files_page(kb, get_jobs(request), after=after, limit=limit)
+    files, cursor = files_page(scope.kb(tenant), get_jobs(request), after=after, limit=limit)
     return FilePageResponse.model_validate({"files": [f.to_dict() for f in files], "next": cursor})
 
 
@@ -134,9 +139,13 @@ def list_files(
     responses=NOT_FOUND,
 )
 def delete_file(
-    kb: KnowledgeBaseDep, lock: WriteLockDep, doc_id: str = Path(..., min_length=1, max_length=1000)
+    scope: WriteScope,
+    lock: WriteLockDep,
+    doc_id: str = Path(..., min_length=1, max_length=1000),
+    tenant: TenantQuery = None,
 ) -> DeleteResponse:
     """Remove a file's chunks: its document, or every row of a table."""
+    kb = scope.kb(tenant)
     with lock:
         deleted = kb.delete_file(doc_id)
     if not deleted:

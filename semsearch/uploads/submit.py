@@ -10,7 +10,7 @@ from typing import Any
 
 from ingest.pipeline import IngestReport
 from ingest.tags import checked
-from semsearch.errors import DocumentRejected, Refused
+from semsearch.errors import DocumentRejected, Refused, TenantRequired
 from semsearch.indexer import Document, validate_document
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.uploads.jobs import FileState, Job, JobQueue
@@ -33,7 +33,6 @@ def submit_files(
     queue: JobQueue,
     doc_ids: Sequence[str] | None = None,
     metadata: Mapping[str, Any] | None = None,
-    tenant: str | None = None,
     options: ReadOptions = ReadOptions(),
     reopen: Callable[[], KnowledgeBase] | None = None,
 ) -> Job:
@@ -41,12 +40,17 @@ def submit_files(
     (removed when the job ends, or here if nothing is queued).
 
     `doc_ids`, if given, has one id per file part in order (refused ones included); else a file's id is its name.
-    `metadata` tags every document (over its own); `tenant` is recorded on the job for the layer that enforces
-    tenants. `reopen` finds the knowledge base again when the job runs (a service may have closed the collection
-    while the job waited); default: `kb` as it is. Raises FilesRefused when no file can be read (each named with
-    its reason) or the fields are wrong, QueueFull when the queue is full."""
+    `metadata` tags every document (over its own). The files go to `kb`'s tenant where it is confined to one
+    (`kb.for_tenant(t)`; recorded on the job). `reopen` finds the knowledge base again when the job runs (a service
+    may have closed the collection while the job waited); default: `kb` as it is. Raises FilesRefused when no file
+    can be read (each named with its reason) or the fields are wrong, QueueFull when the queue is full."""
     try:
-        job = _job(staging, doc_ids, tenant)
+        if kb.engine.store.multi_tenant and kb.tenant is None:  # refused now, not when the job runs
+            raise TenantRequired(
+                f"collection {kb.engine.store.collection!r} is multi-tenant: name the tenant the files belong to "
+                "(the field `tenant`; `kb.for_tenant(name)` in Python)"
+            )
+        job = _job(staging, doc_ids, kb.tenant)
         job.collection = kb.engine.store.collection
         tags = checked(metadata)
     except Refused as exc:
@@ -72,6 +76,8 @@ def submit_files(
             job.check_stop()
 
         target = reopen() if reopen is not None else kb
+        if kb.tenant is not None and target.tenant is None:
+            target = target.for_tenant(kb.tenant)
         report = target.add_named_files(
             {path: state.doc_id for path, state in accepted.items()},
             metadata=tags,
@@ -148,7 +154,8 @@ def files_page(
     table's rows are one file; a table longer than a page continues on the next one). Returns (files, cursor)."""
     listed: list[FileInfo] = []
     if after is None:
-        for job in (job for job in queue.jobs() if job.collection == kb.engine.store.collection):
+        owner = (kb.engine.store.collection, kb.tenant)
+        for job in (job for job in queue.jobs() if (job.collection, job.tenant) == owner):
             for state in job.files:
                 if state.state != "done" and len(listed) < UNSTORED_MAX:
                     shown = "failed" if state.state == "cancelled" else state.state
