@@ -31,7 +31,7 @@ from semsearch.settings import Settings
 
 #: The routes that work on one knowledge base: served for the default collection as they are, and for any
 #: collection under `/collections/{collection}`.
-COLLECTION_ROUTERS = (search.router, documents.router, tenants.router, embeddings.router)
+COLLECTION_ROUTERS = (search.router, documents.router, tenants.router, files.router, embeddings.router)
 COLLECTION_PREFIX = "/collections/{collection}"
 UNKNOWN_COLLECTION: dict[int | str, dict] = {
     400: {"model": ErrorResponse, "description": "A name Milvus refuses, or valid JSON the engine refuses"},
