@@ -1,0 +1,26 @@
+"""OpenAI's vector stores on this product's collections: `VectorStores` (the verbs), the `Registry` of what a vector
+store records beyond its collection, and how its files are read (`reading`)."""
+
+from semsearch.vector_stores.records import Attributes, Batch, Registry, StoreFile, VectorStoreRecord
+from semsearch.vector_stores.stores import (
+    Chunking,
+    ChunkingRefused,
+    Found,
+    StoreView,
+    VectorStoreNotFound,
+    VectorStores,
+)
+
+__all__ = [
+    "Attributes",
+    "Batch",
+    "Chunking",
+    "ChunkingRefused",
+    "Found",
+    "Registry",
+    "StoreFile",
+    "StoreView",
+    "VectorStoreNotFound",
+    "VectorStoreRecord",
+    "VectorStores",
+]
