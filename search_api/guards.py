@@ -42,9 +42,11 @@ def is_read(method: str, path: str, read_paths: frozenset[str] = READ_PATHS) -> 
 
 
 def is_upload(scope: Scope) -> bool:
-    """A file upload (`POST /files`, `POST /collections/{name}/files`, ...): a multipart body, held to the upload
-    limit instead of the JSON one."""
-    return scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/files")
+    """A file upload (`POST /files`, `POST /collections/{name}/files`, `POST /v1/files`): a multipart body, held to
+    the upload limit instead of the JSON one. Attaching a file to a vector store (`POST /v1/vector_stores/{id}/files`)
+    is JSON."""
+    path = scope["path"].rstrip("/")
+    return scope["method"] == "POST" and path.endswith("/files") and not path.startswith("/v1/vector_stores/")
 
 
 class BodySizeLimit:
