@@ -95,6 +95,10 @@ def store(client: openai.OpenAI, sources: dict[str, Path]) -> dict[str, str]:
     return ids
 
 
+def static(size: int, overlap: int) -> dict:
+    return {"type": "static", "static": {"max_chunk_size_tokens": size, "chunk_overlap_tokens": overlap}}
+
+
 def search(client: openai.OpenAI, vs_id: str, query: str, **options) -> list:
     return list(client.vector_stores.search(vs_id, query=query, **options).data)
 
@@ -241,6 +245,15 @@ def test_a_file_of_a_type_no_reader_takes_is_refused_at_upload(client: openai.Op
         ),
         (lambda c, s: c.vector_stores.search(s["id"], query=""), openai.BadRequestError),
         (lambda c, s: c.vector_stores.list(after="vs_unknown"), openai.BadRequestError),
+        (lambda c, s: c.vector_stores.create(chunking_strategy=static(100, 80)), openai.BadRequestError),
+        (
+            lambda c, s: c.vector_stores.files.create(s["id"], file_id=s["tea.md"], chunking_strategy=static(300, 10)),
+            openai.BadRequestError,
+        ),
+        (
+            lambda c, s: c.vector_stores.files.create(s["id"], file_id=s["tea.md"], attributes={"a b": 1}),
+            openai.BadRequestError,
+        ),
     ],
 )
 def test_bad_requests_are_4xx_in_openais_error_shape(

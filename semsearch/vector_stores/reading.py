@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from semsearch.errors import Unavailable
 from semsearch.file_store import FileStore
@@ -70,9 +70,9 @@ def _queue(kb: KnowledgeBase, files: FileStore, queue: JobQueue, group: list[Sto
     return submit_files(kb, staging, queue=queue, doc_ids=ids, metadata=dict(attributes) or None)
 
 
-def settle(attached: Iterable[StoreFile], queue: JobQueue) -> bool:
-    """Bring each file still in progress up to date with its job; True if any changed. A job the queue no longer
-    knows (the server restarted) leaves its unfinished files failed."""
+def settle(attached: Iterable[StoreFile], queue: JobQueue, is_stored: Callable[[str], bool]) -> bool:
+    """Bring each file still in progress up to date with its job; True if any changed. For a job the queue no longer
+    knows (the server restarted), `is_stored(file id)` says whether it was read before: else the file failed."""
     changed = False
     for record in attached:
         if record.status != "in_progress" or record.job_id is None:
@@ -80,7 +80,10 @@ def settle(attached: Iterable[StoreFile], queue: JobQueue) -> bool:
         try:
             job = queue.get(record.job_id)
         except JobNotFound:
-            record.fail("server_error", "the server restarted before this file was read; attach it again")
+            if is_stored(record.id):
+                record.status = "completed"
+            else:
+                record.fail("server_error", "the server restarted before this file was read; attach it again")
             changed = True
             continue
         state = next((s for s in job.files if s.doc_id == record.id), None)

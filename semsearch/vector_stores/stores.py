@@ -315,9 +315,13 @@ class VectorStores:
     def _settled(self, record: VectorStoreRecord) -> list[StoreFile]:
         with self.registry.reading():
             files = list(record.files.values())
-            if reading.settle(files, self.queue):
+            if reading.settle(files, self.queue, lambda file_id: self._stored(record.id, file_id)):
                 self.registry.save()
         return files
+
+    def _stored(self, vs_id: str, file_id: str) -> bool:
+        """Whether the vector store holds any chunk of the file (asked only for a job lost in a restart)."""
+        return next(iter(self._kb(vs_id).documents(filter={"source": file_id})), None) is not None
 
     def _attach(self, vs_id: str, wanted: Sequence[tuple[str, Attributes]], batch_id: str | None) -> None:
         kept = [(self.files.get(file_id), attributes) for file_id, attributes in wanted]
