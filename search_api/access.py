@@ -1,10 +1,10 @@
 """Who may do what to which collection: the one seam every request's authorization passes through.
 
-`ApiKeyGuard` (search_api/guards.py) names the caller (`Principal`) from the bearer key and refuses what today's
-two keys may not do; `deps.get_engine` and the collection routes then ask `authorize(principal, collection,
-action)` for the collection the request names. Today every principal the guard lets through is allowed everywhere
-(the admin key, the read key on read paths, anyone when no key is set); keys scoped to collections and tenants
-extend `Principal` and this function, and nothing else has to change.
+`ApiKeyGuard` (search_api/guards.py) names the caller (`semsearch.scoped_keys.Principal`) from the bearer key and
+refuses what the admin and read keys may not do; `deps.get_engine` and the collection routes then ask
+`authorize(principal, collection, action)` for the collection the request names: a scoped key (`semsearch keys
+create`) only on its collections (404 elsewhere) and for its access (403). The tenant a request names is checked
+against the key's where the route reads it (`search_api.scopes`).
 
 Paths under `/collections/{name}/...` are the unprefixed routes for that collection: `split_collection` says which
 collection and which route a path means, for the guard's path rules as for the routes.
@@ -13,10 +13,12 @@ collection and which route a path means, for the guard's path rules as for the r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 
 from fastapi import Request
+
+from semsearch.errors import CollectionNotFound, Forbidden
+from semsearch.scoped_keys import ANYONE, Principal
 
 #: `/collections/{name}` and what follows it (the route for that collection).
 COLLECTION_PATH = re.compile(r"^/collections/(?P<name>[^/]+)(?P<rest>/.*)?$")
@@ -26,17 +28,6 @@ class Action(StrEnum):
     READ = "read"  # search, context, embeddings, status
     WRITE = "write"  # add, delete documents
     ADMIN = "admin"  # create and drop collections
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller as the guard knows it: `admin` (SEMSEARCH_API_KEY), `read` (SEMSEARCH_READ_API_KEY) or
-    `anyone` (no key is configured, so the API is open)."""
-
-    role: str
-
-
-ANYONE = Principal("anyone")
 
 
 class AccessDenied(Exception):
@@ -49,10 +40,17 @@ class AccessDenied(Exception):
 
 
 def authorize(principal: Principal, collection: str, action: Action) -> None:
-    """Return if `principal` may do `action` on `collection`; raise AccessDenied otherwise. The guard has already
-    refused what the admin and read keys may not do, so this allows everything it let through."""
-    if principal.role == "read" and action is not Action.READ:
+    """Return if `principal` may do `action` on `collection`; raise AccessDenied otherwise: 404 for a collection
+    outside a scoped key's collections (it may not know it exists), 403 for an action its access does not allow
+    (`Principal.check`). A tenant is checked where the request names it (`search_api.scopes`)."""
+    if principal.name == "read" and action is not Action.READ:
         raise AccessDenied(403, "this path needs the admin key (SEMSEARCH_API_KEY); the read key only searches")
+    try:
+        principal.check(collection, action.value)
+    except CollectionNotFound as exc:
+        raise AccessDenied(404, str(exc)) from exc
+    except Forbidden as exc:
+        raise AccessDenied(403, str(exc)) from exc
 
 
 def principal_of(request: Request) -> Principal:

@@ -14,7 +14,7 @@ import semsearch
 from search_api.deps import collection_path
 from search_api.errors import install_error_handlers
 from search_api.follow import AliasFollower
-from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodiesOnly, is_read
+from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodiesOnly, is_read, reaches
 from search_api.metrics import install_metrics
 from search_api.models import ErrorResponse
 from search_api.request_context import RequestContext
@@ -29,20 +29,23 @@ from search_api.routes import (
     openai_vector_stores,
     page,
     search,
+    tenants,
 )
 from search_api.startup import CollectionLoader
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
+from semsearch.errors import KeysFileUnreadable
 from semsearch.file_store import FileStore
 from semsearch.jobs import JobQueue
 from semsearch.logs import configure_logging
+from semsearch.scoped_keys import KeyRing
 from semsearch.service import Service
 from semsearch.settings import Settings
 from semsearch.vector_stores import VectorStores
 
 #: The routes that work on one knowledge base: served for the default collection as they are, and for any
 #: collection under `/collections/{collection}`.
-COLLECTION_ROUTERS = (search.router, documents.router, embeddings.router)
+COLLECTION_ROUTERS = (search.router, documents.router, tenants.router, embeddings.router)
 COLLECTION_PREFIX = "/collections/{collection}"
 UNKNOWN_COLLECTION: dict[int | str, dict] = {
     400: {"model": ErrorResponse, "description": "A name Milvus refuses, or valid JSON the engine refuses"},
@@ -86,7 +89,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_level, settings.log_format)
+        configure_logging(settings.log_level_for(server=True), settings.log_format)
         opened = engine or Engine.open(settings, create=True, embedder=embedder, load=False, recorded=True)
         app.state.engine = opened
         service.models.adopt(opened.embedder, opened.settings)  # the other collections share its model
@@ -119,7 +122,7 @@ def create_app(
     app.state.vector_stores = VectorStores.of(service, app.state.file_store, app.state.jobs, settings)
     install_error_handlers(app)
     openai_routes = (openai_files, openai_vector_stores, openai_vector_store_files)
-    for module in (search, documents, files, embeddings, health, page, collections, *openai_routes):
+    for module in (search, documents, tenants, files, embeddings, health, page, collections, *openai_routes):
         app.include_router(module.router)
     for router in COLLECTION_ROUTERS:
         app.include_router(
@@ -129,9 +132,11 @@ def create_app(
     app.add_middleware(JsonBodiesOnly)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes, upload_max_bytes=settings.max_upload_bytes)
     admin_key, read_key = _secret(settings.api_key), _secret(settings.read_api_key)
-    if admin_key or read_key:
-        app.add_middleware(ApiKeyGuard, api_key=admin_key, read_key=read_key)
-        _document_keys(app, admin=bool(admin_key), read=bool(read_key))
+    # Always guarded: a scoped key created while the API runs (`semsearch keys create`) works at once. A keys file
+    # that cannot be read stops the app here, naming it (KeysFileUnreadable).
+    keyring = KeyRing(settings.keys_path)
+    app.add_middleware(ApiKeyGuard, api_key=admin_key, read_key=read_key, keyring=keyring)
+    _document_keys(app, admin=bool(admin_key), read=bool(read_key), keyring=keyring)
     if settings.cors_origins:  # outside the key check: a browser's preflight carries no key
         app.add_middleware(
             CORSMiddleware,
@@ -145,28 +150,56 @@ def create_app(
     return app
 
 
+def _access(path: str, method: str) -> str:
+    """What an operation needs of a scoped key: read (the read paths, and reading documents or tenants), write
+    (changing them), admin (the rest: no scoped key reaches it)."""
+    if not reaches(path):
+        return "admin"
+    return "read" if is_read(method.upper(), path) or method.lower() == "get" else "write"
+
+
+def _has_keys(keyring: KeyRing) -> bool:
+    try:
+        return len(keyring) > 0
+    except KeysFileUnreadable:
+        return True  # the file is there, only broken: its keys are refused until it is fixed, but they exist
+
+
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value else None
 
 
-def _document_keys(app: FastAPI, *, admin: bool, read: bool) -> None:
+def _document_keys(app: FastAPI, *, admin: bool, read: bool, keyring: KeyRing) -> None:
     """Show in /docs which key each operation takes: `bearer` is the admin key (SEMSEARCH_API_KEY), `readKey` the
-    read key; an operation listing both takes either, and `[]` means no key (/health, the page)."""
+    read key, `scopedKey` a key from `semsearch keys create`; an operation listing several takes any, and `[]` means
+    no key (/health, the page); `scopedKey` is listed while the keys file holds a key. `x-access` says what a scoped
+    key needs for an operation: read, write, or admin (no scoped key will do)."""
     build = app.openapi
     schemes = {
         "bearer": {"type": "http", "scheme": "bearer"},  # SEMSEARCH_API_KEY: every operation
         "readKey": {"type": "http", "scheme": "bearer", "description": "SEMSEARCH_READ_API_KEY: searching only"},
+        "scopedKey": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A scoped key (`semsearch keys create`): its collections only, read or read-write, and in "
+            "a multi-tenant collection its tenant only (docs/tenants-and-keys.md)",
+        },
     }
-    wanted = {name for name, on in (("bearer", admin), ("readKey", read)) if on}
 
     def openapi() -> dict:
+        wanted = {name for name, on in (("bearer", admin), ("readKey", read), ("scopedKey", _has_keys(keyring))) if on}
         schema = build()
         schema.setdefault("components", {})["securitySchemes"] = {k: v for k, v in schemes.items() if k in wanted}
         for path, operations in schema["paths"].items():
             for method, operation in operations.items():
                 reads = is_read(method.upper(), path)
                 takes = [] if path in OPEN_PATHS else ["bearer", *(["readKey"] if reads else [])]
+                access = _access(path, method)
+                if access != "admin" and path not in OPEN_PATHS:
+                    takes.append("scopedKey")
                 operation["security"] = [{name: []} for name in takes if name in wanted]
+                if path not in OPEN_PATHS:
+                    operation["x-access"] = access
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

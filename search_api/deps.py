@@ -35,7 +35,8 @@ def get_service(request: Request) -> Service:
 def get_engine(request: Request) -> Engine:
     name = request.path_params.get("collection")
     default = request.app.state.settings.collection
-    allow(request, name or default, Action.READ if is_read(request.method, request.url.path) else Action.WRITE)
+    reading = is_read(request.method, request.url.path) or request.method in ("GET", "HEAD")
+    allow(request, name or default, Action.READ if reading else Action.WRITE)
     if name is None or name == default:
         engine = default_engine(request)
     else:

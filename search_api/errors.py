@@ -20,6 +20,7 @@ from search_api.request_context import error_body, request_id
 from semsearch.errors import (
     CollectionLoading,
     Conflict,
+    Forbidden,
     InvalidFilter,
     NotFound,
     Refused,
@@ -31,8 +32,10 @@ from semsearch.uploads import FilesRefused
 log = logging.getLogger("search_api")
 
 #: Families, not classes (semsearch.errors): a new engine error joins a family and gets its status here at once.
+#: `Forbidden` is a `Refused` with a status of its own (the handler of the nearest class in its MRO answers).
 STATUS_BY_FAMILY: dict[type[SemsearchError], int] = {
     Refused: 400,
+    Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
     Unavailable: 503,

@@ -1,5 +1,6 @@
 """ASGI guards in front of every route: a request size limit (413), JSON bodies only (415) and the optional API keys
-(401 without a key, 403 with the read key on a path that needs the admin key).
+(401 without a key, 403 with the read key on a path that needs the admin key). A scoped key (`semsearch keys create`)
+passes the guard only onto the paths whose routes check its scope themselves (`search_api/scopes.py`).
 
 Written as plain ASGI middleware so they also cover `/docs` and `/openapi.json`, and so an oversized body is refused
 while it streams in, before anything parses it.
@@ -11,8 +12,10 @@ import hmac
 import re
 from email.message import Message as MimeHeader
 
-from search_api.access import Principal, split_collection
+from search_api.access import split_collection
 from search_api.request_context import ASGIApp, Message, Receive, Scope, Send, reply_error
+from semsearch.errors import KeysFileUnreadable
+from semsearch.scoped_keys import ADMIN, ANYONE, READER, KeyRing, Principal
 
 #: Reachable without the API key: liveness probes must not need a secret, and a browser opening the search page
 #: (search_api/routes/page.py: the page and its assets, no data) cannot send one.
@@ -42,11 +45,23 @@ def is_read(method: str, path: str, read_paths: frozenset[str] = READ_PATHS) -> 
 
 
 def is_upload(scope: Scope) -> bool:
-    """A file upload (`POST /files`, `POST /collections/{name}/files`, `POST /v1/files`): a multipart body, held to
-    the upload limit instead of the JSON one. Attaching a file to a vector store (`POST /v1/vector_stores/{id}/files`)
-    is JSON."""
+    """A path that takes file uploads (`/files`, `/collections/{name}/files`, `/v1/files`): a multipart body, held to
+    the upload limit instead of the JSON one. Any method: another one than POST then answers 405, as elsewhere.
+    Attaching a file to a vector store (`POST /v1/vector_stores/{id}/files`) is JSON."""
     path = scope["path"].rstrip("/")
-    return scope["method"] == "POST" and path.endswith("/files") and not path.startswith("/v1/vector_stores/")
+    return path.endswith("/files") and not path.startswith("/v1/vector_stores/")
+
+
+#: Where a scoped key may go (`/collections/{name}/...` as the route it repeats): the read paths, and the routes
+#: that check a key's collections, access and tenant (`search_api/scopes.py`): documents and tenants. Everything else
+#: (/metrics, creating or dropping collections, uploads) stays the admin key's.
+SCOPED_PREFIXES = ("/documents", "/tenants")
+
+
+def reaches(path: str) -> bool:
+    """Whether a scoped key may reach `path` at all (its route then checks the key's scope)."""
+    route = split_collection(path)[1]
+    return route in READ_PATHS or any(route == p or route.startswith(p + "/") for p in SCOPED_PREFIXES)
 
 
 class BodySizeLimit:
@@ -100,8 +115,11 @@ class BodySizeLimit:
 
 class ApiKeyGuard:
     """Every path but the open ones needs `Authorization: Bearer <key>` (compared in constant time): the admin key
-    anywhere, or the read key on `read_paths`. The read key on another path is a 403 that names the key needed. With
-    only a read key set, the API is read-only: no key opens a write (ingest then writes to Milvus directly)."""
+    anywhere, the read key on `read_paths`, or a scoped key from `keyring` on the paths it `reaches`. The read key
+    on another path is a 403 that names the key needed. With only a read key set, the API is read-only: no key opens
+    a write (ingest then writes to Milvus directly). With no key at all (none set, no scoped key in the file) the
+    API is open; the first scoped key created closes it. Each request passed on carries its `Principal` in
+    `scope["state"]["principal"]`."""
 
     def __init__(
         self,
@@ -109,11 +127,13 @@ class ApiKeyGuard:
         api_key: str | None,
         read_key: str | None = None,
         read_paths: frozenset[str] = READ_PATHS,
+        keyring: KeyRing | None = None,
     ) -> None:
         self.app = app
         self.admin = _bearer(api_key)
         self.read = _bearer(read_key)
         self.read_paths = read_paths
+        self.keyring = keyring
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS or scope["method"] == "OPTIONS":
@@ -122,18 +142,42 @@ class ApiKeyGuard:
         given = dict(scope["headers"]).get(b"authorization", b"")
         is_admin, is_reader = _matches(given, self.admin), _matches(given, self.read)
         reading = is_read(scope["method"], scope["path"], self.read_paths)
-        if is_admin or (is_reader and reading):
-            scope.setdefault("state", {})["principal"] = Principal("admin" if is_admin else "read")
-            await self.app(scope, receive, send)
-        elif is_reader or (self.admin is None and not reading):
+        if is_admin or (is_reader and reading):  # the env keys work whatever the keys file says
+            await self._pass(ADMIN if is_admin else READER, scope, receive, send)
+            return
+        try:
+            scoped = self._scoped(given) if not is_reader else None
+            has_scoped = self.keyring is not None and len(self.keyring) > 0
+        except KeysFileUnreadable as exc:
+            await reply_error(send, 503, str(exc))
+            return
+        if not (self.admin or self.read or has_scoped):
+            await self._pass(ANYONE, scope, receive, send)  # no key set anywhere: an open API, as before keys
+        elif scoped is not None and reaches(scope["path"]):
+            await self._pass(scoped, scope, receive, send)
+        elif scoped is not None:
+            detail = f"this path needs the admin key (SEMSEARCH_API_KEY); the {scoped.describe()} does not reach it"
+            await reply_error(send, 403, detail)
+        elif is_reader or (self.admin is None and not has_scoped and not reading):
             detail = "this path needs the admin key (SEMSEARCH_API_KEY); the read key only searches"
             if self.admin is None:
                 detail = "this API is read-only: SEMSEARCH_API_KEY is not set, so nothing may write through it"
             await reply_error(send, 403, detail)
         else:
             wanted = "SEMSEARCH_READ_API_KEY or SEMSEARCH_API_KEY" if self.read else "SEMSEARCH_API_KEY"
+            wanted += " or a key from `semsearch keys create`" if has_scoped else ""
             detail = f"missing or wrong API key: send Authorization: Bearer <{wanted}>"
             await reply_error(send, 401, detail, [(b"www-authenticate", b"Bearer")])
+
+    def _scoped(self, given: bytes) -> Principal | None:
+        """The scoped key's principal, None if `given` is no scoped key (KeysFileUnreadable if the file is bad)."""
+        if self.keyring is None or not given.startswith(b"Bearer "):
+            return None
+        return self.keyring.find(given.removeprefix(b"Bearer ").decode("latin-1"))
+
+    async def _pass(self, principal: Principal, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
 
 
 def _bearer(key: str | None) -> bytes | None:

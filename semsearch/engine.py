@@ -6,10 +6,12 @@ Whoever measures it (an app's metrics, one ingest run's) attaches as its `observ
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import threading
 import time
+from collections.abc import Collection
 
 import numpy as np
 
@@ -17,7 +19,7 @@ from semsearch import collection_settings
 from semsearch.batcher import QueryBatcher
 from semsearch.default_fusion import load_default_fusion
 from semsearch.embedder import Embedder
-from semsearch.errors import BackendUnavailable
+from semsearch.errors import BackendUnavailable, Forbidden
 from semsearch.indexer import Indexer
 from semsearch.observe import EngineObserver, Reports, observed
 from semsearch.reranker import Reranker
@@ -38,6 +40,8 @@ class Engine:
         self._batcher: QueryBatcher | None = None
         self._batcher_lock = threading.Lock()
         self._closed = False
+        #: The engine a tenant's view (`for_tenant`) was made from: it owns the batcher, the reranker and the store.
+        self._parent: Engine | None = None
         #: Hybrid fusion for requests that name none: the collection's saved one, else the built-in rrf k=60.
         self.default_fusion = load_default_fusion(store)
 
@@ -51,6 +55,7 @@ class Engine:
         load: bool = True,
         on_progress: ProgressCallback | None = None,
         recorded: bool = False,
+        keep: Collection[str] = (),
     ) -> Engine:
         """Connect to Milvus first (fails fast, before the slow model load), then load and check the model, then
         load the collection (as long as that takes: `on_progress` hears how far it is). With `load` False the
@@ -58,7 +63,8 @@ class Engine:
         API does, and `store.loaded` says when searches can run.
 
         With `recorded`, an existing collection is opened with the model, prompts and settings it records
-        (`semsearch.collection_settings`), whatever `settings` say: what the doors do. Without it `settings` are
+        (`semsearch.collection_settings`), whatever `settings` say, except those named in `keep` (given explicitly):
+        what the doors do. Without it `settings` are
         taken as they are, and a collection recording another model or prompts is refused
         (CollectionModelMismatch). A new collection records `settings` either way."""
         started = time.perf_counter()
@@ -72,7 +78,7 @@ class Engine:
         store = MilvusStore.connect(settings)
         try:
             if recorded:
-                settings = collection_settings.recorded(settings, store.record())
+                settings = collection_settings.recorded(settings, store.record(), keep)
             if embedder is None:
                 report(LoadProgress(f"loading the model {settings.model}"))
                 embedder = Embedder.load(settings)
@@ -106,6 +112,27 @@ class Engine:
         self.default_fusion = found
         return changed
 
+    def for_tenant(self, tenant: str) -> Engine:
+        """This engine confined to one tenant of its multi-tenant collection (`MilvusStore.for_tenant`): every
+        search, write and delete through it sees that tenant's chunks only. It shares this engine's model, query
+        batcher, reranker and connection, so it costs nothing to make per request; closing it closes nothing.
+        InvalidTenant for a collection that is not multi-tenant; Forbidden from a tenant's view for another tenant
+        (a tenant's knowledge base cannot reach past its tenant)."""
+        if self._parent is not None:
+            if tenant != self.tenant:
+                raise Forbidden(f"this knowledge base is confined to tenant {self.tenant!r}, not {tenant!r}")
+            return self
+        owner = self
+        view = copy.copy(owner)
+        view.store = observed(owner.store.for_tenant(tenant), owner._reports)
+        view._parent = owner
+        return view
+
+    @property
+    def tenant(self) -> str | None:
+        """The tenant this engine is confined to (`for_tenant`); None for the whole collection."""
+        return self.store.tenant
+
     @property
     def observer(self) -> EngineObserver | None:
         """Who hears about this engine's model and Milvus time; one at a time, None for nobody."""
@@ -134,6 +161,8 @@ class Engine:
     def query_batcher(self) -> QueryBatcher:
         """Query embeddings for every search of this engine: cached, and batched across concurrent requests. One per
         engine, started on first use; after `close()` there is none (BackendUnavailable)."""
+        if self._parent is not None:
+            return self._parent.query_batcher
         with self._batcher_lock:
             if self._closed:
                 raise BackendUnavailable("the search engine is closed")
@@ -148,12 +177,17 @@ class Engine:
     @functools.cached_property
     def reranker(self) -> Reranker | None:
         """The CrossEncoder named by SEMSEARCH_RERANK_MODEL, loaded on first use; None when not configured."""
+        if self._parent is not None:
+            return self._parent.reranker
         if not self.settings.rerank_model:
             return None
         return Reranker(self.settings.rerank_model, self.settings.device)
 
     def close(self) -> None:
-        """Stop the query batcher (queries already queued are answered) and close the store. Idempotent."""
+        """Stop the query batcher (queries already queued are answered) and close the store. Idempotent. A tenant's
+        view closes nothing: the engine it was made from does."""
+        if self._parent is not None:
+            return
         with self._batcher_lock:
             self._closed = True
             batcher, self._batcher = self._batcher, None

@@ -8,6 +8,8 @@ status codes, `semsearch_cli/exits.py` to exit codes):
 - `Conflict`: what the caller asked for clashes with what exists (a collection created again with other settings).
   HTTP 409, exit 2.
 
+`Forbidden` (an action outside the caller's key's scope) is a `Refused` that the HTTP door answers with 403.
+
 Doors catch families, never the classes below them: a new class joins a family and every door maps it at once.
 Nothing from the Milvus client library or gRPC crosses the store's boundary; the store raises these instead.
 """
@@ -29,6 +31,11 @@ class Unavailable(SemsearchError):
 
 class NotFound(SemsearchError):
     """Family: the thing the caller named does not exist."""
+
+
+class Forbidden(Refused):
+    """The caller's key may not do this (a read key writing, a tenant's key naming another tenant): HTTP 403. A
+    `Refused` (exit 2) everywhere that has no 403."""
 
 
 class Conflict(SemsearchError):
@@ -83,6 +90,11 @@ class InvalidFilter(Refused):
         self.field = field
 
 
+class InvalidRequest(Refused):
+    """A search or context argument out of its range or of the wrong kind (an empty query, `top_k=0`, an unknown
+    mode): `semsearch.queries` checks them, with the words the HTTP API's 422 uses."""
+
+
 class DocumentRejected(Refused):
     """A document cannot be indexed as given (empty text, bad id)."""
 
@@ -113,8 +125,21 @@ class DocumentNotFound(NotFound):
     """No document has this id."""
 
 
+class TenantRequired(Refused):
+    """The collection is multi-tenant: every read and write names one tenant (HTTP 400)."""
+
+
+class InvalidTenant(Refused):
+    """A tenant name that cannot be stored, or a tenant named for a collection that has none."""
+
+
+class KeysFileUnreadable(Unavailable):
+    """The scoped keys file (SEMSEARCH_KEYS_FILE) exists but cannot be read as one: the message names it."""
+
+
 class CollectionNotFound(NotFound):
-    """No collection has this name (asked for by name: `/collections/{name}`, `semsearch collections show`)."""
+    """No collection has this name (asked for by name: `/collections/{name}`, `semsearch collections show`), or none
+    the caller's key may know about (the same answer, so a scoped key cannot probe for other collections' names)."""
 
 
 class InvalidCollectionName(Refused):

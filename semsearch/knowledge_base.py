@@ -25,12 +25,12 @@ from ingest.sources import discover
 from ingest.sync import sync_selection
 from ingest.tags import checked
 from semsearch import documents as stored
-from semsearch import transfer
+from semsearch import queries, transfer
 from semsearch.answers import ContextAnswer, SearchAnswer
 from semsearch.context import pack
 from semsearch.documents import DocumentDetail, DocumentInfo, DocumentPage, Removal
 from semsearch.engine import Engine
-from semsearch.errors import DocumentRejected
+from semsearch.errors import DocumentRejected, InvalidRequest
 from semsearch.indexer import Document, IndexStats, validate_batch
 from semsearch.ranking import Fusion, Mode
 from semsearch.searcher import SearchOptions
@@ -59,10 +59,12 @@ class KnowledgeBase:
     `Unavailable` (Milvus, the collection, the model), `NotFound`.
     """
 
-    def __init__(self, engine: Engine, *, owned: bool = True) -> None:
+    def __init__(self, engine: Engine, *, owned: bool = True, owner: Engine | None = None) -> None:
         self.engine = engine
         #: False for a knowledge base lent by a `Service`, which closes it itself: `close()` then does nothing.
         self.owned = owned
+        #: What `close` closes: the engine itself, or the whole collection's engine behind a tenant's (`open`).
+        self._owner = owner or engine
 
     @classmethod
     def open(
@@ -71,18 +73,30 @@ class KnowledgeBase:
         *,
         create: bool = True,
         on_progress: ProgressCallback | None = None,
+        keep: Iterable[str] = (),
         **settings: Any,
     ) -> KnowledgeBase:
         """Open (with `create`, make) the collection at `target`; keyword arguments are `Settings` fields
         (`collection=`, `model=`, ...), overriding the `SEMSEARCH_*` environment. Opening waits for the collection
         to load, however long that takes (minutes at a million chunks): `on_progress` hears each step and
-        Milvus's load progress (`LoadProgress`), e.g. for a spinner.
+        Milvus's load progress (`LoadProgress`), e.g. for a spinner. With `tenant=` (SEMSEARCH_TENANT) it is that
+        tenant's knowledge base (`for_tenant`).
 
         An existing collection opens with the model, prompts and settings it was created with
-        (`semsearch.collection_settings`), whatever the environment or `settings` say. For several collections in
-        one process, use `semsearch.Service`: it loads each model once for all of them."""
-        opened = Engine.open(open_settings(target, **settings), create=create, on_progress=on_progress, recorded=True)
-        return cls(opened)
+        (`semsearch.collection_settings`), whatever the environment says; a keyword argument here wins (another
+        `model=` than the collection's is refused, `chunk_tokens=` applies to this knowledge base's writes), and so
+        do the settings `keep` names (the command line's options, in a `target` Settings). For
+        several collections in one process, use `semsearch.Service`: it loads each model once for all of them."""
+        keep = {*keep, *settings}
+        wanted = open_settings(target, **settings)
+        opened = Engine.open(wanted, create=create, on_progress=on_progress, recorded=True, keep=keep)
+        if wanted.tenant is None:
+            return cls(opened)
+        try:
+            return cls(opened.for_tenant(wanted.tenant), owner=opened)
+        except BaseException:
+            opened.close()
+            raise
 
     @property
     def settings(self) -> Settings:
@@ -146,9 +160,14 @@ class KnowledgeBase:
         table = replace(table, file_ids=dict(files))
         return ingest_files(list(files), EngineSink(self.engine), table, on_file=on_file)
 
-    def delete(self, *doc_ids: str) -> int:
-        """Remove every chunk of these documents; returns the number of chunks removed (0: none existed)."""
-        return self.engine.indexer.delete_documents(doc_ids)
+    def delete(self, *doc_ids: str | Iterable[str]) -> int:
+        """Remove every chunk of these documents; returns the number of chunks removed (0: none existed).
+
+        Ids as `add` takes documents, in a list (`delete(["a", "b"])`), or one by one (`delete("a", "b")`)."""
+        ids = [doc_id for item in doc_ids for doc_id in ((item,) if isinstance(item, str) else item)]
+        if not all(isinstance(doc_id, str) for doc_id in ids):
+            raise InvalidRequest(f"document ids must be strings, got {ids!r}")
+        return self.engine.indexer.delete_documents(ids)
 
     def delete_file(self, file_id: str) -> int:
         """Remove a file's documents: the one with this id and, for a table, every row read from it (their source is
@@ -226,15 +245,18 @@ class KnowledgeBase:
         `mode`: dense, keyword (BM25) or hybrid (default where the backend has BM25); `filter`: e.g.
         `{"format": "md", "year": {"$gte": 2020}}`; `offset` pages; `group_by_document` keeps each document's best
         chunk; `rerank` reorders with SEMSEARCH_RERANK_MODEL; `fusion` (hybrid) None: the collection's default
-        (`engine.default_fusion`: saved by `semsearch eval --tune --save`, else rrf k=60)."""
+        (`engine.default_fusion`: saved by `semsearch eval --tune --save`, else rrf k=60). Arguments out of range
+        (an empty query, `top_k` outside 1..100) raise `InvalidRequest` as `POST /search` answers 422
+        (`semsearch.queries`)."""
         started = time.perf_counter()
+        asked = queries.search_request(query=query, top_k=top_k, offset=offset, mode=mode, min_score=min_score)
         options = SearchOptions(
-            top_k=top_k,
-            offset=offset,
-            mode=Mode(mode) if mode is not None else None,
+            top_k=asked.top_k,
+            offset=asked.offset,
+            mode=asked.mode,
             fusion=fusion,
             filters=filter,
-            min_score=min_score,
+            min_score=asked.min_score,
             group_by_document=group_by_document,
             rerank=rerank,
         )
@@ -255,18 +277,14 @@ class KnowledgeBase:
         """RAG context: the best `candidates` chunks merged into passages and packed into `token_budget` tokens
         (counted with the model's tokenizer), as one citable string plus the passages with their sources.
         `rerank` chooses the candidates as `search(rerank=True)` does: the CrossEncoder reorders the first stage's
-        top SEMSEARCH_RERANK_CANDIDATES (or `candidates`, if more) and the best `candidates` of those are packed."""
+        top SEMSEARCH_RERANK_CANDIDATES (or `candidates`, if more) and the best `candidates` of those are packed.
+        Arguments out of range raise `InvalidRequest` as `POST /context` answers 422."""
         started = time.perf_counter()
-        options = SearchOptions(
-            top_k=candidates,
-            mode=Mode(mode) if mode is not None else None,
-            fusion=fusion,
-            filters=filter,
-            rerank=rerank,
-        )
+        asked = queries.context_request(query=query, token_budget=token_budget, candidates=candidates, mode=mode)
+        options = SearchOptions(top_k=asked.candidates, mode=asked.mode, fusion=fusion, filters=filter, rerank=rerank)
         result = self.engine.searcher.search(query, options)
-        packed = pack(result.hits, self.engine.embedder.tokenizer, token_budget)
-        return ContextAnswer.of(query, result.mode, packed, token_budget, _ms_since(started))
+        packed = pack(result.hits, self.engine.embedder.tokenizer, asked.token_budget)
+        return ContextAnswer.of(query, result.mode, packed, asked.token_budget, _ms_since(started))
 
     def export(self, path: str | Path, *, vectors: bool = True) -> TransferReport:
         """Write every chunk (ids, text, offsets, source, metadata, content hash and, with `vectors`, the vector) to
@@ -277,13 +295,37 @@ class KnowledgeBase:
         """Chunks stored, counting every write acknowledged so far (by any process)."""
         return self.engine.store.count()
 
+    # -- tenants (a collection created with `multi_tenant=True`) ----------------------------------------------------
+
+    def for_tenant(self, tenant: str) -> KnowledgeBase:
+        """This knowledge base confined to one tenant: every verb on the result (add, search, context, documents,
+        delete, export, count) sees and changes that tenant's documents only, and two tenants may use the same
+        document ids. The collection must be multi-tenant (`InvalidTenant` otherwise); on one, every verb of the
+        whole knowledge base but `count`, `status` and `tenants` raises `TenantRequired`. Cheap: it shares the model
+        and the connection, and closing it closes nothing."""
+        return KnowledgeBase(self.engine.for_tenant(tenant))
+
+    @property
+    def tenant(self) -> str | None:
+        """The tenant this knowledge base is confined to (`for_tenant`); None for the whole collection."""
+        return self.engine.tenant
+
+    def tenants(self) -> list[str]:
+        """Every tenant with at least one document, sorted ([] for a collection that is not multi-tenant)."""
+        return self.engine.store.tenants()
+
+    def delete_tenant(self, tenant: str) -> int:
+        """Delete every document of `tenant`; returns how many chunks it had (0: none)."""
+        return self.engine.for_tenant(tenant).store.delete_tenant()
+
     # -- lifetime -------------------------------------------------------------------------------------------------
 
     def close(self) -> None:
         """Release Milvus (and a Lite `.db`, for another process to open) and the query batcher; nothing for a
-        knowledge base a `Service` lent (closing the service closes it)."""
+        knowledge base a `Service` lent (closing the service closes it) or one from `for_tenant` (the one it came
+        from does); one from `open(tenant=...)` closes all."""
         if self.owned:
-            self.engine.close()
+            self._owner.close()
 
     def __enter__(self) -> KnowledgeBase:
         return self

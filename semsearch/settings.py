@@ -150,8 +150,11 @@ class Settings(BaseSettings):
         description="Browser origins allowed to call the API (CORS), e.g. https://app.example.org; `*` for any. "
         "In the environment: a JSON list or comma-separated.",
     )
-    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
-        "info", description="Least severe log records shown on stderr (every door, uvicorn included)."
+    log_level: Literal["debug", "info", "warning", "error", "critical"] | None = Field(
+        None,
+        description="Least severe log records shown on stderr (every door, uvicorn included). Unset: info for the "
+        "servers (`semsearch serve`, `semsearch mcp`, the app), warning for one-shot commands, which are quiet unless "
+        "asked (`semsearch -v ...`: one step more, `-q`: one step less).",
     )
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines for people (text) or one JSON object per line for a log collector (json)."
@@ -200,6 +203,17 @@ class Settings(BaseSettings):
         description="Most bytes the files kept by `POST /v1/files` may take together; an upload beyond that answers "
         "413 (delete files first).",
     )
+    # Tenants and scoped keys (issue 24): docs/tenants-and-keys.md.
+    tenant: str | None = Field(
+        None,
+        description="The tenant the command line and `semsearch.open` work in, in a multi-tenant collection "
+        "(`--tenant`). The API ignores it: each request names its own.",
+    )
+    keys_file: str | None = Field(
+        None,
+        description="The scoped API keys file (`semsearch keys create`), keys stored hashed; unset: `keys.json` "
+        "beside the Milvus Lite .db (./data/keys.json for a server).",
+    )
 
     @classmethod
     def default(cls, name: str) -> Any:
@@ -228,6 +242,10 @@ class Settings(BaseSettings):
         """`WARNING` as Python and uvicorn spell it is `warning`."""
         return value.lower() if isinstance(value, str) else value
 
+    def log_level_for(self, *, server: bool) -> str:
+        """`log_level`, or where it is unset the door's own: info for a server, warning for a one-shot command."""
+        return self.log_level or ("info" if server else "warning")
+
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> Settings:
         if self.chunk_overlap >= self.chunk_tokens:
@@ -240,6 +258,13 @@ class Settings(BaseSettings):
     def is_lite(self) -> bool:
         """True when the URI names a local Milvus Lite file rather than a server."""
         return not self.milvus_uri.startswith(("http://", "https://", "tcp://", "grpc://", "unix:"))
+
+    @property
+    def keys_path(self) -> Path:
+        """The scoped keys file: `keys_file`, else `keys.json` beside the .db (./data/keys.json for a server)."""
+        if self.keys_file:
+            return Path(self.keys_file)
+        return (Path(self.milvus_uri).parent if self.is_lite else Path("data")) / "keys.json"
 
     @property
     def model_cache_dir(self) -> Path:

@@ -12,27 +12,30 @@ from typing import Annotated, Any
 
 import click
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from semsearch.errors import DocumentNotFound
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch_cli.exits import EXIT_PARTIAL, EXIT_USAGE, cli_errors, fail
-from semsearch_cli.options import CollectionOption, JsonOption, MilvusUriOption, load_settings
+from semsearch_cli.options import CollectionOption, JsonOption, MilvusUriOption, TenantOption, load_settings, named
+from semsearch_cli.output import stdout_console
 
 SourceOption = Annotated[str | None, typer.Option("--source", help="Only documents whose source starts with this.")]
 FilterOption = Annotated[
     str | None, typer.Option("--filter", help='A filter as JSON, as /search takes it, e.g. \'{"format": "md"}\'.')
 ]
-out = Console(soft_wrap=True, highlight=False)
+out = stdout_console(soft_wrap=True, highlight=False)
 
 
 def status(
-    as_json: JsonOption = False, milvus_uri: MilvusUriOption = None, collection: CollectionOption = None
+    as_json: JsonOption = False,
+    milvus_uri: MilvusUriOption = None,
+    collection: CollectionOption = None,
+    tenant: TenantOption = None,
 ) -> None:
     """Collection, model, backend and its capabilities, document and chunk counts, metadata fields, data location."""
-    with cli_errors(), _open(milvus_uri, collection) as kb:
+    with cli_errors(), _open(milvus_uri, collection, tenant) as kb:
         found = kb.status()
     if as_json:
         typer.echo(json.dumps(found))
@@ -48,10 +51,11 @@ def list_documents(
     as_json: JsonOption = False,
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
+    tenant: TenantOption = None,
 ) -> None:
     """Stored documents with source, title and chunk count, sorted by id (`--json`: one object per line)."""
     spec = _filter(filter_json)
-    with cli_errors(), _open(milvus_uri, collection) as kb:
+    with cli_errors(), _open(milvus_uri, collection, tenant) as kb:
         docs = sorted(kb.documents(source_prefix=source, filter=spec), key=lambda d: d.doc_id)
     if as_json:
         for doc in docs:
@@ -70,9 +74,10 @@ def show(
     as_json: JsonOption = False,
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
+    tenant: TenantOption = None,
 ) -> None:
     """A document's text rebuilt from its chunks, its metadata and its chunk spans."""
-    with cli_errors(), _open(milvus_uri, collection) as kb:
+    with cli_errors(), _open(milvus_uri, collection, tenant) as kb:
         try:
             found = kb.document(doc_id)
         except DocumentNotFound as exc:
@@ -96,6 +101,7 @@ def delete(
     as_json: JsonOption = False,
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
+    tenant: TenantOption = None,
 ) -> None:
     """Delete documents by id, by source prefix or by filter; asks first unless --yes."""
     spec = _filter(filter_json)
@@ -104,7 +110,7 @@ def delete(
         fail("give document ids, or --source/--filter, not both", EXIT_USAGE)
     if not (ids or source or spec or everything):
         fail("name documents to delete: DOC_ID..., --source PREFIX, --filter JSON (or --all)", EXIT_USAGE)
-    with cli_errors(), _open(milvus_uri, collection) as kb:
+    with cli_errors(), _open(milvus_uri, collection, tenant) as kb:
         if not yes and not _confirmed(kb, ids, source, spec):
             fail("not confirmed; nothing deleted (use --yes to skip the question)", EXIT_USAGE)
         removal = kb.delete_where(doc_ids=ids, source_prefix=source, filter=spec, all=everything)
@@ -140,5 +146,8 @@ def _filter(filter_json: str | None) -> dict[str, Any] | None:
     return spec
 
 
-def _open(milvus_uri: str | None, collection: str | None) -> KnowledgeBase:
-    return KnowledgeBase.open(load_settings(milvus_uri=milvus_uri, collection=collection), create=False)
+def _open(milvus_uri: str | None, collection: str | None, tenant: str | None) -> KnowledgeBase:
+    with named(collection):
+        return KnowledgeBase.open(
+            load_settings(milvus_uri=milvus_uri, collection=collection, tenant=tenant), create=False
+        )

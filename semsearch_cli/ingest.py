@@ -36,9 +36,13 @@ from semsearch_cli.options import (
     JsonOption,
     MilvusUriOption,
     ModelOption,
+    TenantOption,
     api_key,
+    api_url,
+    given,
     load_settings,
 )
+from semsearch_cli.output import shows_progress, stdout_console
 from semsearch_cli.watching import watch_and_report
 
 
@@ -53,6 +57,7 @@ def ingest(
     api: ApiOption = None,
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
+    tenant: TenantOption = None,
     model: ModelOption = None,
     batch_size: Annotated[int | None, typer.Option(help="Texts per model batch (env SEMSEARCH_BATCH_SIZE).")] = None,
     chunk_tokens: Annotated[int | None, typer.Option(help="Max tokens per chunk (env SEMSEARCH_CHUNK_TOKENS).")] = None,
@@ -103,6 +108,7 @@ def ingest(
     settings = load_settings(
         milvus_uri=milvus_uri,
         collection=collection,
+        tenant=tenant,
         model=model,
         batch_size=batch_size,
         chunk_tokens=chunk_tokens,
@@ -129,10 +135,14 @@ def ingest(
     with cli_errors():
         engine = None
         if api:
-            sink: Sink | FileSink = ApiSink(api, api_key=api_key(settings))
+            if settings.tenant:  # uploads (POST /files) take no tenant yet
+                fail("--tenant does not work with --api yet: ingest into the .db or server directly", EXIT_USAGE)
+            sink: Sink | FileSink = ApiSink(api_url(api, collection), api_key=api_key(settings))
         else:
-            engine = Engine.open(settings, create=True)
-            sink = EngineSink(metrics.instrument(engine))
+            explicit = given(model=model, chunk_tokens=chunk_tokens, chunk_overlap=chunk_overlap)
+            engine = Engine.open(settings, create=True, recorded=True, keep=explicit)
+            writer = engine.for_tenant(settings.tenant) if settings.tenant else engine
+            sink = EngineSink(metrics.instrument(writer))
         try:
             report = _run(paths, selection, sink, table, console, show_progress=not as_json, prune=prune)
             if watch:
@@ -144,7 +154,7 @@ def ingest(
     if as_json:
         typer.echo(json.dumps({**report.to_dict(), "metrics": metrics.summary()}))
     else:
-        _print_summary(report, Console())
+        _print_summary(report, stdout_console())
         typer.echo(_metrics_line(metrics.summary()))
     raise typer.Exit(EXIT_PARTIAL if report.failures else EXIT_OK)
 
@@ -171,7 +181,7 @@ def _run(
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
-        disable=not show_progress,
+        disable=not show_progress or not shows_progress(console),
     )
     with progress:
         task = progress.add_task("ingest", total=len(selection.files), status="")
@@ -196,7 +206,7 @@ _COLUMN_NAMES = {"unchanged": "unchanged (skipped)", "removed_documents": "remov
 def _summary_table(report: IngestReport) -> Table:
     summary = report.to_dict()
     table = Table(title="ingest summary", show_header=True)
-    keys = ("files", "documents", "chunks", "embedded", "unchanged", "deleted", "removed_documents", "failed")
+    keys = ("files", "documents", "chunks", "embedded", "unchanged", "reused", "deleted", "removed_documents", "failed")
     for key in keys:
         table.add_column(_COLUMN_NAMES.get(key, key), justify="right")
     table.add_row(*(str(summary[k]) for k in keys))

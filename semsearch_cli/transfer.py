@@ -16,7 +16,16 @@ import typer
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.transfer import NotAnExport, TransferReport
 from semsearch_cli.exits import EXIT_PARTIAL, EXIT_USAGE, cli_errors, fail
-from semsearch_cli.options import CollectionOption, JsonOption, MilvusUriOption, ModelOption, load_settings
+from semsearch_cli.options import (
+    CollectionOption,
+    JsonOption,
+    MilvusUriOption,
+    ModelOption,
+    TenantOption,
+    given,
+    load_settings,
+    named,
+)
 
 FileArgument = Annotated[Path, typer.Argument(help="The JSON Lines export file.")]
 
@@ -29,10 +38,11 @@ def export_command(
     as_json: JsonOption = False,
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
+    tenant: TenantOption = None,
 ) -> None:
     """Write the whole collection as JSON Lines: a header with the model record, then one line per chunk."""
-    settings = load_settings(milvus_uri=milvus_uri, collection=collection)
-    with cli_errors(), KnowledgeBase.open(settings, create=False) as kb:
+    settings = load_settings(milvus_uri=milvus_uri, collection=collection, tenant=tenant)
+    with cli_errors(), named(collection), KnowledgeBase.open(settings, create=False) as kb:
         report = kb.export(file, vectors=vectors)
     _print(report, "exported", as_json)
 
@@ -42,14 +52,15 @@ def import_command(
     as_json: JsonOption = False,
     milvus_uri: MilvusUriOption = None,
     collection: CollectionOption = None,
+    tenant: TenantOption = None,
     model: ModelOption = None,
 ) -> None:
     """Load an export into the configured collection: the stored vectors when the model matches, else the
     documents rebuilt from their chunks and embedded with the configured model."""
     if not file.is_file():
         fail(f"no such file: {file}", EXIT_USAGE)
-    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model)
-    with cli_errors(), KnowledgeBase.open(settings, create=True) as kb:
+    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model, tenant=tenant)
+    with cli_errors(), KnowledgeBase.open(settings, create=True, keep=given(model=model)) as kb:
         try:
             report = kb.import_from(file)
         except NotAnExport as exc:

@@ -18,7 +18,7 @@ from search_api.multipart_files import read_upload
 from search_api.openai_compat.models import OPENAI_ERRORS, FileDeleted, FileList, FileObject
 from search_api.openai_compat.paging import After, Order, cursor_page
 from semsearch.file_store import StoredFile
-from semsearch.uploads import FilesRefused, Staging, nothing_read
+from semsearch.uploads import FilesRefused, nothing_read
 
 router = APIRouter(tags=["openai"])
 
@@ -50,8 +50,8 @@ def file_object(stored: StoredFile) -> FileObject:
 async def create_file(request: Request, store: FileStoreDep) -> FileObject:
     """Upload one file (part `file`) with its `purpose`: kept as sent, of a type the readers take (415 otherwise),
     within SEMSEARCH_MAX_FILE_BYTES and, all files together, SEMSEARCH_FILES_MAX_BYTES (413)."""
-    staging = await anyio.to_thread.run_sync(Staging.create, request.app.state.settings)
-    form = await read_upload(request, staging)
+    form = await read_upload(request, request.app.state.settings)
+    staging = form.staging
     try:
         purpose = form.one("purpose")
         if purpose not in PURPOSES:

@@ -77,14 +77,17 @@ class Collections:
         indexes = self.milvus.read("list_indexes", name, field_name=field_name)
         return dict(self.milvus.read("describe_index", name, indexes[0])) if indexes else {}
 
-    def create_chunks(self, name: str, record: ModelRecord, dense: DenseIndex) -> None:
+    def create_chunks(self, name: str, record: ModelRecord, dense: DenseIndex, *, multi_tenant: bool = False) -> None:
         """A chunk collection for vectors of this model with this dense index, and the BM25 fields where this
-        Milvus has BM25."""
+        Milvus has BM25; `multi_tenant`: with a tenant field, a partition key where Milvus has partitions."""
         capabilities = self.milvus.capabilities
+        tenants = None
+        if multi_tenant:
+            tenants = "partition_key" if capabilities.backend == "milvus-server" else "field"
         self.milvus.write(
             "create_collection",
             name,
-            schema=build_schema(record.dim, record, bm25=capabilities.bm25),
+            schema=build_schema(record.dim, record, bm25=capabilities.bm25, tenants=tenants),
             index_params=build_index_params(self.milvus.client, dense, bm25=capabilities.bm25),
             consistency_level=SEARCH_CONSISTENCY,
             what=f"create collection {name!r}",

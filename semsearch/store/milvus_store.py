@@ -7,15 +7,22 @@ same lifecycle verbs by name, for `semsearch reindex` and the API's alias follow
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from semsearch.errors import CollectionMissing, CollectionModelMismatch, DatabaseLocked
+from semsearch.errors import (
+    CollectionMissing,
+    CollectionModelMismatch,
+    DatabaseLocked,
+    Forbidden,
+    InvalidTenant,
+    TenantRequired,
+)
 from semsearch.settings import Settings
 from semsearch.store import lite, saved
 from semsearch.store.capabilities import physical_name
-from semsearch.store.chunks import ChunkCollection
+from semsearch.store.chunks import ID_PAGE, ChunkCollection
 from semsearch.store.collections import Collections
 from semsearch.store.indexes import DenseIndex, choose
 from semsearch.store.loading import ProgressCallback
@@ -24,10 +31,12 @@ from semsearch.store.schema import (
     DENSE_METRIC,
     KEYWORD_FIELD,
     SPARSE_FIELD,
+    TENANT_FIELD,
     VECTOR_FIELD,
     ModelRecord,
     keys_collection,
 )
+from semsearch.store.tenants import TenantConnection, check_tenant
 
 
 @dataclass
@@ -47,6 +56,13 @@ class MilvusStore(ChunkCollection):
     #: SEMSEARCH_INDEX, SEMSEARCH_INDEX_PARAMS and SEMSEARCH_SEARCH_PARAMS: the index of a collection this store
     #: creates, and the search parameters it sends.
     index_settings: tuple[str, dict | None, dict | None] = ("auto", None, None)
+    #: SEMSEARCH_MULTI_TENANT: whether a collection this store creates is multi-tenant. Once open, whether the open
+    #: one is (read from its schema, whatever the setting says).
+    multi_tenant: bool = False
+    #: The tenant this store's reads and writes are confined to (`for_tenant`); None for the whole collection.
+    tenant: str | None = None
+    #: False for a tenant's view (`for_tenant`): it shares its parent's connection, which the parent closes.
+    owns_connection: bool = True
 
     @classmethod
     def connect(cls, settings: Settings) -> MilvusStore:
@@ -65,11 +81,20 @@ class MilvusStore(ChunkCollection):
         milvus = Connection.open(settings)
         lite_path = lite.opened(Path(uri)) if settings.is_lite else None
         index_settings = (settings.index, settings.index_params, settings.search_params)
-        return cls(milvus=milvus, collection=settings.collection, lite_path=lite_path, index_settings=index_settings)
+        return cls(
+            milvus=milvus,
+            collection=settings.collection,
+            lite_path=lite_path,
+            index_settings=index_settings,
+            multi_tenant=settings.multi_tenant,
+        )
 
     def close(self) -> None:
         """Close the connection; the last store on a Lite `.db` in this process also stops its embedded server,
-        so that another process (e.g. `semsearch serve` after an ingest) can open the file."""
+        so that another process (e.g. `semsearch serve` after an ingest) can open the file. A tenant's view closes
+        nothing: its parent store does."""
+        if not self.owns_connection:
+            return
         self.milvus.close()
         if self.lite_path is not None:
             lite.closed(self.lite_path)
@@ -144,6 +169,7 @@ class MilvusStore(ChunkCollection):
             self.load(on_progress)
         else:
             self.loaded = self.collections.is_loaded(self.target)  # new or already loaded: nothing to wait for
+        self._scope_tenants(TENANT_FIELD in described.fields)
         self._has_sparse = SPARSE_FIELD in described.fields
         self._has_keyword_text = KEYWORD_FIELD in described.fields
         described_index = self.collections.describe_index(self.target, VECTOR_FIELD)
@@ -184,9 +210,66 @@ class MilvusStore(ChunkCollection):
         """Create the physical collection for this model (and the metadata-keys companion); returns its name.
         On a server it is `<collection>__<collection-slug>`, for the alias `collection` to point at."""
         target = physical_name(self.collection, record.model) if self.capabilities.aliases else self.collection
-        self.collections.create_chunks(target, record, self.new_index())
+        self.collections.create_chunks(target, record, self.new_index(), multi_tenant=self.multi_tenant)
         self.collections.ensure_keys(keys_collection(self.collection))
         return target
+
+    # -- tenants (`store.tenants`) ---------------------------------------------------------------------------------
+
+    def _scope_tenants(self, multi_tenant: bool) -> None:
+        """From now on every data call on a multi-tenant collection goes through the tenant scope, which refuses
+        it until a tenant is named (`for_tenant`)."""
+        self.multi_tenant = multi_tenant
+        if multi_tenant and not isinstance(self.milvus, TenantConnection):
+            exempt = [keys_collection(self.collection)]
+            self.milvus = TenantConnection(self.milvus, self.collection, None, exempt=exempt)
+
+    def for_tenant(self, tenant: str) -> MilvusStore:
+        """This open store confined to one tenant's chunks: every read, write and delete through it sees and
+        touches that tenant's only. InvalidTenant if the collection is not multi-tenant or the name is not valid;
+        Forbidden from a tenant's view for another tenant."""
+        if self.tenant is not None and tenant != self.tenant:
+            raise Forbidden(f"this store is confined to tenant {self.tenant!r}, not {tenant!r}")
+        if not self.multi_tenant:
+            raise InvalidTenant(
+                f"collection {self.collection!r} is not multi-tenant, so it takes no tenant ({tenant!r}); "
+                "create a collection with SEMSEARCH_MULTI_TENANT=true (`multi_tenant`) to keep tenants apart"
+            )
+        assert isinstance(self.milvus, TenantConnection)
+        view = replace(self, tenant=check_tenant(tenant), owns_connection=False, lite_path=None)
+        view.milvus = TenantConnection(self.milvus.inner, self.collection, tenant, exempt=self.milvus.exempt)
+        return view
+
+    def tenants(self) -> list[str]:
+        """Every tenant that has a document, sorted: a scan of the documents' first chunks of the whole collection
+        (one row a document), so it costs what listing every document does. [] for a single-tenant collection."""
+        if not self.multi_tenant:
+            return []
+        return sorted(
+            {row[TENANT_FIELD] for row in self._whole().scan("chunk_index == 0", [TENANT_FIELD], page=ID_PAGE)}
+        )
+
+    def count(self) -> int:
+        """Chunks in the collection; in a multi-tenant one, the tenant's (`for_tenant`), or every tenant's from the
+        whole collection's store: a number, not a tenant's content, which is what /ready and `status` report."""
+        return ChunkCollection.count(self._whole() if self.multi_tenant and self.tenant is None else self)
+
+    def count_where(self, expr: str) -> int:
+        """Rows matching `expr`, as `count` (every tenant's, for the whole multi-tenant collection)."""
+        return ChunkCollection.count_where(self._whole() if self.multi_tenant and self.tenant is None else self, expr)
+
+    def _whole(self) -> MilvusStore:
+        """The whole multi-tenant collection, past the tenant scope: only for what `tenants` and `count` read."""
+        assert isinstance(self.milvus, TenantConnection) and self.tenant is None
+        return replace(self, milvus=self.milvus.inner, owns_connection=False, lite_path=None, multi_tenant=False)
+
+    def delete_tenant(self) -> int:
+        """Delete every chunk of this store's tenant (`for_tenant`); returns how many there were."""
+        if self.tenant is None:
+            raise TenantRequired(f"name the tenant whose chunks to delete from {self.collection!r}")
+        chunks = self.count()
+        self.milvus.write("delete", self.target, filter="", what=f"delete of tenant {self.tenant!r}")
+        return chunks
 
 
 def _prompts(record: ModelRecord) -> str:

@@ -12,6 +12,9 @@ from pymilvus.milvus_client.index import IndexParams
 from semsearch.store.indexes import BUILD_DEFAULTS, DenseIndex
 
 ID_MAX = 1024
+#: The chunk field of a multi-tenant collection that holds the row's tenant (`store.tenants`).
+TENANT_FIELD = "tenant"
+TENANT_MAX_LENGTH = 64
 SOURCE_MAX = 2048
 TEXT_MAX_BYTES = 65_535
 VECTOR_FIELD = "embedding"
@@ -74,11 +77,17 @@ class ModelRecord:
         return (self.query_prompt, self.document_prompt) == (other.query_prompt or "", other.document_prompt or "")
 
 
-def build_schema(dim: int, record: ModelRecord, bm25: bool):
+def build_schema(dim: int, record: ModelRecord, bm25: bool, tenants: str | None = None):
     """Schema for chunks; with `bm25`, Milvus also fills a sparse BM25 vector from `keyword_text` for keyword
-    search. (Collections made before `keyword_text` existed analyse `text` itself; the store still serves them.)"""
+    search. (Collections made before `keyword_text` existed analyse `text` itself; the store still serves them.)
+    `tenants` makes it multi-tenant (`store.tenants`): "partition_key" on a server, "field" on Milvus Lite, which
+    takes a partition key in the schema but then refuses every filter on it."""
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False, description=record.to_description())
     schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=ID_MAX)
+    if tenants is not None:
+        schema.add_field(
+            TENANT_FIELD, DataType.VARCHAR, max_length=TENANT_MAX_LENGTH, is_partition_key=tenants == "partition_key"
+        )
     schema.add_field("doc_id", DataType.VARCHAR, max_length=ID_MAX)
     schema.add_field("chunk_index", DataType.INT64)
     schema.add_field("text", DataType.VARCHAR, max_length=TEXT_MAX_BYTES)
