@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 OPENAI_PATH = re.compile(r"^/v1/")
 #: The routes that answer schema problems with 400, as OpenAI does.
 BAD_REQUEST_PATH = re.compile(r"^/v1/(files|vector_stores)(/|$)")
@@ -49,3 +51,32 @@ def problems_message(problems: list[Any]) -> tuple[str, str | None]:
         param = param or where
         parts.append(f"{where}: {problem.get('msg', 'invalid')}")
     return "; ".join(parts) or "invalid request", param
+
+
+class OpenAIError(BaseModel):
+    message: str
+    type: str = Field(..., description="invalid_request_error, permission_error, server_error, ...")
+    param: str | None = None
+    code: str | None = None
+
+
+class OpenAIErrorResponse(BaseModel):
+    """OpenAI's error shape (`error`), with this product's `detail` and `request_id` beside it."""
+
+    error: OpenAIError
+    detail: Any = Field(..., description="The message again, as every route of this API answers it.")
+    request_id: str
+
+
+def _errors(**described: str) -> dict[int | str, dict[str, Any]]:
+    return {int(status[1:]): {"model": OpenAIErrorResponse, "description": text} for status, text in described.items()}
+
+
+#: The errors every vector store and file route may answer.
+OPENAI_ERRORS = _errors(
+    s400="A parameter refused (its name in `error.param`)",
+    s404="No such file, vector store or batch",
+    s413="Body over the size limit",
+    s415="The body is not JSON (multipart for `POST /v1/files`)",
+    s503="Milvus or the model is unavailable, or the upload queue is full",
+)

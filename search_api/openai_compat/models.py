@@ -282,35 +282,3 @@ class SearchPage(BaseModel):
     data: list[SearchResult]
     has_more: bool = False
     next_page: str | None = None
-
-
-# -- errors ---------------------------------------------------------------------------------------------------------
-
-
-class OpenAIError(BaseModel):
-    message: str
-    type: str = Field(..., description="invalid_request_error, permission_error, server_error, ...")
-    param: str | None = None
-    code: str | None = None
-
-
-class OpenAIErrorResponse(BaseModel):
-    """OpenAI's error shape (`error`), with this product's `detail` and `request_id` beside it."""
-
-    error: OpenAIError
-    detail: Any = Field(..., description="The message again, as every route of this API answers it.")
-    request_id: str
-
-
-def _errors(**described: str) -> dict[int | str, dict[str, Any]]:
-    return {int(status[1:]): {"model": OpenAIErrorResponse, "description": text} for status, text in described.items()}
-
-
-#: The errors every vector store and file route may answer.
-OPENAI_ERRORS = _errors(
-    s400="A parameter refused (its name in `error.param`)",
-    s404="No such file, vector store or batch",
-    s413="Body over the size limit",
-    s415="The body is not JSON (multipart for `POST /v1/files`)",
-    s503="Milvus or the model is unavailable, or the upload queue is full",
-)

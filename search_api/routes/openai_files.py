@@ -15,7 +15,8 @@ from fastapi.responses import StreamingResponse
 
 from search_api.deps import FileStoreDep
 from search_api.multipart_files import read_upload
-from search_api.openai_compat.models import OPENAI_ERRORS, FileDeleted, FileList, FileObject
+from search_api.openai_compat.errors import OPENAI_ERRORS
+from search_api.openai_compat.models import FileDeleted, FileList, FileObject
 from search_api.openai_compat.paging import After, Order, cursor_page
 from semsearch.file_store import StoredFile
 from semsearch.uploads import FilesRefused, nothing_read

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Path, Query, Response
 
 from search_api.deps import VectorStoresDep
 from search_api.openai_compat import shapes
+from search_api.openai_compat.errors import OPENAI_ERRORS
 from search_api.openai_compat.models import (
-    OPENAI_ERRORS,
     AttributesUpdate,
     BatchCreate,
     ChunkingStrategy,

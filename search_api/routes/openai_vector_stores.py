@@ -12,9 +12,9 @@ from fastapi import APIRouter, Path
 
 from search_api.deps import VectorStoresDep
 from search_api.openai_compat import shapes
+from search_api.openai_compat.errors import OPENAI_ERRORS
 from search_api.openai_compat.filters import to_filter
 from search_api.openai_compat.models import (
-    OPENAI_ERRORS,
     SearchPage,
     SearchRequest,
     VectorStore,

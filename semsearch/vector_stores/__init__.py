@@ -2,14 +2,8 @@
 store records beyond its collection, and how its files are read (`reading`)."""
 
 from semsearch.vector_stores.records import Attributes, Batch, Registry, StoreFile, VectorStoreRecord
-from semsearch.vector_stores.stores import (
-    Chunking,
-    ChunkingRefused,
-    Found,
-    StoreView,
-    VectorStoreNotFound,
-    VectorStores,
-)
+from semsearch.vector_stores.stores import VectorStores
+from semsearch.vector_stores.views import Chunking, ChunkingRefused, Found, StoreView, VectorStoreNotFound
 
 __all__ = [
     "Attributes",

@@ -17,16 +17,14 @@ import contextlib
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from semsearch.errors import CollectionNotFound, NotFound, Refused
+from semsearch.errors import CollectionNotFound, NotFound
 from semsearch.file_store import FileStore
 from semsearch.jobs import JobNotFound, JobQueue
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.service import Service
 from semsearch.settings import Settings
-from semsearch.store import Hit
 from semsearch.store.catalog import NAME_PATTERN
 from semsearch.vector_stores import reading
 from semsearch.vector_stores.records import (
@@ -38,50 +36,11 @@ from semsearch.vector_stores.records import (
     StoreFile,
     VectorStoreRecord,
 )
+from semsearch.vector_stores.views import Chunking, ChunkingRefused, Found, StoreView, VectorStoreNotFound
 
 PREFIX = "vs_"
 #: Documents of one file whose text `content` returns (a table is one document per row).
 CONTENT_MAX_DOCUMENTS = 1000
-
-
-class VectorStoreNotFound(NotFound):
-    """No vector store has this id (never created, or deleted)."""
-
-
-class ChunkingRefused(Refused):
-    """A chunking strategy this vector store cannot honour (it chunks every file alike, as created)."""
-
-
-@dataclass(frozen=True)
-class Chunking:
-    """Chunk size and overlap in tokens, as OpenAI's static strategy gives them; the engine caps the size at the
-    model's window and the overlap at half the size."""
-
-    max_tokens: int
-    overlap: int
-
-
-@dataclass
-class StoreView:
-    """A vector store as `retrieve` answers it: its record, file counts, status, bytes used and chunking."""
-
-    record: VectorStoreRecord
-    file_counts: dict[str, int]
-    status: str
-    usage_bytes: int
-    chunking: Chunking
-
-    @property
-    def id(self) -> str:
-        return self.record.id
-
-
-@dataclass
-class Found:
-    """One search result: the chunk, and the file it belongs to."""
-
-    hit: Hit
-    file: StoreFile
 
 
 class VectorStores:
@@ -170,7 +129,7 @@ class VectorStores:
         """Drop the vector store's collection (every chunk) and its record; its jobs not finished are cancelled."""
         record = self._record(vs_id)
         for file in record.files.values():
-            self._cancel(file, "the vector store was deleted")
+            self._cancel(file, "the vector store was deleted", whole_job=True)  # its jobs read only its files
         with contextlib.suppress(CollectionNotFound):  # dropped another way meanwhile: gone is what was asked
             self.service.drop(vs_id)
         self._forget(vs_id)
