@@ -30,18 +30,26 @@ READ_PATHS = frozenset(
 #: Reading the collections themselves (the list, one collection's status) is reading too; creating and dropping
 #: one needs the admin key. Paths under `/collections/{name}/` follow the rule of the route they repeat.
 READ_COLLECTION_PATHS = re.compile(r"^/collections(/[^/]+)?$")
+#: OpenAI's vector stores: listing them, reading one, and searching one are reading; their files (and every write)
+#: need the admin key, as documents do.
+READ_VECTOR_STORE_PATHS = re.compile(r"^/v1/vector_stores(/[^/]+)?$")
+SEARCH_VECTOR_STORE_PATH = re.compile(r"^/v1/vector_stores/[^/]+/search$")
 
 
 def is_read(method: str, path: str, read_paths: frozenset[str] = READ_PATHS) -> bool:
     """Whether the read key opens `method path` (a path under `/collections/{name}/` as the route it repeats)."""
     route = split_collection(path)[1]
-    return route in read_paths or (method in ("GET", "HEAD") and READ_COLLECTION_PATHS.match(route) is not None)
+    if method in ("GET", "HEAD") and (READ_COLLECTION_PATHS.match(route) or READ_VECTOR_STORE_PATHS.match(path)):
+        return True
+    return route in read_paths or (method == "POST" and SEARCH_VECTOR_STORE_PATH.match(path) is not None)
 
 
 def is_upload(scope: Scope) -> bool:
-    """A path that takes file uploads (`/files`, `/collections/{name}/files`, ...): a multipart body, held to the
-    upload limit instead of the JSON one. Any method: another one than POST then answers 405, as elsewhere."""
-    return scope["path"].rstrip("/").endswith("/files")
+    """A path that takes file uploads (`/files`, `/collections/{name}/files`, `/v1/files`): a multipart body, held to
+    the upload limit instead of the JSON one. Any method: another one than POST then answers 405, as elsewhere.
+    Attaching a file to a vector store (`POST /v1/vector_stores/{id}/files`) is JSON."""
+    path = scope["path"].rstrip("/")
+    return path.endswith("/files") and not path.startswith("/v1/vector_stores/")
 
 
 #: Where a scoped key may go (`/collections/{name}/...` as the route it repeats): the read paths, and the routes

@@ -190,6 +190,19 @@ class Settings(BaseSettings):
         description="Directory where uploads are staged while their job waits and runs (one private folder per "
         "request, removed when its job ends); unset: the system's temporary directory.",
     )
+    # The OpenAI vector stores API (issue 25): `/v1/files` keeps the raw files it is sent, in a folder of its own.
+    files_dir: str | None = Field(
+        None,
+        description="Directory where `POST /v1/files` keeps the files it is sent, with a small JSON index (and the "
+        "vector stores' names, metadata and file records); unset: `files/` beside the Lite .db (or ./data/files for a "
+        "server). One serving process owns it.",
+    )
+    files_max_bytes: int = Field(
+        10 * 2**30,
+        ge=1_000,
+        description="Most bytes the files kept by `POST /v1/files` may take together; an upload beyond that answers "
+        "413 (delete files first).",
+    )
     # Tenants and scoped keys (issue 24): docs/tenants-and-keys.md.
     tenant: str | None = Field(
         None,
@@ -259,3 +272,10 @@ class Settings(BaseSettings):
         if self.model_cache:
             return Path(self.model_cache)
         return (Path(self.milvus_uri).parent if self.is_lite else Path("data")) / "models"
+
+    @property
+    def files_folder(self) -> Path:
+        """Where `/v1/files` keeps files: `files_dir`, else `files/` beside the .db (or ./data/files for a server)."""
+        if self.files_dir:
+            return Path(self.files_dir)
+        return (Path(self.milvus_uri).parent if self.is_lite else Path("data")) / "files"
