@@ -16,7 +16,7 @@ from search_api.follow import AliasFollower
 from search_api.guards import OPEN_PATHS, READ_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodiesOnly
 from search_api.metrics import install_metrics
 from search_api.request_context import RequestContext
-from search_api.routes import documents, embeddings, health, page, search
+from search_api.routes import api_docs, documents, embeddings, health, page, search
 from search_api.startup import CollectionLoader
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
@@ -69,14 +69,19 @@ def create_app(
             current.close()  # the follower closed the engines it replaced
 
     app = FastAPI(
-        title="milvus semantic search", version=semsearch.__version__, description=DESCRIPTION, lifespan=lifespan
+        title="milvus semantic search",
+        version=semsearch.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served offline by routes.api_docs, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = None
     app.state.loader = None
     app.state.write_lock = threading.Lock()
     install_error_handlers(app)
-    for module in (search, documents, embeddings, health, page):
+    for module in (search, documents, embeddings, health, page, api_docs):
         app.include_router(module.router)
     # Added innermost first: the request id wraps everything, then the key check, then the body guards.
     app.add_middleware(JsonBodiesOnly)
