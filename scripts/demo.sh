@@ -29,7 +29,7 @@ done
 echo "== POST /search (hybrid, one best chunk per document): read and write zip archives"
 semsearch search "read and write zip archives" -k 3 --group --api "${API}"
 
-kill "${SERVER}" 2>/dev/null; wait "${SERVER}" 2>/dev/null || true  # free the .db for the commands below
+kill "${SERVER}" 2>/dev/null || true; wait "${SERVER}" 2>/dev/null || true  # free the .db for the commands below
 cat <<NEXT
 
 == done. Next, try (the README's "Next" section):
