@@ -19,6 +19,7 @@ from search_api.metrics import install_metrics
 from search_api.models import ErrorResponse
 from search_api.request_context import RequestContext
 from search_api.routes import (
+    api_docs,
     collections,
     documents,
     embeddings,
@@ -109,7 +110,12 @@ def create_app(
             current.close()  # the follower closed the engines it replaced
 
     app = FastAPI(
-        title="milvus semantic search", version=semsearch.__version__, description=DESCRIPTION, lifespan=lifespan
+        title="milvus semantic search",
+        version=semsearch.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served offline by routes.api_docs, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     service = app.state.service = Service(settings)
@@ -122,7 +128,7 @@ def create_app(
     app.state.vector_stores = VectorStores.of(service, app.state.file_store, app.state.jobs, settings)
     install_error_handlers(app)
     openai_routes = (openai_files, openai_vector_stores, openai_vector_store_files)
-    for module in (search, documents, tenants, files, embeddings, health, page, collections, *openai_routes):
+    for module in (search, documents, tenants, files, embeddings, health, page, collections, api_docs, *openai_routes):
         app.include_router(module.router)
     for router in COLLECTION_ROUTERS:
         app.include_router(

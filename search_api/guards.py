@@ -14,18 +14,31 @@ from email.message import Message as MimeHeader
 
 from search_api.access import split_collection
 from search_api.request_context import ASGIApp, Message, Receive, Scope, Send, reply_error
+from search_api.routes.api_docs import ASSETS, ASSETS_PATH
 from semsearch.errors import KeysFileUnreadable
 from semsearch.scoped_keys import ADMIN, ANYONE, READER, KeyRing, Principal
 
 #: Reachable without the API key: liveness probes must not need a secret, and a browser opening the search page
 #: (search_api/routes/page.py: the page and its assets, no data) cannot send one.
-OPEN_PATHS = frozenset({"/health", "/", "/static/search.js", "/static/search.css"})
+OPEN_PATHS = frozenset(
+    {"/health", "/", "/static/search.js", "/static/search.css", *(f"{ASSETS_PATH}/{name}" for name in ASSETS)}
+)
 
 #: What `SEMSEARCH_READ_API_KEY` opens: asking questions (search, context, embeddings: what the search page and a
 #: RAG app call), readiness, and the API's own documentation. Everything else (writes, deletes, /metrics, listing
 #: documents) needs `SEMSEARCH_API_KEY`, the admin key, which also opens every read path.
 READ_PATHS = frozenset(
-    {"/search", "/context", "/v1/embeddings", "/v1/models", "/ready", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
+    {
+        "/search",
+        "/context",
+        "/v1/embeddings",
+        "/v1/models",
+        "/ready",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/openapi.json",
+    }
 )
 #: Reading the collections themselves (the list, one collection's status) is reading too; creating and dropping
 #: one needs the admin key. Paths under `/collections/{name}/` follow the rule of the route they repeat.

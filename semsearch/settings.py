@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -52,7 +53,10 @@ class Settings(BaseSettings):
         "a CPU, or with an ONNX backend, runs fp32 and says so once.",
     )
     model_cache: str | None = Field(
-        None, description="Directory for exported ONNX models; default: `models/` next to the Milvus Lite .db."
+        None,
+        description="Directory for exported ONNX models, shared by every .db and process; default: the user's cache "
+        "directory (`~/.cache/semsearch/models` on Linux, under `$XDG_CACHE_HOME` when set; the platform's cache "
+        "folder on macOS and Windows).",
     )
     batch_size: int = Field(64, ge=1, le=4096, description="Texts per model.encode call.")
     chunk_tokens: int = Field(
@@ -268,10 +272,11 @@ class Settings(BaseSettings):
 
     @property
     def model_cache_dir(self) -> Path:
-        """Where exported models live: `model_cache`, else `models/` beside the .db (or ./data/models for a server)."""
+        """Where exported models live: `model_cache`, else the user's cache directory (platformdirs: `~/.cache/
+        semsearch/models` on Linux, `$XDG_CACHE_HOME` honoured), so a model is exported once per user, not per .db."""
         if self.model_cache:
-            return Path(self.model_cache)
-        return (Path(self.milvus_uri).parent if self.is_lite else Path("data")) / "models"
+            return Path(self.model_cache).expanduser()
+        return Path(platformdirs.user_cache_dir("semsearch", appauthor=False)) / "models"
 
     @property
     def files_folder(self) -> Path:
