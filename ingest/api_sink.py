@@ -54,7 +54,6 @@ class ApiSink:
                 if on_file:
                     on_file(path, report)
             report.stats.add(IndexStats(**{k: job.get(k, 0) for k in COUNTS}))
-            report.stats.deleted += job["deleted"]
         return report
 
     def _upload(self, batch: list[Path], table: TableOptions) -> dict[str, Any]:
@@ -144,7 +143,7 @@ def _batches(files: list[Path]) -> Iterator[list[Path]]:
 
 def _refused(files: list[dict[str, Any]]) -> dict[str, Any]:
     """A refusal of every file, as a job whose files all failed."""
-    zero = dict.fromkeys(("documents", "chunks", "embedded", "unchanged", "deleted"), 0)
+    zero = dict.fromkeys(COUNTS, 0)
     return {**zero, "state": "done", "files": files}
 
 
@@ -157,9 +156,8 @@ def _body(response: httpx.Response) -> dict[str, Any]:
 
 
 def _merged(jobs: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = ("documents", "chunks", "embedded", "unchanged", "deleted")
     return {
-        **{k: sum(job[k] for job in jobs) for k in keys},
+        **{k: sum(job.get(k, 0) for job in jobs) for k in COUNTS},
         "state": "done",
         "files": [f for job in jobs for f in job["files"]],
     }

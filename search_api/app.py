@@ -37,16 +37,16 @@ from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.errors import KeysFileUnreadable
 from semsearch.file_store import FileStore
-from semsearch.jobs import JobQueue
 from semsearch.logs import configure_logging
 from semsearch.scoped_keys import KeyRing
 from semsearch.service import Service
 from semsearch.settings import Settings
+from semsearch.uploads import JobQueue
 from semsearch.vector_stores import VectorStores
 
 #: The routes that work on one knowledge base: served for the default collection as they are, and for any
 #: collection under `/collections/{collection}`.
-COLLECTION_ROUTERS = (search.router, documents.router, tenants.router, files.router, embeddings.router)
+COLLECTION_ROUTERS = (search.router, documents.router, files.router, tenants.router, embeddings.router)
 COLLECTION_PREFIX = "/collections/{collection}"
 UNKNOWN_COLLECTION: dict[int | str, dict] = {
     400: {"model": ErrorResponse, "description": "A name Milvus refuses, or valid JSON the engine refuses"},
@@ -130,6 +130,7 @@ def create_app(
     openai_routes = (openai_files, openai_vector_stores, openai_vector_store_files)
     for module in (search, documents, tenants, files, embeddings, health, page, collections, api_docs, *openai_routes):
         app.include_router(module.router)
+    app.include_router(files.jobs_router)
     for router in COLLECTION_ROUTERS:
         app.include_router(
             router, prefix=COLLECTION_PREFIX, dependencies=[Depends(collection_path)], responses=UNKNOWN_COLLECTION

@@ -8,6 +8,7 @@ collection (`/search`). The routers are mounted twice (`search_api.app`), so eac
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
@@ -84,6 +85,24 @@ def collection_path(
 def get_knowledge_base(engine: Annotated[Engine, Depends(get_engine)]) -> KnowledgeBase:
     """The request's view of the engine as the library's verbs: routes answer exactly what Python callers get."""
     return KnowledgeBase(engine, owned=False)
+
+
+def knowledge_base_later(request: Request) -> Callable[[], KnowledgeBase]:
+    """How to find this request's collection again after the request (an upload job runs later): the default
+    collection's engine as it is then (a reindex may have swapped it), another one through the service (it may have
+    been closed and is opened again). Access was checked for the request."""
+    app, name = request.app, request.path_params.get("collection")
+
+    def knowledge_base() -> KnowledgeBase:
+        if name is None or name == app.state.settings.collection:
+            engine = app.state.engine
+            if engine is None:
+                raise BackendUnavailable("the search engine is not loaded")
+        else:
+            engine = app.state.service.engine(name, wait=None)
+        return KnowledgeBase(app.state.metrics.instrument(engine), owned=False)
+
+    return knowledge_base
 
 
 def get_metrics(request: Request) -> EngineMetrics:

@@ -11,10 +11,9 @@ import pytest
 
 from semsearch.embedder import Embedder
 from semsearch.file_store import FileStore, StoredFile
-from semsearch.jobs import Job, JobQueue
 from semsearch.service import ModelRegistry, Service
 from semsearch.settings import Settings
-from semsearch.uploads import FilesRefused, Staging
+from semsearch.uploads import FilesRefused, Job, JobQueue, Staging
 from semsearch.vector_stores import StoreFile, VectorStoreNotFound, VectorStores
 
 TEXT = b"# Lighthouses\n\nA lighthouse keeper trimmed the wick and wound the clockwork that turned the lens."

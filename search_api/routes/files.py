@@ -1,9 +1,9 @@
 """Files in over HTTP: `POST /files` (multipart upload → a job), `GET /files`, `DELETE /files/{doc_id}`,
-`GET /jobs/{id}`. Thin routes over `semsearch.uploads` and `semsearch.jobs`; the multipart body is read by
+`GET /jobs/{id}`. Thin routes over `semsearch.uploads` and `semsearch.uploads.jobs`; the multipart body is read by
 `search_api.multipart_files`.
 
-The router holds no collection of its own: it takes the knowledge base from `KnowledgeBaseDep`, so it can be mounted
-under a prefix whose dependency picks another collection.
+The router holds no collection of its own: it takes the knowledge base from `KnowledgeBaseDep`, so it is mounted
+for the default collection (`/files`) and under `/collections/{collection}/`; `/jobs/{id}` is mounted once.
 """
 
 from __future__ import annotations
@@ -15,15 +15,16 @@ import anyio
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from search_api.deps import KnowledgeBaseDep, WriteLockDep
+from search_api.deps import KnowledgeBaseDep, WriteLockDep, knowledge_base_later
 from search_api.file_models import FilePageResponse, FilesRefusedResponse, JobResponse
 from search_api.models import ERRORS, DeleteResponse, ErrorResponse
 from search_api.multipart_files import read_upload
-from semsearch.errors import DocumentNotFound
-from semsearch.jobs import Job, JobQueue
-from semsearch.uploads import FilesRefused, ReadOptions, files_page, nothing_read, submit_files
+from semsearch.errors import DocumentNotFound, Unavailable
+from semsearch.uploads import FilesRefused, Job, JobQueue, ReadOptions, files_page, nothing_read, submit_files
 
 router = APIRouter(tags=["files"])
+#: `/jobs/{id}`: one namespace of jobs for every collection, so mounted once, at the top.
+jobs_router = APIRouter(tags=["files"])
 
 UPLOAD_BODY = {
     "required": True,
@@ -96,9 +97,10 @@ async def upload_files(
     except FilesRefused:
         await anyio.to_thread.run_sync(staging.abandon)
         raise
+    reopen = knowledge_base_later(request)
     job = await anyio.to_thread.run_sync(
         lambda: submit_files(
-            kb, staging, queue=queue, doc_ids=doc_ids, metadata=metadata, tenant=tenant, options=options
+            kb, staging, queue=queue, doc_ids=doc_ids, metadata=metadata, tenant=tenant, options=options, reopen=reopen
         )
     )
     if wait and await anyio.to_thread.run_sync(job.wait, kb.settings.upload_wait_seconds):
@@ -107,7 +109,7 @@ async def upload_files(
     return _job_answer(job, 202)
 
 
-@router.get("/jobs/{job_id}", response_model=JobResponse, responses=NOT_FOUND)
+@jobs_router.get("/jobs/{job_id}", response_model=JobResponse, responses=NOT_FOUND)
 def get_job(request: Request, job_id: Annotated[str, Path(max_length=100)]) -> JobResponse:
     """An upload job: its state, files done and failed, chunks embedded, and errors by file name."""
     return JobResponse.model_validate(get_jobs(request).get(job_id).to_dict())
@@ -148,8 +150,11 @@ def _job_answer(job: Job, status: int) -> JSONResponse:
 
 
 def _refuse_if_nothing_landed(job: Job) -> None:
+    """A waited-for job answers as its files do: a 4xx when none could be read, a 503 when it could not run."""
     if job.state == "done" and len(job.failed_files()) == len(job.files):
         raise nothing_read(job.files)
+    if job.state in ("failed", "cancelled"):
+        raise Unavailable(f"upload job {job.id} {job.state}: {job.error}")
 
 
 def _metadata(raw: str | None) -> dict[str, Any] | None:

@@ -17,12 +17,11 @@ from collections.abc import Callable, Iterable, Sequence
 
 from semsearch.errors import Unavailable
 from semsearch.file_store import FileStore
-from semsearch.jobs import FileState, Job, JobNotFound, JobQueue
 from semsearch.knowledge_base import KnowledgeBase
-from semsearch.uploads import FilesRefused, Staging, submit_files
+from semsearch.uploads import FilesRefused, FileState, Job, JobNotFound, JobQueue, Staging, submit_files
 from semsearch.vector_stores.records import Attributes, StoreFile
 
-#: OpenAI's `last_error.code` for a file refused with this HTTP-like status (semsearch.jobs.FileState.status).
+#: OpenAI's `last_error.code` for a file refused with this HTTP-like status (semsearch.uploads.FileState.status).
 ERROR_CODES = {415: "unsupported_file", 400: "invalid_file", 413: "invalid_file"}
 
 

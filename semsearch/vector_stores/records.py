@@ -29,7 +29,7 @@ REGISTRY_NAME = "vector_stores.json"
 class StoreFile:
     """A file attached to a vector store. `id` is the file's id, which is also its document id in the collection
     (a table's rows are `<id>:<row>`, with the file's id as their source). `last_error` is OpenAI's
-    `{"code", "message"}`; `job_id` the job that reads it (`semsearch.jobs`)."""
+    `{"code", "message"}`; `job_id` the job that reads it (`semsearch.uploads.jobs`)."""
 
     id: str
     filename: str

@@ -21,11 +21,11 @@ from typing import Any
 
 from semsearch.errors import CollectionNotFound, NotFound
 from semsearch.file_store import FileStore
-from semsearch.jobs import JobNotFound, JobQueue
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.service import Service
 from semsearch.settings import Settings
 from semsearch.store.catalog import NAME_PATTERN
+from semsearch.uploads import JobNotFound, JobQueue
 from semsearch.vector_stores import reading
 from semsearch.vector_stores.records import (
     REGISTRY_NAME,
