@@ -123,6 +123,9 @@ def test_export_holds_the_tenants_chunks_only(multi: KnowledgeBase, tmp_path: Pa
 def test_tenants_are_listed_counted_and_deleted_whole(multi: KnowledgeBase) -> None:
     assert multi.tenants() == ["acme", "globex"]
     assert multi.count() == 4  # the whole collection: a number, not content
+    whole, acme = multi.status(), multi.for_tenant("acme").status()
+    assert (whole["multi_tenant"], whole["tenant"], whole["documents"], whole["chunks"]) == (True, None, 4, 4)
+    assert (acme["tenant"], acme["documents"], acme["chunks"]) == ("acme", 2, 2)
     assert multi.delete_tenant("acme") == 2
     assert multi.tenants() == ["globex"]
     assert multi.for_tenant("acme").count() == 0 and multi.for_tenant("acme").search("holidays").results == []
