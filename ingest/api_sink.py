@@ -21,7 +21,7 @@ import httpx
 from ingest.loaders import TableOptions, file_id_of
 from ingest.pipeline import IngestReport
 from semsearch.errors import BackendUnavailable, DocumentRejected
-from semsearch.indexer import IndexStats
+from semsearch.indexer import COUNTS, IndexStats
 
 #: Documents per page when listing through the API.
 LIST_PAGE = 1000
@@ -53,7 +53,7 @@ class ApiSink:
                     report.failures.append((str(path), state["error"] or state["state"]))
                 if on_file:
                     on_file(path, report)
-            report.stats.add(IndexStats(**{k: job[k] for k in ("documents", "chunks", "embedded", "unchanged")}))
+            report.stats.add(IndexStats(**{k: job.get(k, 0) for k in COUNTS}))
             report.stats.deleted += job["deleted"]
         return report
 

@@ -60,6 +60,7 @@ class IngestReport:
             "chunks": s.chunks,
             "embedded": s.embedded,
             "unchanged": s.unchanged,
+            "reused": s.reused,
             "deleted": s.deleted,
             "removed_documents": self.removed_documents,
             "failed": len(self.failures),

@@ -73,7 +73,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_level, settings.log_format)
+        configure_logging(settings.log_level_for(server=True), settings.log_format)
         opened = engine or Engine.open(settings, create=True, embedder=embedder, load=False, recorded=True)
         app.state.engine = opened
         service.models.adopt(opened.embedder, opened.settings)  # the other collections share its model

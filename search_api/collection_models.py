@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
-from search_api.models import ErrorResponse, JsonInt, StrictBody
+from search_api.models import ErrorResponse, StrictBody, _json_number
 from semsearch.settings import DenseIndexName, Settings
 from semsearch.store.catalog import NAME_RULE
+
+#: Token counts as JSON integers (the constraints inside the Annotated, so an optional field's schema carries them).
+ChunkSize = Annotated[int, Field(ge=16, le=8192), BeforeValidator(_json_number)]
+TokenCount = Annotated[int, Field(ge=0, le=8192), BeforeValidator(_json_number)]
 
 
 def _setting(name: str) -> str:
@@ -24,9 +28,9 @@ class CreateCollectionRequest(StrictBody):
     model: str | None = Field(None, min_length=1, max_length=1000, description=_setting("model"))
     query_prompt: str | None = Field(None, max_length=1000, description=_setting("query_prompt"))
     document_prompt: str | None = Field(None, max_length=1000, description=_setting("document_prompt"))
-    chunk_tokens: JsonInt | None = Field(None, ge=16, le=8192, description=_setting("chunk_tokens"))
-    chunk_overlap: JsonInt | None = Field(None, ge=0, le=8192, description=_setting("chunk_overlap"))
-    keyword_window_tokens: JsonInt | None = Field(None, ge=0, le=8192, description=_setting("keyword_window_tokens"))
+    chunk_tokens: ChunkSize | None = Field(None, description=_setting("chunk_tokens"))
+    chunk_overlap: TokenCount | None = Field(None, description=_setting("chunk_overlap"))
+    keyword_window_tokens: TokenCount | None = Field(None, description=_setting("keyword_window_tokens"))
     index: DenseIndexName | None = Field(None, description=_setting("index"))
     index_params: dict[str, Any] | None = Field(None, description=_setting("index_params"))
     multi_tenant: StrictBool | None = Field(None, description=_setting("multi_tenant"))

@@ -3,9 +3,11 @@ page of files, declared for the OpenAPI documentation."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from search_api.models import ErrorResponse
 
 
 class FileStateResponse(BaseModel):
@@ -56,5 +58,8 @@ class FilePageResponse(BaseModel):
     next: str | None = Field(description="Pass as `after` for the next page; null at the end.")
 
 
-def job_response(job: dict[str, Any]) -> JobResponse:
-    return JobResponse.model_validate(job)
+class FilesRefusedResponse(ErrorResponse):
+    """An upload refused: `detail` names each file with its reason, `files` lists them (empty when the request as a
+    whole was refused: not multipart, cut off, a bad field)."""
+
+    files: list[FileStateResponse] = Field(default_factory=list)

@@ -39,9 +39,9 @@ def is_read(method: str, path: str, read_paths: frozenset[str] = READ_PATHS) -> 
 
 
 def is_upload(scope: Scope) -> bool:
-    """A file upload (`POST /files`, `POST /collections/{name}/files`, ...): a multipart body, held to the upload
-    limit instead of the JSON one."""
-    return scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/files")
+    """A path that takes file uploads (`/files`, `/collections/{name}/files`, ...): a multipart body, held to the
+    upload limit instead of the JSON one. Any method: another one than POST then answers 405, as elsewhere."""
+    return scope["path"].rstrip("/").endswith("/files")
 
 
 #: Where a scoped key may go (`/collections/{name}/...` as the route it repeats): the read paths, and the routes

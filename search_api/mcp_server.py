@@ -1,4 +1,5 @@
-"""The MCP server: `search` and `get_context` tools for agents, over stdio or streamable HTTP (`semsearch mcp`).
+"""The MCP server: `search`, `get_context` and `list_collections` tools for agents, over stdio or streamable HTTP
+(`semsearch mcp`). `search` and `get_context` take a `collection` (default: the one the server was started with).
 
 The tools validate the same request models as `POST /search` and `POST /context` and call the same knowledge-base
 verbs, so an agent gets exactly what the HTTP API answers (`semsearch.answers`), with the same limits and messages.
@@ -15,20 +16,25 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 import semsearch
+from search_api.collection_models import CollectionList
 from search_api.guards import ApiKeyGuard
 from search_api.models import ContextRequest, ContextResponse, SearchRequest, SearchResponse
+from semsearch import queries
 from semsearch.engine import Engine
 from semsearch.errors import SemsearchError
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.ranking import Mode
+from semsearch.service import Service
 
 #: Where the streamable HTTP transport answers: http://HOST:PORT/mcp
 HTTP_PATH = "/mcp"
 
 INSTRUCTIONS = (
-    "Semantic search over a document collection. Use `get_context` to fetch cited passages to answer a question "
-    "(each passage is numbered [n] with its source), and `search` to list the best matching chunks with scores."
+    "Semantic search over document collections. Use `get_context` to fetch cited passages to answer a question "
+    "(each passage is numbered [n] with its source), and `search` to list the best matching chunks with scores. "
+    "Both search the default collection unless given a `collection`; `list_collections` names them all."
 )
+COLLECTION = Field(description="The collection to search (see `list_collections`); default: the server's own.")
 
 
 def _doc(model: type[BaseModel], name: str) -> Any:
@@ -36,10 +42,18 @@ def _doc(model: type[BaseModel], name: str) -> Any:
     return Field(description=model.model_fields[name].description)
 
 
-def build_server(engine: Engine) -> MCPServer:
+def build_server(engine: Engine, service: Service | None = None) -> MCPServer:
+    """The tools over `engine` (the default collection) and the other collections of its Milvus through `service`
+    (one made for them if None: it opens a collection when a tool first names it, sharing the engine's model)."""
     server = MCPServer("semsearch", instructions=INSTRUCTIONS, version=semsearch.__version__, log_level="WARNING")
-    kb = KnowledgeBase(engine)
+    default = engine.settings.collection
+    service = service or Service.beside(engine)
     read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
+
+    def knowledge_base(collection: str | None) -> KnowledgeBase:
+        if collection is None or collection == default:
+            return KnowledgeBase(engine, owned=False)
+        return service.open(collection)
 
     @server.tool(annotations=read_only)
     def search(
@@ -50,6 +64,7 @@ def build_server(engine: Engine) -> MCPServer:
         group_by_document: Annotated[bool, _doc(SearchRequest, "group_by_document")] = False,
         min_score: Annotated[float | None, _doc(SearchRequest, "min_score")] = None,
         rerank: Annotated[bool, _doc(SearchRequest, "rerank")] = False,
+        collection: Annotated[str | None, COLLECTION] = None,
     ) -> SearchResponse:
         """The best matching chunks, best first, each with `score` (0..1, higher is better), text, source and
         metadata: what `POST /search` answers."""
@@ -64,6 +79,7 @@ def build_server(engine: Engine) -> MCPServer:
                 min_score=min_score,
                 rerank=rerank,
             )
+            kb = knowledge_base(collection)
             return SearchResponse.model_validate(kb.search(request.query, **request.search_args()).to_dict())
 
         return _answer(answer)
@@ -75,15 +91,23 @@ def build_server(engine: Engine) -> MCPServer:
         mode: Annotated[Mode | None, _doc(ContextRequest, "mode")] = None,
         filter: Annotated[dict[str, Any] | None, _doc(ContextRequest, "filter")] = None,
         rerank: Annotated[bool, _doc(ContextRequest, "rerank")] = False,
+        collection: Annotated[str | None, COLLECTION] = None,
     ) -> ContextResponse:
         """RAG context for a question: the most relevant passages merged and packed into `token_budget` tokens,
         as a ready-to-paste `context` string ([n] passage, then its source) plus the passages with citations."""
 
         def answer() -> ContextResponse:
             request = ContextRequest(query=query, token_budget=token_budget, mode=mode, filter=filter, rerank=rerank)
+            kb = knowledge_base(collection)
             return ContextResponse.model_validate(kb.context(request.query, **request.context_args()).to_dict())
 
         return _answer(answer)
+
+    @server.tool(annotations=read_only)
+    def list_collections() -> CollectionList:
+        """The collections this server can search: name, model, settings and whether it is open; `default` is the
+        one `search` and `get_context` use when given no `collection`. What `GET /collections` answers."""
+        return _answer(lambda: CollectionList(default=default, collections=service.collections()))
 
     return server
 
@@ -93,7 +117,7 @@ def _answer(call: Any) -> Any:
     try:
         return call()
     except ValidationError as exc:
-        raise ToolError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+        raise ToolError(queries.problems(exc)) from exc
     except SemsearchError as exc:
         raise ToolError(str(exc)) from exc
 
@@ -108,7 +132,16 @@ def run(
     read_key: str | None = None,
 ) -> None:
     """Serve until stopped. Over HTTP the API key rule is the API's: `Authorization: Bearer <key>` when set."""
-    server = build_server(engine)
+    service = Service.beside(engine)
+    try:
+        _serve(build_server(engine, service), transport, host, port, api_key, log_level, read_key)
+    finally:
+        service.close()
+
+
+def _serve(
+    server: MCPServer, transport: str, host: str, port: int, api_key: str | None, log_level: str, read_key: str | None
+) -> None:
     if transport == "stdio":
         server.run("stdio")
         return

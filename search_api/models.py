@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
+from semsearch import queries
 from semsearch.filters import METADATA_KEY_PATTERN
 from semsearch.ranking import Fusion, Mode
 from semsearch.store.tenants import TENANT_PATTERN
-
-MAX_QUERY_CHARS = 4096
 
 
 def _json_number(value: Any) -> Any:
@@ -20,10 +19,10 @@ def _json_number(value: Any) -> Any:
     return value
 
 
+JsonNumber = BeforeValidator(_json_number)
 #: A JSON number with no fractional part (5 and 5.0 both count, as in JSON Schema's "integer").
-JsonInt = Annotated[int, BeforeValidator(_json_number)]
+JsonInt = Annotated[int, JsonNumber]
 Weight = Annotated[float, Field(ge=0, allow_inf_nan=False), BeforeValidator(_json_number)]
-Score = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), BeforeValidator(_json_number)]
 MetadataKey = Annotated[str, StringConstraints(pattern=METADATA_KEY_PATTERN)]
 MAX_DOCUMENTS_PER_REQUEST = 1000
 TENANT_DESCRIPTION = (
@@ -59,7 +58,7 @@ class FusionIn(StrictBody):
 
 
 class QueryIn(StrictBody):
-    query: str = Field(..., min_length=1, max_length=MAX_QUERY_CHARS, description="Natural-language query.")
+    query: queries.Query = Field(..., description="Natural-language query.")
     tenant: Tenant | None = None
     filter: dict[str, Any] | None = Field(None, description=FILTER_DESCRIPTION, examples=[{"format": "md"}])
     mode: Mode | None = Field(
@@ -77,18 +76,15 @@ class QueryIn(StrictBody):
         """The request's fusion, None where it names none (the collection's default then applies)."""
         return self.fusion.to_fusion() if self.fusion is not None else None
 
-    @field_validator("query")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("query must contain non-whitespace text")
-        return value
-
 
 class SearchRequest(QueryIn):
-    top_k: JsonInt = Field(10, ge=1, le=100, description="Number of hits to return.")
-    offset: JsonInt = Field(0, ge=0, le=10_000, description="Hits to skip (paging), applied after fusion and grouping.")
-    min_score: Score | None = Field(None, description="Drop hits whose `score` is below this.")
+    top_k: Annotated[queries.TopK, JsonNumber] = Field(10, description="Number of hits to return.")
+    offset: Annotated[queries.Offset, JsonNumber] = Field(
+        0, description="Hits to skip (paging), applied after fusion and grouping."
+    )
+    min_score: Annotated[queries.MinScore, JsonNumber] | None = Field(
+        None, description="Drop hits whose `score` is below this."
+    )
     group_by_document: StrictBool = Field(False, description="Return only the best chunk of each document.")
     rerank: StrictBool = Field(
         False, description="Reorder the candidates with the CrossEncoder in SEMSEARCH_RERANK_MODEL."
@@ -143,8 +139,12 @@ class SearchResponse(BaseModel):
 
 
 class ContextRequest(QueryIn):
-    token_budget: JsonInt = Field(1500, ge=16, le=100_000, description="Max tokens of `context` (model's tokenizer).")
-    candidates: JsonInt = Field(30, ge=1, le=200, description="Chunks retrieved before merging and packing.")
+    token_budget: Annotated[queries.TokenBudget, JsonNumber] = Field(
+        1500, description="Max tokens of `context` (model's tokenizer)."
+    )
+    candidates: Annotated[queries.Candidates, JsonNumber] = Field(
+        30, description="Chunks retrieved before merging and packing."
+    )
     rerank: StrictBool = Field(
         False,
         description="Choose the candidates with the CrossEncoder in SEMSEARCH_RERANK_MODEL, as /search's `rerank`.",
@@ -215,9 +215,14 @@ class DocumentsRequest(StrictBody):
 
 class IndexResponse(BaseModel):
     documents: int
-    chunks: int
-    embedded: int = Field(..., description="Chunks whose text was new or changed, so they were embedded.")
-    unchanged: int = Field(..., description="Chunks already stored with the same content hash: not re-embedded.")
+    chunks: int = Field(..., description="Chunks of these documents: `embedded + unchanged + reused`.")
+    embedded: int = Field(..., description="Chunks whose text no stored chunk has, so they were embedded.")
+    unchanged: int = Field(..., description="Chunks already stored as they are: nothing written.")
+    reused: int = Field(
+        ...,
+        description="Chunks written with a vector already stored, not embedded again: their text is stored under "
+        "another id (a renamed or copied document), or they moved within their document or were re-labelled.",
+    )
     deleted: int = Field(..., description="Stale chunks removed because a document got shorter.")
     took_ms: float
 

@@ -15,6 +15,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from semsearch.settings import Settings
 from semsearch.uploads import FilesRefused, StagedFile, Staging
 
 #: File parts read from one request; those beyond are refused by name (400), the first ones still land.
@@ -23,6 +24,9 @@ MAX_FILES = 1000
 MAX_FIELDS = MAX_FILES + 16
 #: Bytes of one non-file field (metadata is a JSON object, not a document).
 MAX_FIELD_BYTES = 64 * 1024
+#: Bytes of one part header line: room for a hostile 10 kB file name to arrive whole, and be refused by name
+#: (python-multipart's default, 4 kB, would fail the whole request without saying which file).
+MAX_HEADER_BYTES = 32 * 1024
 
 
 @dataclass
@@ -39,9 +43,9 @@ class UploadForm:
         return values[0] if values else None
 
 
-async def read_upload(request: Request, staging: Staging) -> UploadForm:
-    """Stream the request's parts into `staging`. Raises FilesRefused (400, or 415 for another body type) for a body
-    that is not well-formed multipart or was cut off; the staged files are then removed."""
+async def read_upload(request: Request, settings: Settings) -> UploadForm:
+    """Stream the request's parts into a new `Staging`. Raises FilesRefused (400, or 415 for another body type) for
+    a body that is not well-formed multipart or was cut off; the staged files are then removed."""
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data":
         raise FilesRefused(
@@ -49,8 +53,9 @@ async def read_upload(request: Request, staging: Staging) -> UploadForm:
         )
     if not params.get(b"boundary"):
         raise FilesRefused("the multipart/form-data Content-Type has no boundary")
+    staging = await anyio.to_thread.run_sync(Staging.create, settings)
     parts = _Parts(staging)
-    parser = MultipartParser(params[b"boundary"], parts.callbacks())
+    parser = MultipartParser(params[b"boundary"], parts.callbacks(), max_header_size=MAX_HEADER_BYTES)
     try:
         async for chunk in request.stream():
             parser.write(chunk)

@@ -11,7 +11,7 @@ description, which Milvus Lite and the server both keep; Lite cannot alter colle
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from semsearch.settings import Settings
@@ -29,10 +29,12 @@ def to_record(settings: Settings) -> dict[str, Any]:
     return {name: getattr(settings, name) for name in RECORDED}
 
 
-def recorded(settings: Settings, record: ModelRecord | None) -> Settings:
+def recorded(settings: Settings, record: ModelRecord | None, keep: Collection[str] = ()) -> Settings:
     """`settings` with the collection's recorded ones on top: its model and prompts (from any semsearch record),
     and chunking, keyword window, index and tenancy (from records made since collections keep them). A record from
-    before prompts leaves the prompts to `settings`."""
+    before prompts leaves the prompts to `settings`. The settings named in `keep` were given explicitly (a command
+    line option, a keyword argument) and stay: an explicit model or prompts other than the recorded ones is then
+    refused when the collection is opened, an explicit chunk size applies to that run."""
     if record is None:
         return settings
     update: dict[str, Any] = {"model": record.model}
@@ -41,7 +43,7 @@ def recorded(settings: Settings, record: ModelRecord | None) -> Settings:
     for name, value in (record.settings or {}).items():
         if name in RECORDED:
             update[name] = value
-    return settings.model_copy(update=update)
+    return settings.model_copy(update={name: value for name, value in update.items() if name not in keep})
 
 
 def differences(record: ModelRecord, wanted: Settings, chosen: Iterable[str]) -> list[str]:

@@ -11,6 +11,7 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Collection
 
 import numpy as np
 
@@ -54,6 +55,7 @@ class Engine:
         load: bool = True,
         on_progress: ProgressCallback | None = None,
         recorded: bool = False,
+        keep: Collection[str] = (),
     ) -> Engine:
         """Connect to Milvus first (fails fast, before the slow model load), then load and check the model, then
         load the collection (as long as that takes: `on_progress` hears how far it is). With `load` False the
@@ -61,7 +63,8 @@ class Engine:
         API does, and `store.loaded` says when searches can run.
 
         With `recorded`, an existing collection is opened with the model, prompts and settings it records
-        (`semsearch.collection_settings`), whatever `settings` say: what the doors do. Without it `settings` are
+        (`semsearch.collection_settings`), whatever `settings` say, except those named in `keep` (given explicitly):
+        what the doors do. Without it `settings` are
         taken as they are, and a collection recording another model or prompts is refused
         (CollectionModelMismatch). A new collection records `settings` either way."""
         started = time.perf_counter()
@@ -75,7 +78,7 @@ class Engine:
         store = MilvusStore.connect(settings)
         try:
             if recorded:
-                settings = collection_settings.recorded(settings, store.record())
+                settings = collection_settings.recorded(settings, store.record(), keep)
             if embedder is None:
                 report(LoadProgress(f"loading the model {settings.model}"))
                 embedder = Embedder.load(settings)

@@ -90,6 +90,11 @@ class InvalidFilter(Refused):
         self.field = field
 
 
+class InvalidRequest(Refused):
+    """A search or context argument out of its range or of the wrong kind (an empty query, `top_k=0`, an unknown
+    mode): `semsearch.queries` checks them, with the words the HTTP API's 422 uses."""
+
+
 class DocumentRejected(Refused):
     """A document cannot be indexed as given (empty text, bad id)."""
 

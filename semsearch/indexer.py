@@ -42,17 +42,31 @@ class Document:
 
 @dataclass
 class IndexStats:
-    """What one indexing call did, in chunks unless named otherwise."""
+    """What one indexing call did, in chunks unless named otherwise. Every chunk of the documents is counted once:
+    `chunks == embedded + unchanged + reused`.
+
+    - `embedded`: text no stored chunk has, so the model embedded it;
+    - `unchanged`: stored as it is (same id, text, position and metadata): nothing written;
+    - `reused`: rewritten with a vector already stored, not embedded again: its text is stored under another id (a
+      renamed or copied file, or a repeat of a chunk an earlier batch of the same run stored), or it moved within its
+      document or was re-labelled;
+    - `deleted`: stored chunks the documents no longer have (a document got shorter), removed.
+    """
 
     documents: int = 0
     chunks: int = 0
     embedded: int = 0
     unchanged: int = 0
+    reused: int = 0
     deleted: int = 0
 
     def add(self, other: IndexStats) -> None:
-        for name in ("documents", "chunks", "embedded", "unchanged", "deleted"):
+        for name in COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+#: IndexStats' counters, in the order summaries show them.
+COUNTS = ("documents", "chunks", "embedded", "unchanged", "reused", "deleted")
 
 
 @dataclass
@@ -74,6 +88,7 @@ class IndexPlan:
             chunks=len(self.rows),
             embedded=len(self.to_embed),
             unchanged=len(self.rows) - len(self.to_embed) - len(self.moved),
+            reused=len(self.moved),
             deleted=len(self.stale),
         )
 

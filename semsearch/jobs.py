@@ -108,6 +108,7 @@ class Job:
             "chunks": s.chunks,
             "embedded": s.embedded,
             "unchanged": s.unchanged,
+            "reused": s.reused,
             "deleted": s.deleted,
             "errors": {f.name: f.error for f in self.files if f.error},
             "error": self.error,

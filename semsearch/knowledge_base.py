@@ -25,12 +25,12 @@ from ingest.sources import discover
 from ingest.sync import sync_selection
 from ingest.tags import checked
 from semsearch import documents as stored
-from semsearch import transfer
+from semsearch import queries, transfer
 from semsearch.answers import ContextAnswer, SearchAnswer
 from semsearch.context import pack
 from semsearch.documents import DocumentDetail, DocumentInfo, DocumentPage, Removal
 from semsearch.engine import Engine
-from semsearch.errors import DocumentRejected
+from semsearch.errors import DocumentRejected, InvalidRequest
 from semsearch.indexer import Document, IndexStats, validate_batch
 from semsearch.ranking import Fusion, Mode
 from semsearch.searcher import SearchOptions
@@ -73,6 +73,7 @@ class KnowledgeBase:
         *,
         create: bool = True,
         on_progress: ProgressCallback | None = None,
+        keep: Iterable[str] = (),
         **settings: Any,
     ) -> KnowledgeBase:
         """Open (with `create`, make) the collection at `target`; keyword arguments are `Settings` fields
@@ -82,10 +83,13 @@ class KnowledgeBase:
         tenant's knowledge base (`for_tenant`).
 
         An existing collection opens with the model, prompts and settings it was created with
-        (`semsearch.collection_settings`), whatever the environment or `settings` say. For several collections in
-        one process, use `semsearch.Service`: it loads each model once for all of them."""
+        (`semsearch.collection_settings`), whatever the environment says; a keyword argument here wins (another
+        `model=` than the collection's is refused, `chunk_tokens=` applies to this knowledge base's writes), and so
+        do the settings `keep` names (the command line's options, in a `target` Settings). For
+        several collections in one process, use `semsearch.Service`: it loads each model once for all of them."""
+        keep = {*keep, *settings}
         wanted = open_settings(target, **settings)
-        opened = Engine.open(wanted, create=create, on_progress=on_progress, recorded=True)
+        opened = Engine.open(wanted, create=create, on_progress=on_progress, recorded=True, keep=keep)
         if wanted.tenant is None:
             return cls(opened)
         try:
@@ -156,9 +160,14 @@ class KnowledgeBase:
         table = replace(table, file_ids=dict(files))
         return ingest_files(list(files), EngineSink(self.engine), table, on_file=on_file)
 
-    def delete(self, *doc_ids: str) -> int:
-        """Remove every chunk of these documents; returns the number of chunks removed (0: none existed)."""
-        return self.engine.indexer.delete_documents(doc_ids)
+    def delete(self, *doc_ids: str | Iterable[str]) -> int:
+        """Remove every chunk of these documents; returns the number of chunks removed (0: none existed).
+
+        Ids as `add` takes documents, in a list (`delete(["a", "b"])`), or one by one (`delete("a", "b")`)."""
+        ids = [doc_id for item in doc_ids for doc_id in ((item,) if isinstance(item, str) else item)]
+        if not all(isinstance(doc_id, str) for doc_id in ids):
+            raise InvalidRequest(f"document ids must be strings, got {ids!r}")
+        return self.engine.indexer.delete_documents(ids)
 
     def delete_file(self, file_id: str) -> int:
         """Remove a file's documents: the one with this id and, for a table, every row read from it (their source is
@@ -236,15 +245,18 @@ class KnowledgeBase:
         `mode`: dense, keyword (BM25) or hybrid (default where the backend has BM25); `filter`: e.g.
         `{"format": "md", "year": {"$gte": 2020}}`; `offset` pages; `group_by_document` keeps each document's best
         chunk; `rerank` reorders with SEMSEARCH_RERANK_MODEL; `fusion` (hybrid) None: the collection's default
-        (`engine.default_fusion`: saved by `semsearch eval --tune --save`, else rrf k=60)."""
+        (`engine.default_fusion`: saved by `semsearch eval --tune --save`, else rrf k=60). Arguments out of range
+        (an empty query, `top_k` outside 1..100) raise `InvalidRequest` as `POST /search` answers 422
+        (`semsearch.queries`)."""
         started = time.perf_counter()
+        asked = queries.search_request(query=query, top_k=top_k, offset=offset, mode=mode, min_score=min_score)
         options = SearchOptions(
-            top_k=top_k,
-            offset=offset,
-            mode=Mode(mode) if mode is not None else None,
+            top_k=asked.top_k,
+            offset=asked.offset,
+            mode=asked.mode,
             fusion=fusion,
             filters=filter,
-            min_score=min_score,
+            min_score=asked.min_score,
             group_by_document=group_by_document,
             rerank=rerank,
         )
@@ -265,18 +277,14 @@ class KnowledgeBase:
         """RAG context: the best `candidates` chunks merged into passages and packed into `token_budget` tokens
         (counted with the model's tokenizer), as one citable string plus the passages with their sources.
         `rerank` chooses the candidates as `search(rerank=True)` does: the CrossEncoder reorders the first stage's
-        top SEMSEARCH_RERANK_CANDIDATES (or `candidates`, if more) and the best `candidates` of those are packed."""
+        top SEMSEARCH_RERANK_CANDIDATES (or `candidates`, if more) and the best `candidates` of those are packed.
+        Arguments out of range raise `InvalidRequest` as `POST /context` answers 422."""
         started = time.perf_counter()
-        options = SearchOptions(
-            top_k=candidates,
-            mode=Mode(mode) if mode is not None else None,
-            fusion=fusion,
-            filters=filter,
-            rerank=rerank,
-        )
+        asked = queries.context_request(query=query, token_budget=token_budget, candidates=candidates, mode=mode)
+        options = SearchOptions(top_k=asked.candidates, mode=asked.mode, fusion=fusion, filters=filter, rerank=rerank)
         result = self.engine.searcher.search(query, options)
-        packed = pack(result.hits, self.engine.embedder.tokenizer, token_budget)
-        return ContextAnswer.of(query, result.mode, packed, token_budget, _ms_since(started))
+        packed = pack(result.hits, self.engine.embedder.tokenizer, asked.token_budget)
+        return ContextAnswer.of(query, result.mode, packed, asked.token_budget, _ms_since(started))
 
     def export(self, path: str | Path, *, vectors: bool = True) -> TransferReport:
         """Write every chunk (ids, text, offsets, source, metadata, content hash and, with `vectors`, the vector) to

@@ -76,6 +76,7 @@ class ReindexReport:
             "chunks": self.stats.chunks,
             "embedded": self.stats.embedded,
             "unchanged": self.stats.unchanged,
+            "reused": self.stats.reused,
             "removed": self.removed,
             "dropped": self.dropped,
             "fusion": self.fusion,

@@ -1,7 +1,11 @@
 """Query in, hits out: dense, keyword (BM25) or hybrid retrieval, then rerank, grouping, threshold and paging.
 
-Paging is done here, in every mode (Milvus has no `offset` for fused results): the candidate list depends only on
-`offset + top_k`, so page 2 of size 10 is exactly items 11-20 of the top 20.
+One ranking, whatever the page: each list is fetched CANDIDATE_DEPTH deep (times GROUP_FACTOR when grouping by
+document) for any page that ends within the first CANDIDATE_DEPTH hits, so the order of hits never depends on
+`top_k` or `offset` there: the first hit is the same for `top_k` 1 and 10, and pages 1, 2 and 3 of 10 are one page
+of 30. (Fusion reads both lists to their depth: a list cut at `offset + top_k` ranked a document found 5th by both
+lists first for `top_k` 10 but not for `top_k` 4.) Paging is done here, in every mode: Milvus has no `offset` for
+fused results. A page reaching deeper fetches to its end.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from semsearch.store import Hit, MilvusStore
 
 #: Milvus's largest `limit`.
 MAX_CANDIDATES = 16_384
+#: Candidates fetched from each list for any page ending within them: the ranking's fixed depth. Its cost is
+#: measured in docs/benchmarks/realdocs.md (benchmarks/realdocs/depth.py).
+CANDIDATE_DEPTH = 100
 #: Threads running hybrid search's keyword half alongside the query embedding (one per concurrent hybrid search).
 _KEYWORD_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="keyword-search")
 #: Extra keyword hits fetched so that a window's match can go to the chunk holding its words even when that chunk
@@ -108,9 +115,10 @@ class Searcher:
         return SearchResult(hits=hits[options.offset : window], mode=mode)
 
     def fetch_size(self, options: SearchOptions, *, reranking: bool = False) -> int:
-        """Candidates fetched from each list for these options: the page's end (times GROUP_FACTOR when grouping,
-        at least SEMSEARCH_RERANK_CANDIDATES when reranking), at most MAX_CANDIDATES."""
-        fetch = (options.offset + options.top_k) * (GROUP_FACTOR if options.group_by_document else 1)
+        """Candidates fetched from each list for these options: CANDIDATE_DEPTH, or the page's end if deeper (times
+        GROUP_FACTOR when grouping, at least SEMSEARCH_RERANK_CANDIDATES when reranking), at most MAX_CANDIDATES."""
+        depth = max(CANDIDATE_DEPTH, options.offset + options.top_k)
+        fetch = depth * (GROUP_FACTOR if options.group_by_document else 1)
         if reranking:
             fetch = max(fetch, self.rerank_candidates)
         return min(fetch, MAX_CANDIDATES)

@@ -150,8 +150,11 @@ class Settings(BaseSettings):
         description="Browser origins allowed to call the API (CORS), e.g. https://app.example.org; `*` for any. "
         "In the environment: a JSON list or comma-separated.",
     )
-    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
-        "info", description="Least severe log records shown on stderr (every door, uvicorn included)."
+    log_level: Literal["debug", "info", "warning", "error", "critical"] | None = Field(
+        None,
+        description="Least severe log records shown on stderr (every door, uvicorn included). Unset: info for the "
+        "servers (`semsearch serve`, `semsearch mcp`, the app), warning for one-shot commands, which are quiet unless "
+        "asked (`semsearch -v ...`: one step more, `-q`: one step less).",
     )
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines for people (text) or one JSON object per line for a log collector (json)."
@@ -225,6 +228,10 @@ class Settings(BaseSettings):
     def _lower_case(cls, value: Any) -> Any:
         """`WARNING` as Python and uvicorn spell it is `warning`."""
         return value.lower() if isinstance(value, str) else value
+
+    def log_level_for(self, *, server: bool) -> str:
+        """`log_level`, or where it is unset the door's own: info for a server, warning for a one-shot command."""
+        return self.log_level or ("info" if server else "warning")
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> Settings:

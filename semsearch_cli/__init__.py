@@ -9,10 +9,12 @@ from typing import Annotated
 import typer
 
 import semsearch
+from semsearch_cli import collections
 from semsearch_cli.documents import delete, list_documents, show, status
 from semsearch_cli.evaluate import evaluate
 from semsearch_cli.ingest import ingest, ingest_epilog
 from semsearch_cli.keys import keys_app
+from semsearch_cli.options import verbosity
 from semsearch_cli.reindex import reindex_command
 from semsearch_cli.search import search
 from semsearch_cli.serve import mcp, serve
@@ -38,8 +40,13 @@ def main(
     version: Annotated[
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="Log more: -v info, -vv debug (default: warnings).")
+    ] = 0,
+    quiet: Annotated[int, typer.Option("--quiet", "-q", count=True, help="Log less: -q errors only.")] = 0,
 ) -> None:
     """Semantic search over your documents with Milvus and sentence-transformers."""
+    verbosity["steps"] = quiet - verbose
 
 
 app.command("ingest", epilog=ingest_epilog())(ingest)
@@ -54,4 +61,5 @@ app.command("show")(show)
 app.command("delete")(delete)
 app.command("export")(export_command)
 app.command("import")(import_command)
+app.add_typer(collections.app, name="collections")
 app.add_typer(keys_app, name="keys")

@@ -12,20 +12,20 @@ from typing import Annotated, Any
 
 import click
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from semsearch.errors import DocumentNotFound
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch_cli.exits import EXIT_PARTIAL, EXIT_USAGE, cli_errors, fail
-from semsearch_cli.options import CollectionOption, JsonOption, MilvusUriOption, TenantOption, load_settings
+from semsearch_cli.options import CollectionOption, JsonOption, MilvusUriOption, TenantOption, load_settings, named
+from semsearch_cli.output import stdout_console
 
 SourceOption = Annotated[str | None, typer.Option("--source", help="Only documents whose source starts with this.")]
 FilterOption = Annotated[
     str | None, typer.Option("--filter", help='A filter as JSON, as /search takes it, e.g. \'{"format": "md"}\'.')
 ]
-out = Console(soft_wrap=True, highlight=False)
+out = stdout_console(soft_wrap=True, highlight=False)
 
 
 def status(
@@ -147,4 +147,7 @@ def _filter(filter_json: str | None) -> dict[str, Any] | None:
 
 
 def _open(milvus_uri: str | None, collection: str | None, tenant: str | None) -> KnowledgeBase:
-    return KnowledgeBase.open(load_settings(milvus_uri=milvus_uri, collection=collection, tenant=tenant), create=False)
+    with named(collection):
+        return KnowledgeBase.open(
+            load_settings(milvus_uri=milvus_uri, collection=collection, tenant=tenant), create=False
+        )

@@ -20,6 +20,7 @@ from semsearch.extras import require
 from semsearch.ranking import Mode
 from semsearch_cli.exits import EXIT_USAGE, cli_errors, fail
 from semsearch_cli.options import JsonOption, MilvusUriOption, ModelOption, load_settings
+from semsearch_cli.output import shows_progress, stdout_console
 from semsearch_cli.tuning import print_report, run_tuning
 
 #: The modes `semsearch eval` runs unless --modes names others.
@@ -71,7 +72,7 @@ def evaluate(
     with cli_errors():
         engine = Engine.open(settings, create=True)
         try:
-            with Progress(console=console, disable=as_json) as progress:
+            with Progress(console=console, disable=as_json or not shows_progress(console)) as progress:
                 task = progress.add_task(f"index {data.name}", total=len(data.corpus))
                 stats = index_corpus(engine, data, lambda n: progress.advance(task, n))
             if tune_:
@@ -105,4 +106,4 @@ def evaluate(
         table.add_column(name, justify="right")
     for r in results:
         table.add_row(r.mode.value, *(f"{r.metrics[m]:.4f}" for m in METRICS), f"{r.p50_ms:.1f}")
-    Console().print(table)
+    stdout_console().print(table)

@@ -38,8 +38,11 @@ from semsearch_cli.options import (
     ModelOption,
     TenantOption,
     api_key,
+    api_url,
+    given,
     load_settings,
 )
+from semsearch_cli.output import shows_progress, stdout_console
 from semsearch_cli.watching import watch_and_report
 
 
@@ -134,9 +137,10 @@ def ingest(
         if api:
             if settings.tenant:  # uploads (POST /files) take no tenant yet
                 fail("--tenant does not work with --api yet: ingest into the .db or server directly", EXIT_USAGE)
-            sink: Sink | FileSink = ApiSink(api, api_key=api_key(settings))
+            sink: Sink | FileSink = ApiSink(api_url(api, collection), api_key=api_key(settings))
         else:
-            engine = Engine.open(settings, create=True)
+            explicit = given(model=model, chunk_tokens=chunk_tokens, chunk_overlap=chunk_overlap)
+            engine = Engine.open(settings, create=True, recorded=True, keep=explicit)
             writer = engine.for_tenant(settings.tenant) if settings.tenant else engine
             sink = EngineSink(metrics.instrument(writer))
         try:
@@ -150,7 +154,7 @@ def ingest(
     if as_json:
         typer.echo(json.dumps({**report.to_dict(), "metrics": metrics.summary()}))
     else:
-        _print_summary(report, Console())
+        _print_summary(report, stdout_console())
         typer.echo(_metrics_line(metrics.summary()))
     raise typer.Exit(EXIT_PARTIAL if report.failures else EXIT_OK)
 
@@ -177,7 +181,7 @@ def _run(
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
-        disable=not show_progress,
+        disable=not show_progress or not shows_progress(console),
     )
     with progress:
         task = progress.add_task("ingest", total=len(selection.files), status="")
@@ -202,7 +206,7 @@ _COLUMN_NAMES = {"unchanged": "unchanged (skipped)", "removed_documents": "remov
 def _summary_table(report: IngestReport) -> Table:
     summary = report.to_dict()
     table = Table(title="ingest summary", show_header=True)
-    keys = ("files", "documents", "chunks", "embedded", "unchanged", "deleted", "removed_documents", "failed")
+    keys = ("files", "documents", "chunks", "embedded", "unchanged", "reused", "deleted", "removed_documents", "failed")
     for key in keys:
         table.add_column(_COLUMN_NAMES.get(key, key), justify="right")
     table.add_row(*(str(summary[k]) for k in keys))

@@ -8,13 +8,14 @@ A one-shot command on a big Milvus Lite collection also says, once, that the loa
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from rich.console import Console
 from rich.markup import escape
 
 from semsearch.store import LoadProgress, ProgressCallback
 from semsearch.store.loading import estimate_seconds
+from semsearch_cli.output import shows_progress
 
 #: A load estimated to take longer than this (seconds) is worth the hint to use `semsearch serve`.
 LONG_LOAD_SECONDS = 10.0
@@ -27,11 +28,13 @@ def spinner(first: str = "starting", *, lite: bool = False, one_shot: bool = Fal
     """A spinner on stderr for the block; yields the callback that updates its text. With `one_shot`, a long
     Milvus Lite load is announced with its estimate and the advice to run `semsearch serve`."""
     hinted = False
-    with stderr.status(escape(first), spinner="dots") as status:
+    live = shows_progress(stderr)  # a spinner on a terminal only; the hint is said either way
+    with stderr.status(escape(first), spinner="dots") if live else nullcontext() as status:
 
         def heard(progress: LoadProgress) -> None:
             nonlocal hinted
-            status.update(escape(str(progress)))
+            if status is not None:
+                status.update(escape(str(progress)))
             if one_shot and not hinted and not progress.done and progress.rows is not None:
                 hinted = True
                 estimate = estimate_seconds(progress.rows, lite)

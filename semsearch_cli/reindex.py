@@ -12,6 +12,7 @@ from rich.table import Table
 from semsearch.reindex import ReindexReport, reindex
 from semsearch_cli.exits import EXIT_OK, cli_errors
 from semsearch_cli.options import CollectionOption, JsonOption, MilvusUriOption, load_settings
+from semsearch_cli.output import stdout_console
 
 
 def reindex_command(
@@ -47,5 +48,5 @@ def reindex_command(
         for key in summary:
             table.add_column(key)
         table.add_row(*(", ".join(v) if isinstance(v, list) else str(v) for v in summary.values()))
-        Console().print(table)
+        stdout_console().print(table)
     raise typer.Exit(EXIT_OK)

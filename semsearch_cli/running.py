@@ -3,7 +3,8 @@ file beside the `.db` (`.NAME.db.serve.json`: its URL, process id and collection
 
 Milvus Lite lets one process open a `.db`, so while `semsearch serve` runs, `semsearch search` cannot open it; with
 this file it sends the search to that server instead. The file is trusted only while it tells the truth: its
-process is the one holding the `.db`'s lock (`/proc/locks`) and it serves the collection asked for. A file left by
+process is the one holding the `.db`'s lock (`/proc/locks`). It serves every collection of the `.db`: its default
+collection at its unprefixed routes, any other under `/collections/{name}/`. A file left by
 a server that was killed (no `finally`) is stale: ignored, and removed. It holds no secret: a server with an API
 key says only that it needs one, and the command sends its own `SEMSEARCH_API_KEY`.
 """
@@ -85,11 +86,10 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def find_server(settings: Settings) -> RunningServer | None:
-    """The `semsearch serve` that holds this `.db` and serves this collection, if its file says so truly."""
+    """The `semsearch serve` that holds this `.db`, if its file says so truly (it serves all its collections)."""
     if not settings.is_lite:
         return None
-    server = holder(settings.milvus_uri)
-    return server if server is not None and server.collection == settings.collection else None
+    return holder(settings.milvus_uri)
 
 
 def holder(db: str | Path) -> RunningServer | None:

@@ -10,13 +10,13 @@ from typing import Annotated, Any
 import httpx
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
 from search_api.models import SearchRequest
+from semsearch import queries
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.ranking import Mode
-from semsearch_cli.exits import EXIT_BACKEND, EXIT_USAGE, cli_errors, fail, stderr
+from semsearch_cli.exits import EXIT_BACKEND, EXIT_NOT_FOUND, EXIT_USAGE, cli_errors, fail, stderr
 from semsearch_cli.options import (
     ApiOption,
     CollectionOption,
@@ -25,8 +25,12 @@ from semsearch_cli.options import (
     ModelOption,
     TenantOption,
     api_key,
+    api_url,
+    given,
     load_settings,
+    named,
 )
+from semsearch_cli.output import stdout_console
 from semsearch_cli.progress import spinner
 from semsearch_cli.running import find_server, wait_until_loaded
 
@@ -71,23 +75,25 @@ def search(
             tenant=tenant,
         )
     except ValidationError as exc:
-        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), EXIT_USAGE)
+        fail(queries.problems(exc), EXIT_USAGE)
     settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model, tenant=tenant)
     request = request.model_copy(update={"tenant": settings.tenant})  # --tenant, else SEMSEARCH_TENANT
     with cli_errors():
         server = None if api else find_server(settings)  # a `semsearch serve` holding the .db: ask it
         if server is not None:
             api = server.url
+            collection = None if settings.collection == server.collection else settings.collection
             if server.needs_api_key and settings.api_key is None:
                 fail(f"the .db is served by {server.url}, which needs an API key: set SEMSEARCH_API_KEY", EXIT_BACKEND)
             stderr.print(f"searching through the running server at {server.url} (it holds the .db)", highlight=False)
         if api:
             with spinner(f"waiting for the API at {api}") as progress:
                 wait_until_loaded(api, api_key(settings, reading=True), progress)
-            body = _search_api(api, request.model_dump(mode="json"), api_key(settings, reading=True))
+            url = api_url(api, collection)
+            body = _search_api(url, request.model_dump(mode="json"), api_key(settings, reading=True))
         else:
-            with spinner(lite=settings.is_lite, one_shot=True) as progress:
-                kb = KnowledgeBase.open(settings, create=False, on_progress=progress)
+            with spinner(lite=settings.is_lite, one_shot=True) as progress, named(collection):
+                kb = KnowledgeBase.open(settings, create=False, on_progress=progress, keep=given(model=model))
             with kb:
                 body = kb.search(request.query, **request.search_args()).to_dict()
     hits = body["results"]
@@ -100,7 +106,7 @@ def search(
     for rank, hit in enumerate(hits, 1):
         snippet = " ".join(hit["text"].split())[:160]
         table.add_row(str(rank), f"{hit['score']:.3f}", hit["doc_id"], str(hit["chunk_index"]), snippet)
-    Console().print(table)
+    stdout_console().print(table)
 
 
 def parse_filters(items: list[str]) -> dict[str, Any] | None:
@@ -150,5 +156,6 @@ def _search_api(base_url: str, request: dict[str, Any], api_key: str | None) -> 
         fail(f"cannot reach the API at {base_url}: {exc}", EXIT_BACKEND)
     if response.status_code != 200:
         code = EXIT_USAGE if 400 <= response.status_code < 500 else EXIT_BACKEND
+        code = EXIT_NOT_FOUND if response.status_code == 404 else code  # e.g. no such collection
         fail(f"the API answered {response.status_code}: {response.text[:500]}", code)
     return response.json()

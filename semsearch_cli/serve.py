@@ -36,7 +36,9 @@ def serve(
 
     from search_api.app import create_app
 
-    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model, log_level=log_level)
+    settings = load_settings(
+        milvus_uri=milvus_uri, collection=collection, model=model, log_level=log_level, server=True
+    )
     with cli_errors():
         KeyRing(settings.keys_path)  # a keys file that cannot be read ends the command here, naming it
         # Milvus down, a locked .db or a model mismatch end the command here, plainly; the collection itself
@@ -65,7 +67,9 @@ def mcp(
     log_level: LogLevelOption = None,
 ) -> None:
     """Serve the MCP tools `search` and `get_context` (same engine and settings as the API)."""
-    settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model, log_level=log_level)
+    settings = load_settings(
+        milvus_uri=milvus_uri, collection=collection, model=model, log_level=log_level, server=True
+    )
     with cli_errors():
         require("mcp", "semsearch mcp")  # the [mcp] extra: said before the engine takes its seconds to open
         with spinner("starting") as progress:
@@ -79,7 +83,7 @@ def mcp(
                 host=host,
                 port=port,
                 api_key=api_key(settings),
-                log_level=settings.log_level,
+                log_level=settings.log_level_for(server=True),
                 read_key=settings.read_api_key.get_secret_value() if settings.read_api_key else None,
             )
         finally:

@@ -22,7 +22,9 @@ from semsearch_cli.options import (
     MilvusUriOption,
     ModelOption,
     TenantOption,
+    given,
     load_settings,
+    named,
 )
 
 FileArgument = Annotated[Path, typer.Argument(help="The JSON Lines export file.")]
@@ -40,7 +42,7 @@ def export_command(
 ) -> None:
     """Write the whole collection as JSON Lines: a header with the model record, then one line per chunk."""
     settings = load_settings(milvus_uri=milvus_uri, collection=collection, tenant=tenant)
-    with cli_errors(), KnowledgeBase.open(settings, create=False) as kb:
+    with cli_errors(), named(collection), KnowledgeBase.open(settings, create=False) as kb:
         report = kb.export(file, vectors=vectors)
     _print(report, "exported", as_json)
 
@@ -58,7 +60,7 @@ def import_command(
     if not file.is_file():
         fail(f"no such file: {file}", EXIT_USAGE)
     settings = load_settings(milvus_uri=milvus_uri, collection=collection, model=model, tenant=tenant)
-    with cli_errors(), KnowledgeBase.open(settings, create=True) as kb:
+    with cli_errors(), KnowledgeBase.open(settings, create=True, keep=given(model=model)) as kb:
         try:
             report = kb.import_from(file)
         except NotAnExport as exc:

@@ -15,6 +15,7 @@ from evaluation.tuning import BUILT_IN, FOLD_SEED, TuneReport, fetch_candidates,
 from semsearch.default_fusion import save_default_fusion
 from semsearch.engine import Engine
 from semsearch.ranking import Mode
+from semsearch_cli.output import shows_progress, stdout_console
 
 #: How much of a model name the saved fusion records (the row it lives in holds 256 bytes).
 MODEL_CHARS = 64
@@ -23,7 +24,7 @@ MODEL_CHARS = 64
 def run_tuning(engine: Engine, data: BeirSet, folds: int, *, save: bool, console: Console, quiet: bool) -> TuneReport:
     """Fetch the candidates once, cross-validate the grid, and with `save` store the winner with the collection."""
     engine.searcher.check_mode(Mode.HYBRID)
-    with Progress(console=console, disable=quiet) as progress:
+    with Progress(console=console, disable=quiet or not shows_progress(console)) as progress:
         task = progress.add_task("fetch candidates", total=len(data.queries))
         candidates = fetch_candidates(engine, data, lambda: progress.advance(task))
     report = tune(candidates, data.qrels, folds)
@@ -56,7 +57,7 @@ def print_report(report: TuneReport, data: BeirSet, collection: str, saved: bool
             str(number), str(fold.queries), fold.chosen.describe(), f"{fold.default:.4f}", f"{fold.tuned:.4f}",
             f"{fold.gain:+.4f}",
         )  # fmt: skip
-    out = Console()
+    out = stdout_console()
     out.print(table)
     held = found["held_out"]
     out.print(

@@ -37,17 +37,41 @@ def _summary(result: subprocess.CompletedProcess) -> dict:
     return json.loads(result.stdout)
 
 
+def _adds_up(summary: dict) -> dict:
+    """Every chunk is counted once in the summary: embedded, unchanged or reused (issue 23)."""
+    assert summary["chunks"] == summary["embedded"] + summary["unchanged"] + summary["reused"], summary
+    return summary
+
+
+def test_the_ingest_summary_adds_up_and_counts_a_renamed_files_chunks_as_reused(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (tmp_path / ".git").mkdir()
+    for name in ("decimal.md", "copy.txt", "calendar.html"):
+        shutil.copy(SAMPLE_DATA / "library" / name, corpus / name)
+    first = _adds_up(_summary(run_cli("ingest", "corpus", "--json", cwd=tmp_path)))
+    assert first["embedded"] == first["chunks"] and first["reused"] == 0
+
+    (corpus / "decimal.md").rename(corpus / "money.md")  # new id, same text: its chunks keep their vectors
+    moved = _adds_up(_summary(run_cli("ingest", "corpus", "--json", cwd=tmp_path)))
+    assert moved["embedded"] == 0 and moved["removed_documents"] == 1
+    assert moved["reused"] > 0 and moved["unchanged"] == first["chunks"] - moved["reused"]
+
+    table = run_cli("ingest", "corpus", cwd=tmp_path)
+    assert "reused" in table.stdout
+
+
 def test_ingest_twice_embeds_nothing_the_second_time_and_bad_files_are_reported(tmp_path: Path) -> None:
     corpus = _small_corpus(tmp_path)
     (tmp_path / ".git").mkdir()  # a project: ids are relative to its root
     first = run_cli("ingest", "corpus", "--json", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    summary = _summary(first)
+    summary = _adds_up(_summary(first))
     assert summary["files"] == 5 and summary["failed"] == 0
     assert summary["documents"] == 4 + 69  # four files plus one document per CSV row
     assert summary["embedded"] == summary["chunks"] > 0
 
-    second = _summary(run_cli("ingest", "corpus", "--json", cwd=tmp_path))
+    second = _adds_up(_summary(run_cli("ingest", "corpus", "--json", cwd=tmp_path)))
     assert second["embedded"] == 0 and second["deleted"] == 0
     assert second["unchanged"] == summary["chunks"]
 
@@ -196,3 +220,24 @@ def test_json_search_of_an_empty_collection_prints_one_object_and_no_milvus_lite
     [line] = result.stdout.splitlines()
     assert json.loads(line)["results"] == []
     assert "Invalid sparse row" not in result.stderr
+
+
+def test_one_shot_commands_are_quiet_unless_asked_and_tables_are_never_cut_in_a_pipe(tmp_path: Path) -> None:
+    """stdout and stderr are pipes here, as in a script: no INFO lines, no progress, and a table shows every value
+    whole, however narrow COLUMNS says the screen is (issue 23)."""
+    (tmp_path / ".git").mkdir()
+    long_name = "a-rather-long-file-name-that-a-narrow-table-would-cut-in-the-middle.md"
+    (tmp_path / long_name).write_text("# Tides\n\nThe moon's gravity raises the oceans twice a day.\n")
+    narrow = {"COLUMNS": "40"}
+    ingested = run_cli("ingest", long_name, cwd=tmp_path, env=narrow)
+    assert ingested.returncode == 0 and ingested.stderr == "", ingested.stderr
+    assert "unchanged (skipped)" in ingested.stdout and "…" not in ingested.stdout  # header names whole
+
+    listed = run_cli("list", cwd=tmp_path, env=narrow)
+    assert listed.stderr == "" and long_name in listed.stdout and "…" not in listed.stdout
+    found = run_cli("search", "why do tides happen", cwd=tmp_path, env=narrow)
+    assert found.stderr == "" and long_name in found.stdout
+
+    verbose = run_cli("-v", "search", "tides", "--json", cwd=tmp_path)
+    assert "INFO" in verbose.stderr and json.loads(verbose.stdout)["results"]
+    assert run_cli("-q", "search", "tides", cwd=tmp_path, env={"SEMSEARCH_LOG_LEVEL": "info"}).stderr == ""

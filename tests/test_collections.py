@@ -126,7 +126,9 @@ def test_a_collection_still_opening_answers_503_loading_while_the_others_answer(
     assert answer.status_code == 200
 
 
-def test_the_service_opens_collections_by_name_with_their_own_settings(tmp_path: Path, embedder: Embedder) -> None:
+def test_the_service_opens_collections_by_name_with_their_own_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with semsearch.Service(tmp_path / "m.db", _env_file=None) as service:
         service.create("zoo", chunk_tokens=64).add([OTTERS])
         service.create("news").add([MARKETS])
@@ -141,8 +143,11 @@ def test_the_service_opens_collections_by_name_with_their_own_settings(tmp_path:
         service.drop("zoo")
         with pytest.raises(CollectionNotFound, match="'zoo'"):
             service.open("zoo")
-    # A collection keeps its settings: opened again, whatever the process's settings say.
-    with semsearch.open(tmp_path / "m.db", collection="zoo", chunk_tokens=300, _env_file=None) as kb:
-        assert kb.count() == 0 and kb.settings.chunk_tokens == 300  # dropped: this is a new one, made now
-    with semsearch.open(tmp_path / "m.db", collection="news", chunk_tokens=300, _env_file=None) as kb:
+    # A collection keeps its settings: opened again, whatever the environment says; an explicit argument wins.
+    monkeypatch.setenv("SEMSEARCH_CHUNK_TOKENS", "300")
+    with semsearch.open(tmp_path / "m.db", collection="news", _env_file=None) as kb:
         assert kb.settings.chunk_tokens == 144 and kb.count() == 1
+    with semsearch.open(tmp_path / "m.db", collection="news", chunk_tokens=200, _env_file=None) as kb:
+        assert kb.settings.chunk_tokens == 200
+    with semsearch.open(tmp_path / "m.db", collection="zoo", _env_file=None) as kb:
+        assert kb.count() == 0 and kb.settings.chunk_tokens == 300  # dropped: this is a new one, made now

@@ -21,6 +21,7 @@ from search_api.app import create_app
 from search_api.mcp_server import build_server
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
+from semsearch.errors import InvalidRequest
 from semsearch.settings import Settings
 from tests.helpers import ROOT, run_cli
 
@@ -53,6 +54,46 @@ def test_the_verbs_add_search_cite_count_and_delete(settings: Settings, embedder
 
         assert kb.delete("otters", "no-such-doc") == 1
         assert kb.count() == 2 and kb.delete("otters") == 0
+
+
+def test_delete_takes_ids_in_a_list_as_add_takes_documents(settings: Settings, embedder: Embedder) -> None:
+    with kb_at(settings, embedder) as kb:
+        kb.add(NOTES)
+        assert kb.delete(["otters", "no-such-doc"]) == 1
+        assert kb.delete(("decimal",), "sched") == 2  # a list and single ids mixed
+        assert kb.count() == 0
+        with pytest.raises(semsearch.Refused, match="must be strings"):
+            kb.delete([1])
+
+
+#: Input every door refuses: (verb, arguments, the field named). `semsearch.queries` holds the one validation.
+BAD_ARGUMENTS = {
+    "empty query": ("search", {"query": ""}, "query"),
+    "blank query": ("search", {"query": " \t "}, "query"),
+    "top_k 0": ("search", {"query": "otters", "top_k": 0}, "top_k"),
+    "top_k 101": ("search", {"query": "otters", "top_k": 101}, "top_k"),
+    "negative offset": ("search", {"query": "otters", "offset": -1}, "offset"),
+    "unknown mode": ("search", {"query": "otters", "mode": "semantic"}, "mode"),
+    "min_score above 1": ("search", {"query": "otters", "min_score": 2}, "min_score"),
+    "empty context query": ("context", {"query": ""}, "query"),
+    "token_budget 1": ("context", {"query": "otters", "token_budget": 1}, "token_budget"),
+    "candidates 0": ("context", {"query": "otters", "candidates": 0}, "candidates"),
+}
+
+
+@pytest.mark.parametrize(("verb", "arguments", "field"), BAD_ARGUMENTS.values(), ids=BAD_ARGUMENTS.keys())
+def test_python_and_http_refuse_the_same_input_with_the_same_words(
+    sample_engine: Engine, sample_client: TestClient, verb: str, arguments: dict, field: str
+) -> None:
+    kb = semsearch.KnowledgeBase(sample_engine)  # the session's engine: not closed here
+    with pytest.raises(InvalidRequest) as refused:  # the caller's input (Refused), never MilvusFailed or ValueError
+        getattr(kb, verb)(**arguments)
+    assert isinstance(refused.value, semsearch.Refused)
+    answer = sample_client.post(f"/{verb}", json=arguments)
+    assert answer.status_code == 422, answer.text
+    said = "; ".join(f"{'.'.join(map(str, p['loc'][1:]))}: {p['msg']}" for p in answer.json()["detail"])
+    assert str(refused.value) == said
+    assert said.startswith(f"{field}: ")
 
 
 def test_a_refused_document_stores_none_of_the_batch(settings: Settings, embedder: Embedder) -> None:

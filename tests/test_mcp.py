@@ -20,6 +20,7 @@ from search_api.mcp_server import build_server
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.indexer import Document
+from semsearch.service import Service
 from semsearch.settings import Settings
 from tests.helpers import semsearch_bin, semsearch_server
 
@@ -51,7 +52,7 @@ async def use_tools(client: Client) -> dict[str, Any]:
 
 
 def check_answers(answers: dict[str, Any]) -> None:
-    assert answers["tools"] == {"search", "get_context"}
+    assert answers["tools"] == {"search", "get_context", "list_collections"}
     found = answers["search"]
     assert not found.is_error
     assert found.structured_content["results"][0]["doc_id"] == "money"
@@ -98,9 +99,9 @@ def test_semsearch_mcp_over_streamable_http_with_the_api_key(mcp_http: str) -> N
     check_answers(asyncio.run(session()))
 
 
-def in_process(engine: Engine, tool: str, arguments: dict[str, Any]) -> Any:
+def in_process(engine: Engine, tool: str, arguments: dict[str, Any], service: Service | None = None) -> Any:
     async def call() -> Any:
-        async with Client(build_server(engine)) as client:
+        async with Client(build_server(engine, service)) as client:
             return await client.call_tool(tool, arguments)
 
     return asyncio.run(call())
@@ -135,3 +136,22 @@ def test_bad_tool_arguments_are_tool_errors_with_the_apis_message(
     result = in_process(sample_engine, tool, arguments)
     assert result.is_error
     assert message in result.content[0].text
+
+
+def test_the_tools_search_the_collection_they_name_and_list_them(settings: Settings, embedder: Embedder) -> None:
+    engine = Engine.open(settings, create=True, embedder=embedder)
+    service = Service.beside(engine)
+    try:
+        service.create("money").add([DOCS[1]])
+        other = in_process(engine, "search", {"query": QUERY, "collection": "money"}, service)
+        assert [hit["doc_id"] for hit in other.structured_content["results"]] == ["money"]
+        assert in_process(engine, "search", {"query": QUERY}, service).structured_content["results"] == []
+        listed = in_process(engine, "list_collections", {}, service).structured_content
+        assert listed["default"] == settings.collection
+        assert {c["name"] for c in listed["collections"]} == {settings.collection, "money"}
+        unknown = in_process(engine, "get_context", {"query": QUERY, "collection": "nope"}, service)
+        assert unknown.is_error and "'nope'" in unknown.content[0].text
+        assert sum(service.models.loads.values()) == 0  # the default collection's model, shared
+    finally:
+        service.close()
+        engine.close()

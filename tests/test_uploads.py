@@ -15,9 +15,11 @@ from ingest.loaders import TableOptions
 from ingest.pipeline import ingest_files
 from search_api.app import create_app
 from semsearch.embedder import Embedder
+from semsearch.jobs import JobQueue
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.settings import Settings
 from semsearch.store.schema import KEYWORD_FIELD
+from semsearch.uploads import Staging, submit_files
 from tests.live_server import serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,3 +147,19 @@ def test_ingest_through_the_api_sends_the_files_and_stores_the_local_rows(tmp_pa
         finally:
             sink.close()
     assert refused.files == 2 and refused.failures == [(str(tmp_path / "empty.txt"), "empty file")]
+
+
+def test_submitted_files_store_the_local_rows_on_lite_and_the_server(kb: KnowledgeBase, tmp_path: Path) -> None:
+    kb.add_files([ROOT / p for p in SAMPLES])
+    expected = rows(kb)
+    kb.delete_where(all=True)
+    staging = Staging.create(Settings(upload_dir=str(tmp_path / "staged"), _env_file=None))
+    for path in SAMPLES:
+        staged = staging.begin(Path(path).name)
+        staged.write((ROOT / path).read_bytes())
+        staged.finish()
+    queue = JobQueue(size=4)
+    job = submit_files(kb, staging, queue=queue, doc_ids=SAMPLES)
+    assert job.wait(600) and job.state == "done", job.to_dict()
+    queue.close()
+    assert rows(kb) == expected and list((tmp_path / "staged").iterdir()) == []

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from semsearch.engine import Engine
+from semsearch.errors import InvalidFilter
 from semsearch.knowledge_base import KnowledgeBase
 from tests.helpers import stored_row
 
@@ -55,6 +56,8 @@ def test_reingest_edits_and_renames_leave_exactly_one_row_per_chunk(
     (root / "docs" / "b.txt").rename(root / "docs" / "c.txt")  # rename: new ids, reused vectors
     changed = kb.add_files(["docs"])
     assert changed.removed_documents == 1
+    stats = changed.stats
+    assert stats.reused > 0 and stats.chunks == stats.embedded + stats.unchanged + stats.reused
     ids = assert_one_row_per_id(kb.engine)
     assert len(ids) == changed.stats.chunks
 
@@ -99,3 +102,20 @@ def _doc(fields: dict):
     from semsearch.indexer import Document
 
     return Document(**fields)
+
+
+def test_a_metadata_key_stops_being_filterable_once_its_last_document_is_deleted(kb: KnowledgeBase) -> None:
+    kb.add(
+        [
+            {"id": "otter", "text": "Otters sleep holding hands.", "metadata": {"habitat": "river", "kind": "a"}},
+            {"id": "zebra", "text": "Zebras graze on the savanna.", "metadata": {"kind": "a"}},
+        ]
+    )
+    assert {"habitat", "kind"} <= set(kb.status()["metadata_fields"])
+    kb.delete("otter")
+    fields = kb.status()["metadata_fields"]
+    assert "habitat" not in fields and "kind" in fields  # still held by the zebra
+    with pytest.raises(InvalidFilter, match="habitat"):
+        kb.search("otters", filter={"habitat": "river"})
+    kb.add([{"id": "heron", "text": "Herons stand still in the shallows.", "metadata": {"habitat": "river"}}])
+    assert "habitat" in kb.status()["metadata_fields"]  # a key used again is filterable again

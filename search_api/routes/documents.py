@@ -55,6 +55,7 @@ def upsert_documents(
         chunks=stats.chunks,
         embedded=stats.embedded,
         unchanged=stats.unchanged,
+        reused=stats.reused,
         deleted=stats.deleted,
         took_ms=round((time.perf_counter() - started) * 1000, 3),
     )

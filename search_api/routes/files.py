@@ -16,12 +16,12 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from search_api.deps import KnowledgeBaseDep, WriteLockDep
-from search_api.file_models import FilePageResponse, JobResponse
+from search_api.file_models import FilePageResponse, FilesRefusedResponse, JobResponse
 from search_api.models import ERRORS, DeleteResponse, ErrorResponse
 from search_api.multipart_files import read_upload
 from semsearch.errors import DocumentNotFound
 from semsearch.jobs import Job, JobQueue
-from semsearch.uploads import FilesRefused, ReadOptions, Staging, files_page, nothing_read, submit_files
+from semsearch.uploads import FilesRefused, ReadOptions, files_page, nothing_read, submit_files
 
 router = APIRouter(tags=["files"])
 
@@ -51,11 +51,13 @@ UPLOAD_BODY = {
 }
 UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
-    202: {"model": JobResponse, "description": "The job, queued (or not finished within the wait)"},
-    413: {"model": ErrorResponse, "description": "Body over SEMSEARCH_MAX_UPLOAD_BYTES, or every file over its limit"},
-    415: {"model": ErrorResponse, "description": "Not multipart/form-data, or no file of a type a reader takes"},
+    200: {"model": JobResponse, "description": "With `wait=true`: the finished job"},
+    400: {"model": FilesRefusedResponse, "description": "No file could be read (each named), or a malformed request"},
+    413: {"model": FilesRefusedResponse, "description": "Body over SEMSEARCH_MAX_UPLOAD_BYTES, or every file too big"},
+    415: {"model": FilesRefusedResponse, "description": "Not multipart/form-data, or no file of a known type"},
     503: {"model": ErrorResponse, "description": "The upload queue is full (SEMSEARCH_UPLOAD_QUEUE_SIZE)"},
 }
+NOT_FOUND = {**ERRORS, 404: {"model": ErrorResponse, "description": "No such job or file"}}
 
 
 def get_jobs(request: Request) -> JobQueue:
@@ -81,8 +83,8 @@ async def upload_files(
     the 4xx of its files when none could be read. A file refused (unknown type, empty, over the limit, a hostile
     name, unreadable) is reported by name while the others land."""
     queue = get_jobs(request)
-    staging = await anyio.to_thread.run_sync(Staging.create, kb.settings)
-    form = await read_upload(request, staging)
+    form = await read_upload(request, kb.settings)
+    staging = form.staging
     try:
         doc_ids = form.fields.get("doc_id")
         options = ReadOptions(
@@ -105,7 +107,7 @@ async def upload_files(
     return _job_answer(job, 202)
 
 
-@router.get("/jobs/{job_id}", response_model=JobResponse, responses=ERRORS)
+@router.get("/jobs/{job_id}", response_model=JobResponse, responses=NOT_FOUND)
 def get_job(request: Request, job_id: Annotated[str, Path(max_length=100)]) -> JobResponse:
     """An upload job: its state, files done and failed, chunks embedded, and errors by file name."""
     return JobResponse.model_validate(get_jobs(request).get(job_id).to_dict())
@@ -127,7 +129,7 @@ def list_files(
 @router.delete(
     "/files/{doc_id:path}",
     response_model=DeleteResponse,
-    responses={**ERRORS, 404: {"model": ErrorResponse, "description": "No such file"}},
+    responses=NOT_FOUND,
 )
 def delete_file(
     kb: KnowledgeBaseDep, lock: WriteLockDep, doc_id: str = Path(..., min_length=1, max_length=1000)

@@ -11,15 +11,43 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from semsearch import prompts as model_prompts
 from semsearch.embedder import Embedder, resolve_model_path
+from semsearch.errors import Refused
 from semsearch.observe import unwrapped
 from semsearch.settings import Settings
 
+
+class ModelNotInstalled(Refused):
+    """A new collection names a model this machine does not have."""
+
+
 #: What makes two loads of a model the same load: its name, where it runs, and its ONNX cache.
 ModelKey = tuple[str, str, str | None, str]
+
+
+def check_installed(model: str) -> None:
+    """Refuse (ModelNotInstalled) a model that is neither a local directory, the shipped default, nor in the
+    Hugging Face cache: nothing is downloaded at run time, and asking the hub for it would hold a request for
+    minutes before failing."""
+    path = resolve_model_path(model)
+    if Path(path).expanduser().is_dir():
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    repo = model if "/" in model else f"sentence-transformers/{model}"
+    try:
+        cached = try_to_load_from_cache(repo, "config.json")
+    except ValueError:  # not a repository id at all
+        cached = None
+    if not isinstance(cached, str):
+        raise ModelNotInstalled(
+            f"model {model!r} is not installed here: name a local directory of a sentence-transformers model, or one "
+            "in the Hugging Face cache (nothing is downloaded at run time)"
+        )
 
 
 def model_key(settings: Settings) -> ModelKey:

@@ -22,7 +22,7 @@ from semsearch.documents import status as engine_status
 from semsearch.engine import Engine
 from semsearch.errors import CollectionExists, CollectionInUse, CollectionNotFound, Refused, SemsearchError
 from semsearch.knowledge_base import KnowledgeBase, open_settings
-from semsearch.service.models import ModelRegistry
+from semsearch.service.models import ModelRegistry, check_installed
 from semsearch.service.opening import Opening
 from semsearch.settings import Settings
 from semsearch.store import LoadProgress
@@ -67,6 +67,15 @@ class Service:
         self._lock = threading.RLock()
         self._changes = threading.Lock()  # one create or drop at a time
         self._closed = False
+
+    @classmethod
+    def beside(cls, engine: Engine, serving: Callable[[], Engine | None] | None = None) -> Service:
+        """A service for the other collections of `engine`'s Milvus, sharing its model: `engine`'s collection is
+        served by `serving` (default: `engine` itself), the door's default collection, and cannot be dropped."""
+        service = cls(engine.settings)
+        service.models.adopt(engine.embedder, engine.settings)
+        service.protect(engine.settings.collection, serving or (lambda: engine))
+        return service
 
     # -- naming ---------------------------------------------------------------------------------------------------
 
@@ -173,6 +182,8 @@ class Service:
             allowed = ", ".join(collection_settings.CHOSEN_AT_CREATION)
             raise InvalidCollectionSettings(f"a collection cannot record {', '.join(unknown)}; it records {allowed}")
         wanted = self._wanted(name, chosen)
+        if "model" in chosen:
+            check_installed(wanted.model)
         with self._changes:
             stored = self.catalog.find(name)
             if stored is not None:

@@ -25,6 +25,8 @@ _LITE_WRITES = threading.RLock()
 WRITE_BATCH = 500
 #: Ids (or doc_ids) per `in [...]` expression.
 READ_BATCH = 200
+#: Rows per page when looking for metadata keys still in use (only the `metadata` field is read).
+KEY_SCAN_PAGE = 5000
 
 
 class ChunkWrites:
@@ -107,9 +109,35 @@ class ChunkWrites:
         return len(ids)
 
     def delete_documents(self: ChunkCollection, doc_ids: Sequence[str]) -> int:
-        """Delete every chunk of these documents; returns how many chunks there were."""
-        ids = list(self.existing_chunks(doc_ids))
-        return self.delete_ids(ids)
+        """Delete every chunk of these documents; returns how many chunks there were. A metadata key that no chunk
+        has any more stops being one filters may name (`forget_unused_keys`)."""
+        stored = self.existing_chunks(doc_ids)
+        deleted = self.delete_ids(list(stored))
+        self.forget_unused_keys({key for row in stored.values() for key in row.get("metadata") or {}})
+        return deleted
+
+    def forget_unused_keys(self: ChunkCollection, candidates: Collection[str]) -> set[str]:
+        """Remove those of `candidates` (keys of chunks just deleted) that no stored chunk has from the keys
+        collection, so that `status` no longer lists them and filters refuse them; returns them.
+
+        It reads the stored chunks' metadata, a page at a time, until it has seen every candidate: one page for
+        keys many documents share, the whole collection only for a key that is gone (or held by few chunks) (1.6 s
+        for a gone key at 50,000 chunks on Milvus Lite, measured at load average 12 on 2 cores). A
+        document another process adds with such a key at that very moment registers it again on its next write
+        from a fresh process, not before: the price of not counting keys per chunk."""
+        unseen = set(candidates)
+        if not unseen:
+            return set()
+        for row in self.scan("", ["metadata"], page=KEY_SCAN_PAGE):
+            unseen -= (row.get("metadata") or {}).keys()
+            if not unseen:
+                return set()
+        keys = keys_collection(self.collection)
+        self.milvus.write(
+            "delete", keys, filter=in_expr("key", sorted(unseen)), what=f"delete of unused keys in {keys!r}"
+        )
+        self.metadata_keys -= unseen
+        return unseen
 
     def _register_keys(self: ChunkCollection, rows: Iterable[dict[str, Any]]) -> None:
         new = {key for row in rows for key in row["metadata"]} - self.metadata_keys

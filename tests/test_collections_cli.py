@@ -1,0 +1,56 @@
+"""`semsearch collections ...` and `--collection` on the other commands, directly on Milvus Lite and through `--api`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.helpers import run_cli
+
+ENV = {"SEMSEARCH_MILVUS_URI": "m.db"}
+
+
+def _json(result) -> dict:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_collections_are_created_filled_searched_listed_and_dropped_from_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / "otters.md").write_text("# Otters\n\nSea otters hold hands while they sleep so they do not drift.\n")
+    created = _json(run_cli("collections", "create", "zoo", "--chunk-tokens", "64", "--json", cwd=tmp_path, env=ENV))
+    assert created["settings"]["chunk_tokens"] == 64
+    ingested = run_cli("ingest", "--collection", "zoo", "otters.md", cwd=tmp_path, env=ENV)
+    assert ingested.returncode == 0, ingested.stderr
+    found = _json(run_cli("search", "--collection", "zoo", "animals asleep", "--json", cwd=tmp_path, env=ENV))
+    assert found["results"][0]["doc_id"].endswith("otters.md")
+    listed = _json(run_cli("collections", "list", "--json", cwd=tmp_path, env=ENV))
+    assert [c["name"] for c in listed["collections"]] == ["zoo"]
+
+    for args in [
+        ("collections", "show", "nope"),
+        ("search", "--collection", "nope", "q"),
+        ("list", "--collection", "nope"),
+    ]:
+        missing = run_cli(*args, cwd=tmp_path, env=ENV)
+        assert missing.returncode == 4, (args, missing.stderr)
+        assert "'nope'" in missing.stderr and "Traceback" not in missing.stderr
+
+    clash = run_cli("collections", "create", "zoo", "--chunk-tokens", "128", cwd=tmp_path, env=ENV)
+    assert clash.returncode == 2 and "chunk_tokens is 64" in clash.stderr
+    dropped = _json(run_cli("collections", "drop", "zoo", "--yes", "--json", cwd=tmp_path, env=ENV))
+    assert "zoo" in dropped["dropped"]
+    assert run_cli("collections", "show", "zoo", cwd=tmp_path, env=ENV).returncode == 4
+
+
+def test_collection_commands_go_through_a_running_api(running_server: tuple[str, Path], tmp_path: Path) -> None:
+    base, _ = running_server
+    (tmp_path / "otters.md").write_text("Sea otters hold hands while they sleep so they do not drift apart.\n")
+    _json(run_cli("collections", "create", "zoo", "--api", base, "--json", cwd=tmp_path))
+    ingested = run_cli("ingest", "--api", base, "--collection", "zoo", "otters.md", cwd=tmp_path)
+    assert ingested.returncode == 0, ingested.stderr
+    found = _json(run_cli("search", "--api", base, "--collection", "zoo", "animals asleep", "--json", cwd=tmp_path))
+    assert found["results"][0]["doc_id"].endswith("otters.md")
+    served = _json(run_cli("collections", "list", "--api", base, "--json", cwd=tmp_path))
+    assert {c["name"] for c in served["collections"]} == {"served", "zoo"}
+    missing = run_cli("search", "--api", base, "--collection", "nope", "q", cwd=tmp_path)
+    assert missing.returncode == 4 and "'nope'" in missing.stderr
