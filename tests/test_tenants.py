@@ -12,7 +12,7 @@ import pytest
 
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
-from semsearch.errors import Forbidden, InvalidTenant, TenantRequired
+from semsearch.errors import Forbidden, InvalidFilter, InvalidTenant, TenantRequired
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.settings import Settings
 from semsearch.store.tenants import key_ids
@@ -195,3 +195,14 @@ def test_a_tenants_knowledge_base_cannot_reach_another_tenant(multi: KnowledgeBa
     with pytest.raises(Forbidden):
         acme.delete_tenant("globex")
     assert multi.for_tenant("globex").count() == 2
+
+
+def test_a_tenant_deleting_its_last_document_with_a_field_leaves_the_field_to_the_others(multi: KnowledgeBase) -> None:
+    acme, globex = multi.for_tenant("acme"), multi.for_tenant("globex")
+    acme.add([{"id": "solo.md", "text": "Acme's only note with a priority.", "metadata": {"priority": 1}}])
+    globex.add([{"id": "urgent.md", "text": "Globex: the reactor is urgent.", "metadata": {"priority": 2}}])
+    acme.delete("solo.md")
+    assert [h.doc_id for h in globex.search("reactor", filter={"priority": 2}).results] == ["urgent.md"]
+    multi.delete_tenant("globex")
+    with pytest.raises(InvalidFilter, match="priority"):  # no chunk of any tenant has it now
+        acme.search("note", filter={"priority": 1})
