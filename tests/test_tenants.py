@@ -206,3 +206,22 @@ def test_a_tenant_deleting_its_last_document_with_a_field_leaves_the_field_to_th
     multi.delete_tenant("globex")
     with pytest.raises(InvalidFilter, match="priority"):  # no chunk of any tenant has it now
         acme.search("note", filter={"priority": 1})
+
+
+def test_the_mcp_tools_search_the_tenant_they_name(multi: KnowledgeBase) -> None:
+    from tests.test_mcp import in_process  # the real MCP client against the server in this process
+
+    engine = multi.engine
+    found = in_process(engine, "search", {"query": "holidays", "tenant": "globex", "mode": "dense"})
+    assert {hit["text"] for hit in found.structured_content["results"]} <= {doc["text"] for doc in DOCS["globex"]}
+    context = in_process(engine, "get_context", {"query": "holidays", "tenant": "acme", "mode": "dense"})
+    assert {p["citation"]["doc_id"] for p in context.structured_content["passages"]} <= {"handbook.md", "otters.md"}
+    refused = in_process(engine, "search", {"query": "holidays", "mode": "dense"})
+    assert refused.is_error and "multi-tenant" in refused.content[0].text
+    confined = engine.settings.model_copy(update={"tenant": "acme"})
+    engine.settings, saved = confined, engine.settings
+    try:
+        other = in_process(engine, "search", {"query": "holidays", "tenant": "globex", "mode": "dense"})
+        assert other.is_error and "confined to tenant 'acme'" in other.content[0].text
+    finally:
+        engine.settings = saved
