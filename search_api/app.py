@@ -123,7 +123,13 @@ def create_app(
     app.state.engine = None
     app.state.loader = None
     app.state.write_lock = threading.Lock()
-    app.state.jobs = JobQueue(settings.upload_queue_size, app.state.write_lock)
+    app.state.jobs = JobQueue(
+        settings.upload_queue_size,
+        app.state.write_lock,
+        on_end=lambda job: app.state.metrics.record_ingest(
+            job.stats.documents, job.stats.chunks, len(job.failed_files())
+        ),  # uploads count in /metrics as POST /documents does
+    )
     app.state.file_store = FileStore.of(settings)  # `/v1/files`; its folder is made on the first file
     app.state.vector_stores = VectorStores.of(service, app.state.file_store, app.state.jobs, settings)
     install_error_handlers(app)
