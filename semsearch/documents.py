@@ -146,6 +146,8 @@ def status(engine: Engine) -> dict[str, Any]:
     return {
         "collection": store.collection,
         "physical_collection": store.target,
+        "multi_tenant": store.multi_tenant,  # documents and chunks below: `tenant`'s, else every tenant's
+        "tenant": store.tenant,
         "model": engine.embedder.model_id,
         "dim": engine.embedder.dim,
         "capabilities": store.capabilities.as_dict(),

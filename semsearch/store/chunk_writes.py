@@ -128,7 +128,8 @@ class ChunkWrites:
         unseen = set(candidates)
         if not unseen:
             return set()
-        for row in self.scan("", ["metadata"], page=KEY_SCAN_PAGE):
+        # The keys are the collection's, shared by its tenants: a key one tenant no longer has may be another's.
+        for row in self.whole_collection().scan("", ["metadata"], page=KEY_SCAN_PAGE):
             unseen -= (row.get("metadata") or {}).keys()
             if not unseen:
                 return set()

@@ -79,6 +79,7 @@ class Job:
     finished_at: float | None = None
     _finished: threading.Event = field(default_factory=threading.Event, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _stop_reason: str = field(default="the server is stopping", repr=False)
 
     @property
     def finished(self) -> bool:
@@ -89,9 +90,9 @@ class Job:
         return self._finished.wait(timeout)
 
     def check_stop(self) -> None:
-        """Called by the work between files: raises JobCancelled once the queue is closing."""
+        """Called by the work between files: raises JobCancelled once the queue is closing or the job was cancelled."""
         if self._stop.is_set():
-            raise JobCancelled("the server is stopping")
+            raise JobCancelled(self._stop_reason)
 
     def failed_files(self) -> list[FileState]:
         return [f for f in self.files if f.state == "failed"]
@@ -183,6 +184,21 @@ class JobQueue:
         """Every job remembered, newest first."""
         with self._cond:
             return list(reversed(self._jobs.values()))
+
+    def cancel(self, job_id: str, reason: str = "cancelled") -> Job:
+        """Cancel a job: a queued one never runs (its files are removed), a running one stops after the file it is
+        writing (the files done stay done); a finished one is left as it is. JobNotFound if there is none."""
+        job = self.get(job_id)
+        with self._cond:
+            entry = next((e for e in self._pending if e.job is job), None)
+            if entry is not None:
+                self._pending.remove(entry)
+            elif not job.finished:
+                job._stop_reason = reason
+                job._stop.set()
+        if entry is not None:
+            self._end(entry, "cancelled", reason)
+        return job
 
     def pending(self) -> int:
         with self._cond:
