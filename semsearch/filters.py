@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from semsearch.errors import InvalidFilter
@@ -132,6 +132,17 @@ def string_literal(value: str) -> str:
     except UnicodeEncodeError as exc:
         raise ValueError("the value is not valid Unicode text") from exc
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+#: Characters no stored id, doc id or source holds (writes refuse them) and no Milvus string literal can express.
+UNSTORABLE = "\n\r\x00"
+
+
+def in_list(field: str, values: Sequence[str]) -> str:
+    """`field in [...]` over string values. A value with a line break or NUL cannot be stored, so nothing equals it:
+    it is left out (looking it up finds nothing) rather than refused as a filter would be."""
+    kept = [v for v in values if not any(c in v for c in UNSTORABLE)] or [""]  # "" is no stored id either
+    return f"{field} in [{', '.join(string_literal(v) for v in kept)}]"
 
 
 def _expected(types: tuple[type, ...]) -> str:

@@ -251,3 +251,15 @@ def test_ingest_through_the_api_writes_into_the_tenant_named(tmp_path: Path, emb
         assert not report.failures and report.stats.documents == 1
         assert [d.doc_id for d in whole.for_tenant("acme").documents()] == ["sample_data/library/decimal.md"]
         assert list(whole.for_tenant("zenith").documents()) == []
+
+
+def test_a_document_id_no_document_can_have_is_404_on_every_documents_route(app_client: TestClient) -> None:
+    """Ids with a line break or NUL cannot be stored, nor written in a Milvus filter: asking for one finds nothing
+    (404, or `missing`), never a 500 from the filter compiler."""
+    for bad in ("a\rb.md", "a\nb.md", "a\x00b.md"):
+        quoted = bad.replace("\r", "%0D").replace("\n", "%0A").replace("\x00", "%00")
+        assert app_client.get(f"/documents/{quoted}").status_code == 404
+        assert app_client.delete(f"/documents/{quoted}").status_code == 404
+        answer = app_client.post("/documents/delete", json={"doc_ids": [bad]})
+        assert answer.status_code in (200, 404), answer.text
+        assert answer.status_code == 404 or answer.json()["deleted"] == 0
