@@ -36,9 +36,13 @@ POLL_SECONDS = 0.2
 class ApiSink:
     """A `FileSink` speaking to a running API: uploads, then follows each job; lists and deletes for pruning."""
 
-    def __init__(self, base_url: str, timeout: float = 300.0, api_key: str | None = None) -> None:
+    def __init__(
+        self, base_url: str, timeout: float = 300.0, api_key: str | None = None, tenant: str | None = None
+    ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers)
+        #: Sent with every request, for a multi-tenant collection (`semsearch ingest --api URL --tenant T`).
+        self.tenant = {"tenant": tenant} if tenant else {}
 
     def send_files(
         self, files: list[Path], table: TableOptions, on_file: Callable[[Path, IngestReport], None] | None = None
@@ -60,7 +64,7 @@ class ApiSink:
     def _upload(self, batch: list[Path], table: TableOptions) -> dict[str, Any]:
         """One request and its job; the job as it ended. A batch refused whole (over the request limit) is sent
         again file by file, so only the offending file fails."""
-        fields: dict[str, Any] = {"doc_id": [file_id_of(path, table) for path in batch]}
+        fields: dict[str, Any] = {"doc_id": [file_id_of(path, table) for path in batch], **self.tenant}
         if table.metadata:
             fields["metadata"] = json.dumps(table.metadata)
         for name in ("text_column", "id_column"):
@@ -98,7 +102,7 @@ class ApiSink:
         """Through `GET /documents`, a page of LIST_PAGE at a time, following the server's cursor."""
         after: str | None = None
         while True:
-            params = {"source_prefix": prefix, "limit": LIST_PAGE, **({"after": after} if after else {})}
+            params = {"source_prefix": prefix, "limit": LIST_PAGE, **self.tenant, **({"after": after} if after else {})}
             body = self._call("GET", "/documents", params=params)
             for doc in body["documents"]:
                 yield doc["doc_id"], doc["source"]
@@ -107,7 +111,7 @@ class ApiSink:
                 return
 
     def remove(self, doc_ids: list[str]) -> int:
-        return int(self._call("POST", "/documents/delete", json={"doc_ids": doc_ids})["deleted"])
+        return int(self._call("POST", "/documents/delete", json={"doc_ids": doc_ids, **self.tenant})["deleted"])
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:

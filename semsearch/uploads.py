@@ -306,6 +306,8 @@ def files_page(
     listed: list[FileInfo] = []
     if after is None:
         for job in queue.jobs():
+            if job.tenant != kb.tenant:  # another tenant's uploads are not this one's to see
+                continue
             for state in job.files:
                 if state.state != "done" and len(listed) < UNSTORED_MAX:
                     shown = "failed" if state.state == "cancelled" else state.state

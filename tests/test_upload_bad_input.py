@@ -149,10 +149,11 @@ def test_a_body_cut_half_way_stores_nothing_and_says_which_file(client: TestClie
         (b"x", {"Content-Type": "multipart/form-data"}, 400),  # no boundary
         (multipart([]), HEADERS, 400),  # no file at all
         (multipart([(b"a.txt", GOOD)], {"metadata": "[1, 2]"}), HEADERS, 400),
-        (multipart([(b"a.txt", GOOD)], {"doc_id": "a", "tenant": "t"}) + b"", HEADERS, 200),
+        (multipart([(b"a.txt", GOOD)], {"doc_id": "a"}) + b"", HEADERS, 200),
+        (multipart([(b"a.txt", GOOD)], {"doc_id": "a", "tenant": "t"}), HEADERS, 400),  # not multi-tenant
         (multipart([(b"a.txt", GOOD), (b"b.txt", GOOD)], {"doc_id": "only-one"}), HEADERS, 400),
     ],
-    ids=["json", "no-boundary", "no-files", "metadata-not-object", "fields-ok", "doc-id-count"],
+    ids=["json", "no-boundary", "no-files", "metadata-not-object", "fields-ok", "tenant-of-none", "doc-id-count"],
 )
 def test_malformed_requests_are_4xx_with_a_message(
     client: TestClient, uploads: Path, body: bytes, headers: dict[str, str], status: int

@@ -109,10 +109,13 @@ def test_an_upload_answers_at_once_with_a_job_to_follow(app_client: TestClient, 
 
 
 def test_metadata_and_tenant_travel_with_the_upload(app_client: TestClient) -> None:
-    answer = upload(app_client, ["sample_data/library/decimal.md"], metadata='{"team": "finance"}', tenant="acme")
-    assert answer.status_code == 200 and answer.json()["tenant"] == "acme"
+    answer = upload(app_client, ["sample_data/library/decimal.md"], metadata='{"team": "finance"}')
+    assert answer.status_code == 200 and answer.json()["tenant"] is None
     hits = app_client.post("/search", json={"query": "decimal", "filter": {"team": "finance"}}).json()["results"]
     assert hits and all(hit["metadata"]["team"] == "finance" for hit in hits)
+    # A tenant is a multi-tenant collection's (tests/test_scoped_keys.py uploads into one): this one has none.
+    refused = upload(app_client, ["sample_data/library/decimal.md"], tenant="acme")
+    assert refused.status_code == 400 and "not multi-tenant" in refused.json()["detail"]
 
 
 def test_files_are_listed_with_their_state_and_deleted_with_their_chunks(app_client: TestClient) -> None:

@@ -2,8 +2,9 @@
 `GET /jobs/{id}`. Thin routes over `semsearch.uploads` and `semsearch.jobs`; the multipart body is read by
 `search_api.multipart_files`.
 
-The router holds no collection of its own: it takes the knowledge base from `KnowledgeBaseDep`, so it can be mounted
-under a prefix whose dependency picks another collection.
+The router holds no collection of its own: it takes the knowledge base from the scope dependencies
+(`search_api.scopes`), so it can be mounted under a prefix whose dependency picks another collection; in a
+multi-tenant collection each route works in the tenant its request names (the `tenant` form field, `?tenant=`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import anyio
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from search_api.deps import KnowledgeBaseDep, WriteLockDep
+from search_api.deps import WriteLockDep
 from search_api.file_models import FilePageResponse, FilesRefusedResponse, JobResponse
-from search_api.models import ERRORS, DeleteResponse, ErrorResponse
+from search_api.models import ERRORS, TENANT_DESCRIPTION, DeleteResponse, ErrorResponse, Tenant
 from search_api.multipart_files import read_upload
-from semsearch.errors import DocumentNotFound
+from search_api.scopes import ReadScope, WriteScope
+from semsearch.errors import DocumentNotFound, Refused
 from semsearch.jobs import Job, JobQueue
 from semsearch.uploads import FilesRefused, ReadOptions, files_page, nothing_read, submit_files
 
@@ -40,7 +42,7 @@ UPLOAD_BODY = {
                         "description": "One per file, in order; default: the file's name.",
                     },
                     "metadata": {"type": "string", "description": "A JSON object tagging every document."},
-                    "tenant": {"type": "string", "description": "Recorded on the job (tenants enforce it)."},
+                    "tenant": {"type": "string", "description": TENANT_DESCRIPTION},
                     "text_column": {"type": "string"},
                     "id_column": {"type": "string"},
                     "metadata_columns": {"type": "string", "description": "Comma-separated table columns."},
@@ -73,7 +75,7 @@ def get_jobs(request: Request) -> JobQueue:
 )
 async def upload_files(
     request: Request,
-    kb: KnowledgeBaseDep,
+    scope: WriteScope,
     wait: Annotated[bool, Query(description="Wait (up to SEMSEARCH_UPLOAD_WAIT_SECONDS) for the job to end.")] = False,
 ) -> JSONResponse:
     """Upload one or many files (multipart field `files`): each is read by the same readers as `semsearch ingest`
@@ -83,7 +85,7 @@ async def upload_files(
     the 4xx of its files when none could be read. A file refused (unknown type, empty, over the limit, a hostile
     name, unreadable) is reported by name while the others land."""
     queue = get_jobs(request)
-    form = await read_upload(request, kb.settings)
+    form = await read_upload(request, scope.base.settings)
     staging = form.staging
     try:
         doc_ids = form.fields.get("doc_id")
@@ -93,7 +95,8 @@ async def upload_files(
             metadata_columns=_columns(form.one("metadata_columns")),
         )
         metadata, tenant = _metadata(form.one("metadata")), form.one("tenant")
-    except FilesRefused:
+        kb = scope.kb(tenant)  # before the job: a missing or foreign tenant is refused now, not by the job
+    except (FilesRefused, Refused):
         await anyio.to_thread.run_sync(staging.abandon)
         raise
     job = await anyio.to_thread.run_sync(
@@ -116,13 +119,14 @@ def get_job(request: Request, job_id: Annotated[str, Path(max_length=100)]) -> J
 @router.get("/files", response_model=FilePageResponse, responses=ERRORS)
 def list_files(
     request: Request,
-    kb: KnowledgeBaseDep,
+    scope: ReadScope,
     after: Annotated[str | None, Query(max_length=1024, description="The `next` cursor of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Documents read for this page.")] = 100,
+    tenant: Annotated[Tenant | None, Query()] = None,
 ) -> FilePageResponse:
     """Files with their state: first the uploads not stored (queued, being read, failed), then stored files (the
     sources of the stored documents), a page at a time."""
-    files, cursor = files_page(kb, get_jobs(request), after=after, limit=limit)
+    files, cursor = files_page(scope.kb(tenant), get_jobs(request), after=after, limit=limit)
     return FilePageResponse.model_validate({"files": [f.to_dict() for f in files], "next": cursor})
 
 
@@ -132,9 +136,13 @@ def list_files(
     responses=NOT_FOUND,
 )
 def delete_file(
-    kb: KnowledgeBaseDep, lock: WriteLockDep, doc_id: str = Path(..., min_length=1, max_length=1000)
+    scope: WriteScope,
+    lock: WriteLockDep,
+    doc_id: str = Path(..., min_length=1, max_length=1000),
+    tenant: Annotated[Tenant | None, Query()] = None,
 ) -> DeleteResponse:
     """Remove a file's chunks: its document, or every row of a table."""
+    kb = scope.kb(tenant)
     with lock:
         deleted = kb.delete_file(doc_id)
     if not deleted:
