@@ -41,8 +41,7 @@ class ApiSink:
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers)
-        #: Sent with every request, for a multi-tenant collection (`semsearch ingest --api URL --tenant T`).
-        self.tenant = {"tenant": tenant} if tenant else {}
+        self.tenant = tenant  # a multi-tenant collection's tenant: every upload, listing and delete names it
 
     def send_files(
         self, files: list[Path], table: TableOptions, on_file: Callable[[Path, IngestReport], None] | None = None
@@ -58,13 +57,14 @@ class ApiSink:
                 if on_file:
                     on_file(path, report)
             report.stats.add(IndexStats(**{k: job.get(k, 0) for k in COUNTS}))
-            report.stats.deleted += job["deleted"]
         return report
 
     def _upload(self, batch: list[Path], table: TableOptions) -> dict[str, Any]:
         """One request and its job; the job as it ended. A batch refused whole (over the request limit) is sent
         again file by file, so only the offending file fails."""
-        fields: dict[str, Any] = {"doc_id": [file_id_of(path, table) for path in batch], **self.tenant}
+        fields: dict[str, Any] = {"doc_id": [file_id_of(path, table) for path in batch]}
+        if self.tenant is not None:
+            fields["tenant"] = self.tenant
         if table.metadata:
             fields["metadata"] = json.dumps(table.metadata)
         for name in ("text_column", "id_column"):
@@ -102,7 +102,9 @@ class ApiSink:
         """Through `GET /documents`, a page of LIST_PAGE at a time, following the server's cursor."""
         after: str | None = None
         while True:
-            params = {"source_prefix": prefix, "limit": LIST_PAGE, **self.tenant, **({"after": after} if after else {})}
+            params = {"source_prefix": prefix, "limit": LIST_PAGE, **({"after": after} if after else {})}
+            if self.tenant is not None:
+                params["tenant"] = self.tenant
             body = self._call("GET", "/documents", params=params)
             for doc in body["documents"]:
                 yield doc["doc_id"], doc["source"]
@@ -111,7 +113,8 @@ class ApiSink:
                 return
 
     def remove(self, doc_ids: list[str]) -> int:
-        return int(self._call("POST", "/documents/delete", json={"doc_ids": doc_ids, **self.tenant})["deleted"])
+        body: dict[str, Any] = {"doc_ids": doc_ids, **({"tenant": self.tenant} if self.tenant is not None else {})}
+        return int(self._call("POST", "/documents/delete", json=body)["deleted"])
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -148,7 +151,7 @@ def _batches(files: list[Path]) -> Iterator[list[Path]]:
 
 def _refused(files: list[dict[str, Any]]) -> dict[str, Any]:
     """A refusal of every file, as a job whose files all failed."""
-    zero = dict.fromkeys(("documents", "chunks", "embedded", "unchanged", "deleted"), 0)
+    zero = dict.fromkeys(COUNTS, 0)
     return {**zero, "state": "done", "files": files}
 
 
@@ -161,9 +164,8 @@ def _body(response: httpx.Response) -> dict[str, Any]:
 
 
 def _merged(jobs: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = ("documents", "chunks", "embedded", "unchanged", "deleted")
     return {
-        **{k: sum(job[k] for job in jobs) for k in keys},
+        **{k: sum(job.get(k, 0) for job in jobs) for k in COUNTS},
         "state": "done",
         "files": [f for job in jobs for f in job["files"]],
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,3 +152,57 @@ def test_the_service_opens_collections_by_name_with_their_own_settings(
         assert kb.settings.chunk_tokens == 200
     with semsearch.open(tmp_path / "m.db", collection="zoo", _env_file=None) as kb:
         assert kb.count() == 0 and kb.settings.chunk_tokens == 300  # dropped: this is a new one, made now
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A second, genuinely different model built here (a 64-d head on the shipped encoder), saved like a user's."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Dense
+
+    from semsearch.embedder import resolve_model_path
+    from semsearch.settings import DEFAULT_MODEL
+
+    base = SentenceTransformer(resolve_model_path(DEFAULT_MODEL), device="cpu")
+    path = tmp_path_factory.mktemp("models") / "small-64"
+    SentenceTransformer(modules=[base[0], base[1], Dense(in_features=384, out_features=64)]).save(str(path))
+    return str(path)
+
+
+def test_two_collections_with_two_models_are_served_side_by_side_each_model_loaded_once(
+    api: TestClient, small_model: str, settings: Settings
+) -> None:
+    created = api.post("/collections", json={"name": "small", "model": small_model})
+    assert created.status_code == 201, created.text
+    assert (created.json()["model"], created.json()["dim"]) == (small_model, 64)
+    assert api.post("/collections", json={"name": "again"}).status_code == 201  # the default model, shared
+    _add(api, "small", OTTERS, MARKETS)
+    _add(api, settings.collection, OTTERS, MARKETS)
+    for path in ("/collections/small/search", "/search"):
+        hits = api.post(path, json={"query": "sea otters sleeping", "mode": "dense"}).json()["results"]
+        assert hits[0]["doc_id"] == "otters", path
+    vectors = api.post("/collections/small/v1/embeddings", json={"input": "otters", "model": small_model}).json()
+    assert len(vectors["data"][0]["embedding"]) == 64
+    models = api.app.state.service.models  # type: ignore[attr-defined]
+    assert models.loaded() == sorted([settings.model, small_model])
+    assert sum(models.loads.values()) == 1  # the small model; the default one is the API's own, adopted
+    missing = api.post("/collections", json={"name": "remote", "model": "someone/not-installed"})
+    assert missing.status_code == 400 and "not installed" in missing.json()["detail"]
+
+
+@pytest.mark.server
+def test_collections_on_the_milvus_server(milvus_server, embedder: Embedder) -> None:
+    name = f"coll_{uuid.uuid4().hex[:10]}"
+    with semsearch.Service(milvus_server.uri, _env_file=None) as service:
+        service.models.adopt(embedder, service.settings)
+        service.create(name, chunk_tokens=64).add([OTTERS, MARKETS])
+        assert name in service.names()
+        shown = service.describe(name)
+        assert (shown["chunks"], shown["settings"]["chunk_tokens"], shown["collection"]) == (2, 64, name)
+        assert shown["physical_collection"].startswith(f"{name}__")  # an alias on a server
+        assert service.open(name).search("sea otters sleeping", top_k=1).results[0].doc_id == "otters"
+        dropped = service.drop(name)
+        assert f"alias {name}" in dropped and f"{name}__keys" in dropped
+        with pytest.raises(CollectionNotFound):
+            service.open(name)
+        assert name not in service.names()
