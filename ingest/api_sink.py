@@ -36,9 +36,12 @@ POLL_SECONDS = 0.2
 class ApiSink:
     """A `FileSink` speaking to a running API: uploads, then follows each job; lists and deletes for pruning."""
 
-    def __init__(self, base_url: str, timeout: float = 300.0, api_key: str | None = None) -> None:
+    def __init__(
+        self, base_url: str, timeout: float = 300.0, api_key: str | None = None, tenant: str | None = None
+    ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers)
+        self.tenant = tenant  # a multi-tenant collection's tenant: every upload, listing and delete names it
 
     def send_files(
         self, files: list[Path], table: TableOptions, on_file: Callable[[Path, IngestReport], None] | None = None
@@ -54,13 +57,14 @@ class ApiSink:
                 if on_file:
                     on_file(path, report)
             report.stats.add(IndexStats(**{k: job.get(k, 0) for k in COUNTS}))
-            report.stats.deleted += job["deleted"]
         return report
 
     def _upload(self, batch: list[Path], table: TableOptions) -> dict[str, Any]:
         """One request and its job; the job as it ended. A batch refused whole (over the request limit) is sent
         again file by file, so only the offending file fails."""
         fields: dict[str, Any] = {"doc_id": [file_id_of(path, table) for path in batch]}
+        if self.tenant is not None:
+            fields["tenant"] = self.tenant
         if table.metadata:
             fields["metadata"] = json.dumps(table.metadata)
         for name in ("text_column", "id_column"):
@@ -99,6 +103,8 @@ class ApiSink:
         after: str | None = None
         while True:
             params = {"source_prefix": prefix, "limit": LIST_PAGE, **({"after": after} if after else {})}
+            if self.tenant is not None:
+                params["tenant"] = self.tenant
             body = self._call("GET", "/documents", params=params)
             for doc in body["documents"]:
                 yield doc["doc_id"], doc["source"]
@@ -107,7 +113,8 @@ class ApiSink:
                 return
 
     def remove(self, doc_ids: list[str]) -> int:
-        return int(self._call("POST", "/documents/delete", json={"doc_ids": doc_ids})["deleted"])
+        body: dict[str, Any] = {"doc_ids": doc_ids, **({"tenant": self.tenant} if self.tenant is not None else {})}
+        return int(self._call("POST", "/documents/delete", json=body)["deleted"])
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -144,7 +151,7 @@ def _batches(files: list[Path]) -> Iterator[list[Path]]:
 
 def _refused(files: list[dict[str, Any]]) -> dict[str, Any]:
     """A refusal of every file, as a job whose files all failed."""
-    zero = dict.fromkeys(("documents", "chunks", "embedded", "unchanged", "deleted"), 0)
+    zero = dict.fromkeys(COUNTS, 0)
     return {**zero, "state": "done", "files": files}
 
 
@@ -157,9 +164,8 @@ def _body(response: httpx.Response) -> dict[str, Any]:
 
 
 def _merged(jobs: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = ("documents", "chunks", "embedded", "unchanged", "deleted")
     return {
-        **{k: sum(job[k] for job in jobs) for k in keys},
+        **{k: sum(job.get(k, 0) for job in jobs) for k in COUNTS},
         "state": "done",
         "files": [f for job in jobs for f in job["files"]],
     }

@@ -21,6 +21,7 @@ from typing import Any
 
 #: Elements whose text is never content.
 NOT_CONTENT = ["script", "style", "noscript", "template", "nav", "footer", "header", "aside", "form", "button"]
+_NOT_CONTENT = frozenset(NOT_CONTENT)
 #: ARIA landmark roles of page chrome (Sphinx marks its sidebar and its navigation bars with them).
 CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "complementary"})
 #: Classes that documentation generators put on navigation, per generator.
@@ -58,9 +59,7 @@ REPEAT_SHARE = 0.75
 
 def drop_chrome(main: Any) -> None:
     """Remove, in place, the elements of `main` (a BeautifulSoup element) that rule 1 says are not content."""
-    for tag in main.find_all(NOT_CONTENT):
-        tag.decompose()
-    for tag in main.find_all(_is_chrome):
+    for tag in main.find_all(_is_chrome):  # one pass; an element inside a removed one is skipped
         tag.decompose()
 
 
@@ -106,6 +105,6 @@ def repeated_lines(pages: Iterable[Iterable[str]]) -> frozenset[str]:
 def _is_chrome(tag: Any) -> bool:
     if tag.attrs is None:  # already removed with an ancestor
         return False
-    if tag.get("role") in CHROME_ROLES or tag.get("id") in CHROME_IDS:
+    if tag.name in _NOT_CONTENT or tag.get("role") in CHROME_ROLES or tag.get("id") in CHROME_IDS:
         return True
     return not CHROME_CLASSES.isdisjoint(tag.get("class") or ())

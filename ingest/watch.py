@@ -29,6 +29,9 @@ from ingest.sync import prune, scopes, split_glob
 
 #: Quiet time (ms) that ends a batch of events: an editor's save or a `git checkout` arrives as one batch.
 DEBOUNCE_MS = 500
+#: How long (ms) the watcher waits for events before it says it is still there: its first such wake-up is when
+#: `on_ready` is called, since the watches are set by then.
+WAKE_MS = 250
 
 
 @dataclass
@@ -92,19 +95,34 @@ def watch(
     on_batch: Callable[[IngestReport, list[str]], None] | None = None,
     stop: threading.Event | None = None,
     prune_missing: bool = True,
+    on_ready: Callable[[], None] | None = None,
 ) -> WatchSession:
     """Apply changes until Ctrl-C (or `stop` is set); returns what was applied. In the main thread Ctrl-C only sets
-    the stop event, so a batch being written is finished, never cut in the middle of a Milvus write."""
+    the stop event, so a batch being written is finished, never cut in the middle of a Milvus write. `on_ready` is
+    called once the file-system watches are set: a change made after it is seen (one made before may not be)."""
     session = WatchSession()
     stop = stop or threading.Event()
     roots = [root for root in watch_roots(args) if root.exists()]
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    ready = False
     try:
         for changes in watchfiles.watch(
-            *roots, debounce=DEBOUNCE_MS, stop_event=stop, raise_interrupt=False, ignore_permission_denied=True
+            *roots,
+            debounce=DEBOUNCE_MS,
+            stop_event=stop,
+            raise_interrupt=False,
+            ignore_permission_denied=True,
+            rust_timeout=WAKE_MS,
+            yield_on_timeout=True,
         ):
+            if not ready:  # the first wake-up or batch: the watches were set when the generator started
+                ready = True
+                if on_ready:
+                    on_ready()
+            if not changes:
+                continue
             report, gone = apply_changes(args, {Path(path) for _, path in changes}, sink, table, exclude, prune_missing)
             session.add(report)
             if on_batch:

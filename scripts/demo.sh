@@ -28,3 +28,13 @@ for QUERY in \
 done
 echo "== POST /search (hybrid, one best chunk per document): read and write zip archives"
 semsearch search "read and write zip archives" -k 3 --group --api "${API}"
+
+kill "${SERVER}" 2>/dev/null || true; wait "${SERVER}" 2>/dev/null || true  # free the .db for the commands below
+cat <<NEXT
+
+== done. Next, try (the README's "Next" section):
+  source .venv/bin/activate            # or call .venv/bin/semsearch
+  semsearch search "read and write zip archives"
+  semsearch serve                      # then open http://127.0.0.1:8000/docs, or the search page at http://127.0.0.1:8000/
+  semsearch ingest path/to/your/docs/  # your own files, into the same ./data/milvus.db
+NEXT

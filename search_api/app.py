@@ -18,20 +18,35 @@ from search_api.guards import OPEN_PATHS, ApiKeyGuard, BodySizeLimit, JsonBodies
 from search_api.metrics import install_metrics
 from search_api.models import ErrorResponse
 from search_api.request_context import RequestContext
-from search_api.routes import collections, documents, embeddings, files, health, page, search, tenants
+from search_api.routes import (
+    api_docs,
+    collections,
+    documents,
+    embeddings,
+    files,
+    health,
+    openai_files,
+    openai_vector_store_files,
+    openai_vector_stores,
+    page,
+    search,
+    tenants,
+)
 from search_api.startup import CollectionLoader
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.errors import KeysFileUnreadable
-from semsearch.jobs import JobQueue
+from semsearch.file_store import FileStore
 from semsearch.logs import configure_logging
 from semsearch.scoped_keys import KeyRing
 from semsearch.service import Service
 from semsearch.settings import Settings
+from semsearch.uploads import JobQueue
+from semsearch.vector_stores import VectorStores
 
 #: The routes that work on one knowledge base: served for the default collection as they are, and for any
 #: collection under `/collections/{collection}`.
-COLLECTION_ROUTERS = (search.router, documents.router, tenants.router, embeddings.router)
+COLLECTION_ROUTERS = (search.router, documents.router, files.router, tenants.router, embeddings.router)
 COLLECTION_PREFIX = "/collections/{collection}"
 UNKNOWN_COLLECTION: dict[int | str, dict] = {
     400: {"model": ErrorResponse, "description": "A name Milvus refuses, or valid JSON the engine refuses"},
@@ -48,6 +63,8 @@ Semantic search over your documents, backed by Milvus and a sentence-transformer
   `semsearch ingest`; it answers 202 with a job (`GET /jobs/{id}`). `GET /files` lists files, `DELETE /files/{id}`
   removes one.
 * `POST /v1/embeddings`: OpenAI-compatible embeddings with the collection's model (the `openai` client works).
+* `/v1/files` and `/v1/vector_stores`: OpenAI's vector stores API (files, vector stores, their files and file
+  batches, search), each vector store a collection; the `openai` client's file search works with `base_url` here.
 * `GET /metrics`: Prometheus metrics (requests and latency per route, embed and Milvus time, ingest counts).
 * `/collections`: list, create (`POST`), describe and drop (`DELETE`, admin key) collections; every route above
   also answers under `/collections/{collection}/...` for that collection (`/search` is the default collection's).
@@ -93,7 +110,12 @@ def create_app(
             current.close()  # the follower closed the engines it replaced
 
     app = FastAPI(
-        title="milvus semantic search", version=semsearch.__version__, description=DESCRIPTION, lifespan=lifespan
+        title="milvus semantic search",
+        version=semsearch.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served offline by routes.api_docs, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     service = app.state.service = Service(settings)
@@ -101,10 +123,20 @@ def create_app(
     app.state.engine = None
     app.state.loader = None
     app.state.write_lock = threading.Lock()
-    app.state.jobs = JobQueue(settings.upload_queue_size, app.state.write_lock)
+    app.state.jobs = JobQueue(
+        settings.upload_queue_size,
+        app.state.write_lock,
+        on_end=lambda job: app.state.metrics.record_ingest(
+            job.stats.documents, job.stats.chunks, len(job.failed_files())
+        ),  # uploads count in /metrics as POST /documents does
+    )
+    app.state.file_store = FileStore.of(settings)  # `/v1/files`; its folder is made on the first file
+    app.state.vector_stores = VectorStores.of(service, app.state.file_store, app.state.jobs, settings)
     install_error_handlers(app)
-    for module in (search, documents, tenants, files, embeddings, health, page, collections):
+    openai_routes = (openai_files, openai_vector_stores, openai_vector_store_files)
+    for module in (search, documents, tenants, files, embeddings, health, page, collections, api_docs, *openai_routes):
         app.include_router(module.router)
+    app.include_router(files.jobs_router)
     for router in COLLECTION_ROUTERS:
         app.include_router(
             router, prefix=COLLECTION_PREFIX, dependencies=[Depends(collection_path)], responses=UNKNOWN_COLLECTION

@@ -8,6 +8,7 @@ collection (`/search`). The routers are mounted twice (`search_api.app`), so eac
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
@@ -16,10 +17,12 @@ from search_api.access import AccessDenied, Action, authorize, principal_of
 from search_api.guards import is_read
 from semsearch.engine import Engine
 from semsearch.errors import BackendUnavailable
+from semsearch.file_store import FileStore
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.metrics import EngineMetrics
 from semsearch.service import Service
 from semsearch.store.catalog import NAME_RULE
+from semsearch.vector_stores import VectorStores
 
 #: Seconds a request waits for its collection to open before it is answered 503 "loading" with Retry-After: a
 #: collection of thousands of chunks opens within it, so only a big load is ever seen as loading.
@@ -84,6 +87,24 @@ def get_knowledge_base(engine: Annotated[Engine, Depends(get_engine)]) -> Knowle
     return KnowledgeBase(engine, owned=False)
 
 
+def knowledge_base_later(request: Request) -> Callable[[], KnowledgeBase]:
+    """How to find this request's collection again after the request (an upload job runs later): the default
+    collection's engine as it is then (a reindex may have swapped it), another one through the service (it may have
+    been closed and is opened again). Access was checked for the request."""
+    app, name = request.app, request.path_params.get("collection")
+
+    def knowledge_base() -> KnowledgeBase:
+        if name is None or name == app.state.settings.collection:
+            engine = app.state.engine
+            if engine is None:
+                raise BackendUnavailable("the search engine is not loaded")
+        else:
+            engine = app.state.service.engine(name, wait=None)
+        return KnowledgeBase(app.state.metrics.instrument(engine), owned=False)
+
+    return knowledge_base
+
+
 def get_metrics(request: Request) -> EngineMetrics:
     return request.app.state.metrics
 
@@ -93,8 +114,23 @@ def get_write_lock(request: Request) -> threading.Lock:
     return request.app.state.write_lock
 
 
+def get_vector_stores(request: Request) -> VectorStores:
+    """The OpenAI vector stores (`/v1/vector_stores`), each a collection of the app's `Service`. A request naming one
+    asks the access seam for it, as a collection route does."""
+    vs_id = request.path_params.get("vector_store_id")
+    if vs_id is not None:
+        allow(request, vs_id, Action.READ if is_read(request.method, request.url.path) else Action.WRITE)
+    return request.app.state.vector_stores
+
+
+def get_file_store(request: Request) -> FileStore:
+    return request.app.state.file_store
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_knowledge_base)]
 WriteLockDep = Annotated[threading.Lock, Depends(get_write_lock)]
 MetricsDep = Annotated[EngineMetrics, Depends(get_metrics)]
 ServiceDep = Annotated[Service, Depends(get_service)]
+VectorStoresDep = Annotated[VectorStores, Depends(get_vector_stores)]
+FileStoreDep = Annotated[FileStore, Depends(get_file_store)]

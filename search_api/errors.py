@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from search_api.openai_compat.errors import problems_message, refuses_with_400
 from search_api.request_context import error_body, request_id
 from semsearch.errors import (
     CollectionLoading,
@@ -50,9 +51,16 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
 
 
-def _answer(request: Request, status: int, detail: object, level: int = logging.INFO, **extra: object) -> JSONResponse:
+def _answer(
+    request: Request,
+    status: int,
+    detail: object,
+    level: int = logging.INFO,
+    param: str | None = None,
+    **extra: object,
+) -> JSONResponse:
     log.log(level, "[%s] %s %s -> %d: %s", request_id(), request.method, request.url.path, status, detail)
-    return JSONResponse(status_code=status, content={**error_body(detail), **extra})
+    return JSONResponse(status_code=status, content={**error_body(detail, status, param), **extra})
 
 
 def _handler(status: int):
@@ -63,7 +71,8 @@ def _handler(status: int):
             response = _answer(request, status, str(exc), logging.INFO)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response
-        return _answer(request, status, str(exc), level, **extra)
+        param = exc.field if isinstance(exc, InvalidFilter) else None
+        return _answer(request, status, str(exc), level, param, **extra)
 
     return handle
 
@@ -76,6 +85,9 @@ async def _files_refused(request: Request, exc: Exception) -> JSONResponse:
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [{k: v for k, v in error.items() if k not in ("input", "url")} for error in exc.errors()]
+    if refuses_with_400(request.url.path):  # OpenAI's status for a parameter it refuses, with the message
+        message, param = problems_message(jsonable_encoder(problems))
+        return _answer(request, 400, message, param=param)
     return _answer(request, 422, jsonable_encoder(problems))
 
 

@@ -1,4 +1,4 @@
-"""Response models of the upload routes (`/files`, `/jobs`): the shapes of `semsearch.jobs.Job.to_dict()` and of a
+"""Response models of the upload routes (`/files`, `/jobs`): the shapes of `semsearch.uploads.Job.to_dict()` and of a
 page of files, declared for the OpenAPI documentation."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class JobResponse(BaseModel):
     id: str
     state: Literal["queued", "running", "done", "failed", "cancelled"]
     tenant: str | None = None
+    collection: str | None = Field(None, description="The collection the files go to.")
     files_total: int
     files_done: int
     files_failed: int
@@ -35,6 +36,7 @@ class JobResponse(BaseModel):
     chunks: int
     embedded: int = Field(description="Chunks the model embedded; unchanged chunks (same content hash) are not.")
     unchanged: int
+    reused: int = Field(0, description="Chunks whose vectors were copied from equal text stored under another id.")
     deleted: int
     errors: dict[str, str] = Field(description="File name → why it was not stored.")
     error: str | None = None

@@ -14,34 +14,55 @@ from email.message import Message as MimeHeader
 
 from search_api.access import split_collection
 from search_api.request_context import ASGIApp, Message, Receive, Scope, Send, reply_error
+from search_api.routes.api_docs import ASSETS, ASSETS_PATH
 from semsearch.errors import KeysFileUnreadable
 from semsearch.scoped_keys import ADMIN, ANYONE, READER, KeyRing, Principal
 
 #: Reachable without the API key: liveness probes must not need a secret, and a browser opening the search page
 #: (search_api/routes/page.py: the page and its assets, no data) cannot send one.
-OPEN_PATHS = frozenset({"/health", "/", "/static/search.js", "/static/search.css"})
+OPEN_PATHS = frozenset(
+    {"/health", "/", "/static/search.js", "/static/search.css", *(f"{ASSETS_PATH}/{name}" for name in ASSETS)}
+)
 
 #: What `SEMSEARCH_READ_API_KEY` opens: asking questions (search, context, embeddings: what the search page and a
 #: RAG app call), readiness, and the API's own documentation. Everything else (writes, deletes, /metrics, listing
 #: documents) needs `SEMSEARCH_API_KEY`, the admin key, which also opens every read path.
 READ_PATHS = frozenset(
-    {"/search", "/context", "/v1/embeddings", "/v1/models", "/ready", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
+    {
+        "/search",
+        "/context",
+        "/v1/embeddings",
+        "/v1/models",
+        "/ready",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/openapi.json",
+    }
 )
 #: Reading the collections themselves (the list, one collection's status) is reading too; creating and dropping
 #: one needs the admin key. Paths under `/collections/{name}/` follow the rule of the route they repeat.
 READ_COLLECTION_PATHS = re.compile(r"^/collections(/[^/]+)?$")
+#: OpenAI's vector stores: listing them, reading one, and searching one are reading; their files (and every write)
+#: need the admin key, as documents do.
+READ_VECTOR_STORE_PATHS = re.compile(r"^/v1/vector_stores(/[^/]+)?$")
+SEARCH_VECTOR_STORE_PATH = re.compile(r"^/v1/vector_stores/[^/]+/search$")
 
 
 def is_read(method: str, path: str, read_paths: frozenset[str] = READ_PATHS) -> bool:
     """Whether the read key opens `method path` (a path under `/collections/{name}/` as the route it repeats)."""
     route = split_collection(path)[1]
-    return route in read_paths or (method in ("GET", "HEAD") and READ_COLLECTION_PATHS.match(route) is not None)
+    if method in ("GET", "HEAD") and (READ_COLLECTION_PATHS.match(route) or READ_VECTOR_STORE_PATHS.match(path)):
+        return True
+    return route in read_paths or (method == "POST" and SEARCH_VECTOR_STORE_PATH.match(path) is not None)
 
 
 def is_upload(scope: Scope) -> bool:
-    """A path that takes file uploads (`/files`, `/collections/{name}/files`, ...): a multipart body, held to the
-    upload limit instead of the JSON one. Any method: another one than POST then answers 405, as elsewhere."""
-    return scope["path"].rstrip("/").endswith("/files")
+    """A path that takes file uploads (`/files`, `/collections/{name}/files`, `/v1/files`): a multipart body, held to
+    the upload limit instead of the JSON one. Any method: another one than POST then answers 405, as elsewhere.
+    Attaching a file to a vector store (`POST /v1/vector_stores/{id}/files`) is JSON."""
+    path = scope["path"].rstrip("/")
+    return path.endswith("/files") and not path.startswith("/v1/vector_stores/")
 
 
 #: Where a scoped key may go (`/collections/{name}/...` as the route it repeats): the read paths, and the routes

@@ -50,7 +50,15 @@ def build_server(engine: Engine, service: Service | None = None) -> MCPServer:
     service = service or Service.beside(engine)
     read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
 
-    def knowledge_base(collection: str | None) -> KnowledgeBase:
+    def knowledge_base(collection: str | None, tenant: str | None) -> KnowledgeBase:
+        """The collection's knowledge base, in `tenant` where a multi-tenant collection needs one; a server started
+        with SEMSEARCH_TENANT stays inside that tenant (naming another is refused)."""
+        kb = _collection(collection)
+        if engine.settings.tenant:
+            kb = kb.for_tenant(engine.settings.tenant)
+        return kb.for_tenant(tenant) if tenant else kb
+
+    def _collection(collection: str | None) -> KnowledgeBase:
         if collection is None or collection == default:
             return KnowledgeBase(engine, owned=False)
         return service.open(collection)
@@ -65,6 +73,7 @@ def build_server(engine: Engine, service: Service | None = None) -> MCPServer:
         min_score: Annotated[float | None, _doc(SearchRequest, "min_score")] = None,
         rerank: Annotated[bool, _doc(SearchRequest, "rerank")] = False,
         collection: Annotated[str | None, COLLECTION] = None,
+        tenant: Annotated[str | None, _doc(SearchRequest, "tenant")] = None,
     ) -> SearchResponse:
         """The best matching chunks, best first, each with `score` (0..1, higher is better), text, source and
         metadata: what `POST /search` answers."""
@@ -78,8 +87,9 @@ def build_server(engine: Engine, service: Service | None = None) -> MCPServer:
                 group_by_document=group_by_document,
                 min_score=min_score,
                 rerank=rerank,
+                tenant=tenant,
             )
-            kb = knowledge_base(collection)
+            kb = knowledge_base(collection, request.tenant)
             return SearchResponse.model_validate(kb.search(request.query, **request.search_args()).to_dict())
 
         return _answer(answer)
@@ -92,13 +102,16 @@ def build_server(engine: Engine, service: Service | None = None) -> MCPServer:
         filter: Annotated[dict[str, Any] | None, _doc(ContextRequest, "filter")] = None,
         rerank: Annotated[bool, _doc(ContextRequest, "rerank")] = False,
         collection: Annotated[str | None, COLLECTION] = None,
+        tenant: Annotated[str | None, _doc(ContextRequest, "tenant")] = None,
     ) -> ContextResponse:
         """RAG context for a question: the most relevant passages merged and packed into `token_budget` tokens,
         as a ready-to-paste `context` string ([n] passage, then its source) plus the passages with citations."""
 
         def answer() -> ContextResponse:
-            request = ContextRequest(query=query, token_budget=token_budget, mode=mode, filter=filter, rerank=rerank)
-            kb = knowledge_base(collection)
+            request = ContextRequest(
+                query=query, token_budget=token_budget, mode=mode, filter=filter, rerank=rerank, tenant=tenant
+            )
+            kb = knowledge_base(collection, request.tenant)
             return ContextResponse.model_validate(kb.context(request.query, **request.context_args()).to_dict())
 
         return _answer(answer)

@@ -1,9 +1,9 @@
 """Request ids and the one error shape.
 
 Every response carries `X-Request-ID` (the caller's, when it is a sane token, else a new one), every error body is
-`{"detail": ..., "request_id": ...}`, and every error is logged once with that id. An unexpected exception is caught
-here, outermost, so the client gets a JSON 500 without a stack trace and the log gets the trace exactly once
-(Starlette's own error middleware would log it a second time).
+`{"detail": ..., "request_id": ...}` (on `/v1` routes with OpenAI's `error` object beside), and every error is
+logged once with that id. An unexpected exception is caught here, outermost, so the client gets a JSON 500 without a
+stack trace and the log gets the trace exactly once (Starlette's own error middleware would log it a second time).
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
 from typing import Any
 
+from search_api.openai_compat.errors import is_openai_path, openai_error
 from semsearch.logs import request_id_var
 
 Scope = MutableMapping[str, Any]
@@ -28,6 +30,7 @@ log = logging.getLogger("search_api")
 HEADER = b"x-request-id"
 _CALLER_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 _request_id = request_id_var  # one home: the log formatter reads it too
+_openai_request: ContextVar[bool] = ContextVar("openai_request", default=False)
 
 
 def request_id() -> str:
@@ -35,13 +38,18 @@ def request_id() -> str:
     return _request_id.get()
 
 
-def error_body(detail: Any) -> dict[str, Any]:
-    return {"detail": detail, "request_id": request_id()}
+def error_body(detail: Any, status: int = 400, param: str | None = None) -> dict[str, Any]:
+    """The error shape; on the OpenAI-compatible `/v1` routes also OpenAI's `error` object (`param`: the parameter
+    at fault, where one is)."""
+    body = {"detail": detail, "request_id": request_id()}
+    if _openai_request.get():
+        body["error"] = openai_error(status, detail, param)
+    return body
 
 
 async def reply_error(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     """Answer an error straight from ASGI middleware, in the same shape the routes use."""
-    body = json.dumps(error_body(detail)).encode()
+    body = json.dumps(error_body(detail, status)).encode()
     await send(
         {
             "type": "http.response.start",
@@ -66,6 +74,7 @@ class RequestContext:
         given = dict(scope["headers"]).get(HEADER, b"")
         rid = given.decode() if _CALLER_ID.match(given) else uuid.uuid4().hex[:16]
         _request_id.set(rid)
+        _openai_request.set(is_openai_path(scope.get("path", "")))
         started = False
 
         async def send_with_id(message: Message) -> None:

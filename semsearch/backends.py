@@ -2,8 +2,9 @@
 
 The ONNX graphs are made here, from the local weights, on first use: the transformer exported once with
 `torch.onnx`, its attention, GELU and layer norms fused by ONNX Runtime's transformer optimizer, its weights
-quantised once to int8 with onnxruntime's dynamic quantisation, all cached next to the data
-(`<data dir>/models/<cache slug>/`), so nothing is downloaded and later starts skip torch entirely.
+quantised once to int8 with onnxruntime's dynamic quantisation, all cached once per user
+(`<user cache>/semsearch/models/<cache slug>/`: `Settings.model_cache_dir`), so nothing is downloaded and later
+starts skip torch entirely.
 (sentence-transformers' own `backend="onnx"` needs optimum-onnx, which pins transformers < 4.58; this does not.)
 
 All three backends compute the same model, so their vectors share one space: the cosine between a torch vector
@@ -18,6 +19,8 @@ import os
 import re
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +41,8 @@ ONNX_DIR = "onnx-fused"
 FP32_FILE = "model.onnx"
 INT8_FILE = "model_qint8.onnx"
 CONFIG_FILE = "semsearch_onnx.json"
+#: Held (fcntl) by the process exporting or quantising a model, beside its `ONNX_DIR`.
+LOCK_FILE = ".prepare.lock"
 #: ONNX Runtime's own threads per inference; None lets it use every core.
 INTRA_OP_THREADS: int | None = None
 #: ONNX Runtime's idle intra-op threads spin by default, burning a core while they wait for the next run. A server
@@ -80,10 +85,12 @@ def load_model(path: str, backend: Backend, device: str | None, cache_dir: Path,
     onnx_dir = cache_dir / ONNX_DIR
     file_name = INT8_FILE if backend is Backend.ONNX_INT8 else FP32_FILE
     try:
-        if not (onnx_dir / CONFIG_FILE).is_file():
-            _export(path, onnx_dir)
-        if backend is Backend.ONNX_INT8 and not (onnx_dir / INT8_FILE).is_file():
-            _quantize(onnx_dir)
+        if not (onnx_dir / file_name).is_file() or not (onnx_dir / CONFIG_FILE).is_file():
+            with _exclusive(cache_dir / LOCK_FILE):  # another process preparing it: wait, then use its files
+                if not (onnx_dir / CONFIG_FILE).is_file():
+                    _export(path, onnx_dir)
+                if backend is Backend.ONNX_INT8 and not (onnx_dir / INT8_FILE).is_file():
+                    _quantize(onnx_dir)
     except UnsupportedForOnnx as exc:
         log.warning("%s; running %s on torch instead", exc, path)
         return load_model(path, Backend.TORCH, device, cache_dir, precision)
@@ -93,6 +100,30 @@ def load_model(path: str, backend: Backend, device: str | None, cache_dir: Path,
             "set SEMSEARCH_MODEL_CACHE to a writable directory, or to one prepared where it was writable"
         ) from exc
     return OnnxEncoder(onnx_dir, file_name, device)
+
+
+@contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """One process at a time prepares a model in a cache that every `.db` and process shares: an advisory `fcntl`
+    lock on `lock`, which the OS releases if its holder dies. The writes stay atomic (a temporary directory or file
+    renamed into place), so where `fcntl` is missing (Windows) two processes at worst both export, and either's
+    files are whole."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX
+        yield
+        return
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another process preparing the model in %s", lock.parent)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class OnnxEncoder:

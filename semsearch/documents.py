@@ -13,7 +13,7 @@ from typing import Any
 
 from semsearch.engine import Engine
 from semsearch.errors import DocumentNotFound, Refused
-from semsearch.filters import compile_filter, string_literal
+from semsearch.filters import compile_filter, in_list
 from semsearch.reindex import rebuild_text
 from semsearch.store import MilvusStore
 from semsearch.store.documents import both, prefix_expr
@@ -125,7 +125,7 @@ def delete_selection(
     matches every stored document, unless `everything` (a typo in a filter must not empty the collection)."""
     expr = selection_expr(store, source_prefix, filter)
     if doc_ids:
-        named = both(f"doc_id in [{', '.join(string_literal(d) for d in doc_ids)}]", expr)
+        named = both(in_list("doc_id", doc_ids), expr)
         found = sorted({head["doc_id"] for head in store.document_heads(named, ["doc_id"])})
         missing = sorted(set(doc_ids) - set(found))
         return Removal(found, store.delete_documents(found) if found else 0, missing)
@@ -146,6 +146,8 @@ def status(engine: Engine) -> dict[str, Any]:
     return {
         "collection": store.collection,
         "physical_collection": store.target,
+        "multi_tenant": store.multi_tenant,  # documents and chunks below: `tenant`'s, else every tenant's
+        "tenant": store.tenant,
         "model": engine.embedder.model_id,
         "dim": engine.embedder.dim,
         "capabilities": store.capabilities.as_dict(),

@@ -1,6 +1,7 @@
 """The one filter compiler: structured filters in, a Milvus boolean expression out.
 
-A filter is `{"field": value}` or `{"field": {"$op": value}}`, several fields joined with AND. Fields are either
+A filter is `{"field": value}` or `{"field": {"$op": value}}`, several fields joined with AND, and filters can be
+joined with `{"$or": [filter, ...]}` or `{"$and": [...]}` (which nest). Fields are either
 the chunk's own columns (`doc_id`, `source`, `chunk_index`) or metadata keys seen at ingest. Every value is
 type-checked and written as a literal with all quotes and backslashes escaped, so a value can never change the
 shape of the expression (no injection, no widening of the result set).
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from semsearch.errors import InvalidFilter
@@ -20,6 +21,9 @@ COLUMN_TYPES: dict[str, tuple[type, ...]] = {"doc_id": (str,), "source": (str,),
 
 _COMPARE = {"$eq": "==", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 _MEMBER = {"$in": "in", "$nin": "not in"}
+#: Filters joined: `{"$or": [{"year": 2024}, {"format": "pdf"}]}`; they nest up to MAX_DEPTH levels.
+_COMPOUND = {"$and": " and ", "$or": " or "}
+MAX_DEPTH = 8
 #: What a metadata key may be, wherever keys are checked (ingest, the API's models, this compiler): keys become
 #: filter fields (`metadata["key"]` in Milvus expressions), so they are kept simple.
 METADATA_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$"
@@ -33,14 +37,36 @@ def compile_filter(spec: Mapping[str, Any] | None, metadata_keys: Collection[str
     """Return a Milvus expression ('' for no filter); raise InvalidFilter naming the offending field."""
     if not spec:
         return ""
+    return _compile(spec, metadata_keys, 1)
+
+
+def _compile(spec: Mapping[str, Any], metadata_keys: Collection[str], depth: int) -> str:
+    if not isinstance(spec, Mapping) or not spec:
+        raise InvalidFilter("filter", f"each filter in $and/$or is a non-empty object, got {_type_name(spec)}")
     clauses = []
     for field, condition in spec.items():
+        if field in _COMPOUND:
+            clauses.append(_compound(field, condition, metadata_keys, depth))
+            continue
         target, types = _resolve_field(field, metadata_keys)
         ops = condition if isinstance(condition, Mapping) else {"$eq": condition}
         if not ops:
             raise InvalidFilter(field, "empty condition; use a value or {'$op': value}")
         clauses.extend(_clause(field, target, types, op, value) for op, value in ops.items())
     return " and ".join(clauses)
+
+
+def _compound(op: str, filters: Any, metadata_keys: Collection[str], depth: int) -> str:
+    """`{"$or": [filter, ...]}` / `{"$and": [...]}`: each filter compiled on its own and bracketed, so a filter of
+    several fields stays one AND inside an OR."""
+    if depth >= MAX_DEPTH:
+        raise InvalidFilter(op, f"filters nest at most {MAX_DEPTH} levels deep")
+    if not isinstance(filters, list) or not filters:
+        raise InvalidFilter(op, f"{op} needs a non-empty list of filters, got {_type_name(filters)}")
+    if len(filters) > 1000:
+        raise InvalidFilter(op, f"{op} accepts at most 1000 filters, got {len(filters)}")
+    parts = [f"({_compile(item, metadata_keys, depth + 1)})" for item in filters]
+    return "(" + _COMPOUND[op].join(parts) + ")"
 
 
 def is_metadata_key(key: str) -> bool:
@@ -106,6 +132,17 @@ def string_literal(value: str) -> str:
     except UnicodeEncodeError as exc:
         raise ValueError("the value is not valid Unicode text") from exc
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+#: Characters no stored id, doc id or source holds (writes refuse them) and no Milvus string literal can express.
+UNSTORABLE = "\n\r\x00"
+
+
+def in_list(field: str, values: Sequence[str]) -> str:
+    """`field in [...]` over string values. A value with a line break or NUL cannot be stored, so nothing equals it:
+    it is left out (looking it up finds nothing) rather than refused as a filter would be."""
+    kept = [v for v in values if not any(c in v for c in UNSTORABLE)] or [""]  # "" is no stored id either
+    return f"{field} in [{', '.join(string_literal(v) for v in kept)}]"
 
 
 def _expected(types: tuple[type, ...]) -> str:

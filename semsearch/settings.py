@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -52,7 +53,10 @@ class Settings(BaseSettings):
         "a CPU, or with an ONNX backend, runs fp32 and says so once.",
     )
     model_cache: str | None = Field(
-        None, description="Directory for exported ONNX models; default: `models/` next to the Milvus Lite .db."
+        None,
+        description="Directory for exported ONNX models, shared by every .db and process; default: the user's cache "
+        "directory (`~/.cache/semsearch/models` on Linux, under `$XDG_CACHE_HOME` when set; the platform's cache "
+        "folder on macOS and Windows).",
     )
     batch_size: int = Field(64, ge=1, le=4096, description="Texts per model.encode call.")
     chunk_tokens: int = Field(
@@ -192,6 +196,19 @@ class Settings(BaseSettings):
         description="Directory where uploads are staged while their job waits and runs (one private folder per "
         "request, removed when its job ends); unset: the system's temporary directory.",
     )
+    # The OpenAI vector stores API (issue 25): `/v1/files` keeps the raw files it is sent, in a folder of its own.
+    files_dir: str | None = Field(
+        None,
+        description="Directory where `POST /v1/files` keeps the files it is sent, with a small JSON index (and the "
+        "vector stores' names, metadata and file records); unset: `files/` beside the Lite .db (or ./data/files for a "
+        "server). One serving process owns it.",
+    )
+    files_max_bytes: int = Field(
+        10 * 2**30,
+        ge=1_000,
+        description="Most bytes the files kept by `POST /v1/files` may take together; an upload beyond that answers "
+        "413 (delete files first).",
+    )
     # Tenants and scoped keys (issue 24): docs/tenants-and-keys.md.
     tenant: str | None = Field(
         None,
@@ -257,7 +274,15 @@ class Settings(BaseSettings):
 
     @property
     def model_cache_dir(self) -> Path:
-        """Where exported models live: `model_cache`, else `models/` beside the .db (or ./data/models for a server)."""
+        """Where exported models live: `model_cache`, else the user's cache directory (platformdirs: `~/.cache/
+        semsearch/models` on Linux, `$XDG_CACHE_HOME` honoured), so a model is exported once per user, not per .db."""
         if self.model_cache:
-            return Path(self.model_cache)
-        return (Path(self.milvus_uri).parent if self.is_lite else Path("data")) / "models"
+            return Path(self.model_cache).expanduser()
+        return Path(platformdirs.user_cache_dir("semsearch", appauthor=False)) / "models"
+
+    @property
+    def files_folder(self) -> Path:
+        """Where `/v1/files` keeps files: `files_dir`, else `files/` beside the .db (or ./data/files for a server)."""
+        if self.files_dir:
+            return Path(self.files_dir)
+        return (Path(self.milvus_uri).parent if self.is_lite else Path("data")) / "files"

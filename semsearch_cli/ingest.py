@@ -135,9 +135,7 @@ def ingest(
     with cli_errors():
         engine = None
         if api:
-            if settings.tenant:  # uploads (POST /files) take no tenant yet
-                fail("--tenant does not work with --api yet: ingest into the .db or server directly", EXIT_USAGE)
-            sink: Sink | FileSink = ApiSink(api_url(api, collection), api_key=api_key(settings))
+            sink: Sink | FileSink = ApiSink(api_url(api, collection), api_key=api_key(settings), tenant=settings.tenant)
         else:
             explicit = given(model=model, chunk_tokens=chunk_tokens, chunk_overlap=chunk_overlap)
             engine = Engine.open(settings, create=True, recorded=True, keep=explicit)

@@ -13,6 +13,9 @@ from ingest.pipeline import IngestReport
 from ingest.sinks import FileSink, Sink
 from ingest.watch import watch
 
+#: The line on stderr that says the watch is set: a script (or a test) makes its changes after it.
+WATCHING = "watching for changes (Ctrl-C stops)"
+
 
 def watch_and_report(
     paths: Sequence[str],
@@ -25,12 +28,14 @@ def watch_and_report(
 ) -> IngestReport:
     """Watch until interrupted; returns the first report with every batch added (exit 0: Ctrl-C is how it ends)."""
     typer.echo(_line("ingested", first, [], as_json), err=not as_json)
-    typer.echo("watching for changes (Ctrl-C stops)", err=True)
 
     def on_batch(report: IngestReport, gone: list[str]) -> None:
         typer.echo(_line("applied", report, gone, as_json), err=not as_json)
 
-    session = watch(paths, sink, table, exclude, on_batch=on_batch, prune_missing=prune)
+    def on_ready() -> None:  # said once the watches are set: a change made after this line is seen
+        typer.echo(WATCHING, err=True)
+
+    session = watch(paths, sink, table, exclude, on_batch=on_batch, prune_missing=prune, on_ready=on_ready)
     session.total.files += first.files
     session.total.stats.add(first.stats)
     session.total.failures[:0] = first.failures

@@ -103,11 +103,45 @@ def test_the_onnx_graphs_are_fused_by_onnx_runtime(model_cache: Path) -> None:
     assert int8["QAttention"] == 6 and int8["MatMulInteger"] > 0
 
 
-def test_the_model_cache_defaults_to_models_beside_the_lite_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_model_cache_is_one_per_user_whatever_the_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SEMSEARCH_MODEL_CACHE", raising=False)
-    settings = Settings(milvus_uri=str(tmp_path / "kb" / "milvus.db"), _env_file=None)
-    assert settings.model_cache_dir == tmp_path / "kb" / "models"
-    assert Settings(milvus_uri="http://milvus:19530", _env_file=None).model_cache_dir == Path("data/models")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    one = Settings(milvus_uri=str(tmp_path / "kb" / "milvus.db"), _env_file=None)
+    other = Settings(milvus_uri=str(tmp_path / "elsewhere" / "notes.db"), _env_file=None)
+    server = Settings(milvus_uri="http://milvus:19530", _env_file=None)
+    assert one.model_cache_dir == other.model_cache_dir == server.model_cache_dir == tmp_path / "xdg/semsearch/models"
+    monkeypatch.setenv("SEMSEARCH_MODEL_CACHE", "~/models")  # the override, with ~ as a shell would read it
+    assert Settings(_env_file=None).model_cache_dir == Path.home() / "models"
+
+
+#: Prepares the model in SEMSEARCH_MODEL_CACHE (the default onnx-int8 backend: export, then quantise), logging at info.
+PREPARE = (
+    "from semsearch.embedder import Embedder; from semsearch.logs import configure_logging; "
+    "from semsearch.settings import Settings; configure_logging('info'); "
+    "print(Embedder.load(Settings(backend='onnx-int8', _env_file=None)).embed_queries(['otters']).shape)"
+)
+
+
+def test_two_processes_preparing_one_model_at_once_export_and_quantise_it_once(tmp_path: Path) -> None:
+    """The cache is shared by every process of the user: the second waits for the first (an fcntl lock), then
+    uses its files; no half-written file or temporary directory is left behind (issue 23)."""
+    cache = tmp_path / "cache"
+    env = {**os.environ, "SEMSEARCH_MODEL_CACHE": str(cache)}
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", PREPARE], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=900) for run in runs]
+    for run, (out, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, err
+        assert out.strip() == "(1, 384)"
+    logs = "".join(err for _, err in outputs)
+    assert logs.count("exporting") == 1 and logs.count("quantising") == 1, logs
+    onnx_dir = cache / cache_slug(DEFAULT_MODEL) / ONNX_DIR
+    assert {path.name for path in onnx_dir.parent.iterdir()} == {ONNX_DIR, ".prepare.lock"}
+    assert not [path.name for path in onnx_dir.iterdir() if path.name.startswith(".")]
 
 
 def test_an_unknown_backend_is_refused_naming_the_choices() -> None:

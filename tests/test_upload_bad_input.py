@@ -26,6 +26,7 @@ from tests.live_server import serve_in_thread
 BOUNDARY = b"semsearch-test-boundary"
 GOOD = b"Sea otters hold hands while they sleep so that they do not drift apart."
 MAX_FILE = 64 * 1024
+MAX_REQUEST = 2_000_000
 
 
 def encrypted_pdf() -> bytes:
@@ -88,6 +89,7 @@ def settings(tmp_path: Path, uploads: Path) -> Settings:
         upload_dir=str(uploads),
         max_file_bytes=MAX_FILE,
         max_unpacked_bytes=2**20,
+        max_upload_bytes=MAX_REQUEST,
         _env_file=None,
     )
 
@@ -149,7 +151,7 @@ def test_a_body_cut_half_way_stores_nothing_and_says_which_file(client: TestClie
         (b"x", {"Content-Type": "multipart/form-data"}, 400),  # no boundary
         (multipart([]), HEADERS, 400),  # no file at all
         (multipart([(b"a.txt", GOOD)], {"metadata": "[1, 2]"}), HEADERS, 400),
-        (multipart([(b"a.txt", GOOD)], {"doc_id": "a", "tenant": "t"}) + b"", HEADERS, 200),
+        (multipart([(b"a.txt", GOOD)], {"doc_id": "a", "metadata": '{"k": 1}'}), HEADERS, 200),
         (multipart([(b"a.txt", GOOD), (b"b.txt", GOOD)], {"doc_id": "only-one"}), HEADERS, 400),
     ],
     ids=["json", "no-boundary", "no-files", "metadata-not-object", "fields-ok", "doc-id-count"],
@@ -161,6 +163,22 @@ def test_malformed_requests_are_4xx_with_a_message(
     assert answer.status_code == status, answer.text
     assert status == 200 or answer.json()["detail"]
     assert left_behind(uploads) == []
+
+
+def test_a_streamed_body_over_the_request_limit_is_413_and_leaves_nothing(client: TestClient, uploads: Path) -> None:
+    body = multipart([(b"first.txt", GOOD), (b"big.csv", b"text\n" + b"row of a table\n" * 200_000)])
+    assert len(body) > MAX_REQUEST
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: the limit is met while the body streams in
+        for start in range(0, len(body), 65536):
+            yield body[start : start + 65536]
+
+    answer = client.post("/files?wait=true", content=chunked(), headers=HEADERS)
+    assert answer.status_code == 413 and "SEMSEARCH_MAX_UPLOAD_BYTES" in answer.json()["detail"]
+    deadline = time.monotonic() + 30
+    while left_behind(uploads) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left_behind(uploads) == [] and stored(client) == []
 
 
 def test_a_thousand_files_in_one_request_land_and_the_next_is_refused_by_name(

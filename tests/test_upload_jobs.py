@@ -1,4 +1,5 @@
-"""The upload job queue (`semsearch.jobs`): bounded, one job at a time, and what a restart does to queued jobs."""
+"""The upload job queue (`semsearch.uploads.jobs`): bounded, one job at a time, and what a restart does to queued
+jobs."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from semsearch.jobs import FileState, Job, JobNotFound, JobQueue, QueueFull
 from semsearch.settings import Settings
-from semsearch.uploads import FilesRefused, Staging, check_name
+from semsearch.uploads import FilesRefused, FileState, Job, JobNotFound, JobQueue, QueueFull, Staging, check_name
 
 
 def job() -> Job:

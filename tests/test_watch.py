@@ -25,10 +25,21 @@ from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.settings import Settings
+from semsearch_cli.watching import WATCHING
 from tests.helpers import semsearch_bin
 
-#: How long a change may take to be applied (the debounce is 0.5 s).
-DEADLINE_S = 10.0
+#: How long to wait for a change to be applied before calling the watch stuck: a guard against a hang, not a
+#: speed test (a batch is applied in about a second, the debounce being 0.5 s; the delays are printed, and speed
+#: belongs to benchmarks/). Generous, because a loaded machine embeds slowly.
+DEADLINE_S = 120.0
+
+
+def wait_until_watching(proc: subprocess.Popen) -> None:
+    """The command says on stderr when its watches are set; a change made before that line may be missed."""
+    while line := proc.stderr.readline():  # type: ignore[union-attr]
+        if WATCHING in line:
+            return
+    pytest.fail("the watch ended before saying it was watching")
 
 
 @pytest.fixture
@@ -54,10 +65,11 @@ def test_creates_edits_renames_and_deletes_are_applied_within_seconds(kb: Knowle
     batches: queue.Queue[IngestReport] = queue.Queue()
     stop = threading.Event()
     args = [str(root / "docs")]
+    watching = threading.Event()
     thread = threading.Thread(
         target=watch,
         args=(args, EngineSink(kb.engine), TableOptions()),
-        kwargs={"on_batch": lambda r, g: batches.put(r), "stop": stop},
+        kwargs={"on_batch": lambda r, g: batches.put(r), "stop": stop, "on_ready": watching.set},
     )
     thread.start()
     delays: list[float] = []
@@ -72,7 +84,7 @@ def test_creates_edits_renames_and_deletes_are_applied_within_seconds(kb: Knowle
         return total
 
     try:
-        time.sleep(0.5)  # the watcher is set up
+        assert watching.wait(DEADLINE_S), "the watch did not start"
         (root / "docs" / "otter.md").write_text("# Otters\n\nSea otters hold hands while they sleep.")
         assert until(lambda t: t.stats.documents >= 1).stats.embedded >= 1
         assert ids(kb) == ["docs/otter.md", "docs/zebra.txt"]
@@ -89,7 +101,6 @@ def test_creates_edits_renames_and_deletes_are_applied_within_seconds(kb: Knowle
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
-    assert max(delays) < DEADLINE_S
     print(f"watch delays (s): {[round(d, 2) for d in delays]}")
 
 
@@ -111,7 +122,7 @@ def test_ctrl_c_stops_the_watch_with_a_summary_and_a_vanished_folder_is_a_messag
     try:
         first = json.loads(proc.stdout.readline())  # type: ignore[union-attr]
         assert (first["event"], first["documents"]) == ("ingested", 2)
-        time.sleep(0.5)
+        wait_until_watching(proc)
         (root / "more" / "a.txt").unlink()
         (root / "more").rmdir()
         gone = json.loads(proc.stdout.readline())  # type: ignore[union-attr]
@@ -143,7 +154,7 @@ def test_watch_through_the_api_applies_a_new_file_and_a_delete(
     )
     try:
         assert json.loads(proc.stdout.readline())["documents"] == 1  # type: ignore[union-attr]
-        time.sleep(0.5)
+        wait_until_watching(proc)
         (root / "docs" / "otter.md").write_text("# Otters\n\nSea otters hold hands while they sleep.")
         (root / "docs" / "zebra.txt").unlink()
         applied = IngestReport()

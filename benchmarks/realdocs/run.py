@@ -15,6 +15,7 @@ hits in each score bucket: what a score means (docs/scores.md).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -35,7 +36,7 @@ BUCKETS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.01)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sets", default="flask,git", help=f"comma-separated, of: {', '.join(SETS)}")
+    parser.add_argument("--sets", default="flask,git", help=f"comma-separated, of: {', '.join(SETS)}; or none")
     parser.add_argument("--scifact", action="store_true", help="add BEIR SciFact (../shared/beir/scifact)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--db", default="current", help="name of the database folder under CACHE/db")
@@ -46,7 +47,7 @@ def main() -> None:
 
     started = time.perf_counter()
     results: dict[str, dict] = {}
-    for name in [s.strip() for s in args.sets.split(",") if s.strip()]:
+    for name in [s.strip() for s in args.sets.split(",") if s.strip() and s.strip() != "none"]:
         docset = SETS[name]
         corpus = docset.corpus(args.cache)
         questions = docset.questions()
@@ -55,9 +56,11 @@ def main() -> None:
         with KnowledgeBase.open(db, collection=f"realdocs_{name}") as kb:
             report = kb.add_files([corpus], base=corpus)
             print(f"{name}: {len(report.failures)} failures, {kb.count()} chunks", file=sys.stderr)
-            results[name] = {"docset": docset, "questions": questions, "runs": runs(kb, questions)}
+            results[name] = {"questions": questions, "runs": runs(kb, questions)}
+        save(args.cache / "runs" / args.db / f"{name}.json", results[name])
     if args.scifact:
         results["scifact"] = scifact(args.cache / "db" / args.db / "scifact.db")
+        save(args.cache / "runs" / args.db / "scifact.json", results["scifact"])
     load = os.getloadavg()
     print(f"Measured {time.strftime('%Y-%m-%d')}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, ")
     print(f"{time.perf_counter() - started:.0f} s in all.\n")
@@ -67,6 +70,12 @@ def main() -> None:
             print_styles(name, result)
     if args.calibration:
         print_calibration(results)
+
+
+def save(path: Path, result: dict) -> None:
+    """Each set's runs as JSON beside its database: a later set's failure loses no earlier one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result))
 
 
 def runs(kb, questions: list[dict]) -> dict[str, dict[str, list[tuple[str, float]]]]:

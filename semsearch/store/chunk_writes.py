@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from semsearch.errors import BackendUnavailable
-from semsearch.filters import string_literal
+from semsearch.filters import in_list
 from semsearch.store.collections import STATE_CONSISTENCY
 from semsearch.store.schema import KEYWORD_FIELD, keys_collection, keyword_text
 
@@ -128,7 +128,8 @@ class ChunkWrites:
         unseen = set(candidates)
         if not unseen:
             return set()
-        for row in self.scan("", ["metadata"], page=KEY_SCAN_PAGE):
+        # The keys are the collection's, shared by its tenants: a key one tenant no longer has may be another's.
+        for row in self.whole_collection().scan("", ["metadata"], page=KEY_SCAN_PAGE):
             unseen -= (row.get("metadata") or {}).keys()
             if not unseen:
                 return set()
@@ -158,4 +159,4 @@ def _describe_batch(verb: str, rows: list[dict[str, Any]]) -> str:
 
 
 def in_expr(field_name: str, values: Sequence[str]) -> str:
-    return f"{field_name} in [{', '.join(string_literal(v) for v in values)}]"
+    return in_list(field_name, values)

@@ -94,6 +94,11 @@ class ChunkCollection(DocumentReads, ChunkWrites):
     def capabilities(self) -> Capabilities:
         return self.milvus.capabilities
 
+    def whole_collection(self) -> ChunkCollection:
+        """The store over every tenant's chunks, for what belongs to the collection rather than to one tenant (its
+        metadata keys); `MilvusStore` steps past the tenant scope here. Itself for a single-tenant collection."""
+        return self
+
     @property
     def client(self) -> Any:
         """The raw pymilvus client, for tests and benchmarks that look behind the store; the product calls verbs."""

@@ -254,30 +254,36 @@ class MilvusStore(ChunkCollection):
         (one row a document), so it costs what listing every document does. [] for a single-tenant collection."""
         if not self.multi_tenant:
             return []
-        return sorted(
-            {row[TENANT_FIELD] for row in self._whole().scan("chunk_index == 0", [TENANT_FIELD], page=ID_PAGE)}
-        )
+        heads = self.whole_collection().scan("chunk_index == 0", [TENANT_FIELD], page=ID_PAGE)
+        return sorted({row[TENANT_FIELD] for row in heads})
 
     def count(self) -> int:
         """Chunks in the collection; in a multi-tenant one, the tenant's (`for_tenant`), or every tenant's from the
         whole collection's store: a number, not a tenant's content, which is what /ready and `status` report."""
-        return ChunkCollection.count(self._whole() if self.multi_tenant and self.tenant is None else self)
+        return ChunkCollection.count(self.whole_collection() if self.tenant is None else self)
 
     def count_where(self, expr: str) -> int:
         """Rows matching `expr`, as `count` (every tenant's, for the whole multi-tenant collection)."""
-        return ChunkCollection.count_where(self._whole() if self.multi_tenant and self.tenant is None else self, expr)
+        return ChunkCollection.count_where(self.whole_collection() if self.tenant is None else self, expr)
 
-    def _whole(self) -> MilvusStore:
-        """The whole multi-tenant collection, past the tenant scope: only for what `tenants` and `count` read."""
-        assert isinstance(self.milvus, TenantConnection) and self.tenant is None
-        return replace(self, milvus=self.milvus.inner, owns_connection=False, lite_path=None, multi_tenant=False)
+    def whole_collection(self) -> MilvusStore:
+        """Every tenant's chunks, past the tenant scope: only for what is the collection's and no tenant's content
+        (`tenants`, counts, which metadata keys some chunk still has). Itself for a single-tenant collection."""
+        if not self.multi_tenant:
+            return self
+        assert isinstance(self.milvus, TenantConnection)
+        whole = replace(self, owns_connection=False, lite_path=None, multi_tenant=False, tenant=None)
+        whole.milvus = self.milvus.inner
+        return whole
 
     def delete_tenant(self) -> int:
         """Delete every chunk of this store's tenant (`for_tenant`); returns how many there were."""
         if self.tenant is None:
             raise TenantRequired(f"name the tenant whose chunks to delete from {self.collection!r}")
+        keys = {key for row in self.scan("", ["metadata"], page=ID_PAGE) for key in row.get("metadata") or {}}
         chunks = self.count()
         self.milvus.write("delete", self.target, filter="", what=f"delete of tenant {self.tenant!r}")
+        self.forget_unused_keys(keys)  # those no other tenant's chunk has either
         return chunks
 
 

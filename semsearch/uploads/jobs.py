@@ -23,7 +23,7 @@ from typing import Any, Literal
 from semsearch.errors import NotFound, SemsearchError, Unavailable
 from semsearch.indexer import IndexStats
 
-log = logging.getLogger("semsearch.jobs")
+log = logging.getLogger("semsearch.uploads")
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 #: A file's way through a job: queued → reading → done | failed (or cancelled, with its job).
@@ -69,6 +69,8 @@ class Job:
 
     files: list[FileState]
     tenant: str | None = None
+    #: The collection the files go to (None: not said).
+    collection: str | None = None
     id: str = field(default_factory=lambda: f"job_{uuid.uuid4().hex}")
     state: JobState = "queued"
     stats: IndexStats = field(default_factory=IndexStats)
@@ -77,6 +79,7 @@ class Job:
     finished_at: float | None = None
     _finished: threading.Event = field(default_factory=threading.Event, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _stop_reason: str = field(default="the server is stopping", repr=False)
 
     @property
     def finished(self) -> bool:
@@ -87,9 +90,9 @@ class Job:
         return self._finished.wait(timeout)
 
     def check_stop(self) -> None:
-        """Called by the work between files: raises JobCancelled once the queue is closing."""
+        """Called by the work between files: raises JobCancelled once the queue is closing or the job was cancelled."""
         if self._stop.is_set():
-            raise JobCancelled("the server is stopping")
+            raise JobCancelled(self._stop_reason)
 
     def failed_files(self) -> list[FileState]:
         return [f for f in self.files if f.state == "failed"]
@@ -101,6 +104,7 @@ class Job:
             "id": self.id,
             "state": self.state,
             "tenant": self.tenant,
+            "collection": self.collection,
             "files_total": len(self.files),
             "files_done": sum(f.state == "done" for f in self.files),
             "files_failed": sum(f.state == "failed" for f in self.files),
@@ -129,8 +133,15 @@ class JobQueue:
     """A bounded queue of jobs and the one worker thread that runs them, each under `write_lock` (the lock every
     writer of the process takes, so a job and a `POST /documents` never interleave their chunk writes)."""
 
-    def __init__(self, size: int, write_lock: threading.Lock | None = None, keep: int = KEEP_FINISHED) -> None:
+    def __init__(
+        self,
+        size: int,
+        write_lock: threading.Lock | None = None,
+        keep: int = KEEP_FINISHED,
+        on_end: Callable[[Job], None] | None = None,
+    ) -> None:
         self.size = size
+        self.on_end = on_end  # hears of every job that ends (e.g. to count ingest metrics), in the worker thread
         self.write_lock = write_lock or threading.Lock()
         self.keep = keep
         self._cond = threading.Condition()
@@ -173,6 +184,21 @@ class JobQueue:
         """Every job remembered, newest first."""
         with self._cond:
             return list(reversed(self._jobs.values()))
+
+    def cancel(self, job_id: str, reason: str = "cancelled") -> Job:
+        """Cancel a job: a queued one never runs (its files are removed), a running one stops after the file it is
+        writing (the files done stay done); a finished one is left as it is. JobNotFound if there is none."""
+        job = self.get(job_id)
+        with self._cond:
+            entry = next((e for e in self._pending if e.job is job), None)
+            if entry is not None:
+                self._pending.remove(entry)
+            elif not job.finished:
+                job._stop_reason = reason
+                job._stop.set()
+        if entry is not None:
+            self._end(entry, "cancelled", reason)
+        return job
 
     def pending(self) -> int:
         with self._cond:
@@ -237,4 +263,9 @@ class JobQueue:
                     if file.state in ("queued", "reading"):
                         file.state, file.error = "cancelled" if state == "cancelled" else "failed", error
             job.state, job.error, job.finished_at = state, error, time.time()
+            if self.on_end is not None:
+                try:
+                    self.on_end(job)
+                except Exception:  # a listener's fault must not leave the job unfinished
+                    log.exception("on_end of job %s failed", job.id)
             job._finished.set()
