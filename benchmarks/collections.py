@@ -18,7 +18,7 @@ embeddings (`_corpus.py`; no model runs over 100,000 chunks). Then:
 Queries are the default mode (hybrid: dense + BM25) with top 10; every query text is new (no query-vector cache).
 The CPU is shared: the load average is printed beside every figure.
 
-    .venv/bin/python benchmarks/collections.py [--collections 100] [--chunks 1000] [--processes 3] [--max-open 100,32]
+    .venv/bin/python benchmarks/collections.py [--collections 100] [--chunks 1000] [--processes 3] [--max-open 100,16]
         [--queries 100]
 """
 
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--collections", type=int, default=100)
     parser.add_argument("--chunks", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=3)
-    parser.add_argument("--max-open", default="100,32", help="SEMSEARCH_MAX_OPEN_COLLECTIONS, one run each.")
+    parser.add_argument("--max-open", default="100,16", help="SEMSEARCH_MAX_OPEN_COLLECTIONS, one run each.")
     parser.add_argument("--queries", type=int, default=100, help="Queries for the warm p50.")
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--json", type=Path, default=RESULTS / "collections.json")
@@ -55,7 +55,7 @@ def main() -> None:
     names = [f"kb{number:03d}" for number in range(args.collections)]
     shared = CACHE / f"{args.collections}x{args.chunks}" / "milvus.db"
     build(shared, names, args.chunks)
-    singles = [CACHE / f"1x{args.chunks}" / f"{name}.db" for name in names[: args.processes]]
+    singles = [CACHE / f"1x{args.chunks}" / name / "milvus.db" for name in names[: args.processes]]
     for number, db in enumerate(singles):
         build(db, [names[number]], args.chunks)
     if args.build_only:
@@ -127,11 +127,11 @@ def one_service(db: Path, names: list[str], max_open: int, queries: int) -> dict
         listed = client.get("/collections").json()
         list_ms = round((time.perf_counter() - began) * 1000)
         count = len(listed.get("collections", listed))
-        cold_ms, rss_by_open = [], [[1, at_ready["rss_mb"]]]
+        cold_ms, rss_by_open = [], [[1, at_ready["rss_mb"], lite_rss_mb(api.pid)]]
         for number, name in enumerate(names[1:], start=2):
             cold_ms.append(first_answer_ms(client, name, f"{QUERIES[number % len(QUERIES)]} cold {number}"))
             if number % 10 == 0 or number == len(names):
-                rss_by_open.append([min(number, max_open + 1), rss_mb(api.pid)])
+                rss_by_open.append([number, rss_mb(api.pid), lite_rss_mb(api.pid)])
                 print(f"{number} collections queried, RSS {rss_by_open[-1][1]} MB, load {load_average()}", flush=True)
         cold_load = load_average()
         warm = names[-1]  # the last one opened: open whatever the bound
@@ -149,7 +149,7 @@ def one_service(db: Path, names: list[str], max_open: int, queries: int) -> dict
             "warm": {**percentiles(warm_ms), "load": load_average()},
             "reopened_first_query": {**percentiles(reopened_ms, 0), "load": load_average()} if reopened_ms else None,
             "rss_by_open": rss_by_open,
-            "rss_per_open_mb": slope(rss_by_open[: max_open + 1]),
+            "rss_per_open_mb": slope([point for point in rss_by_open if point[0] <= max_open + 1]),
             "rss_end_mb": rss_mb(api.pid),
         }
 
@@ -202,14 +202,20 @@ def timed_ms(client, name: str | None, query: str) -> float:
 
 def rss_mb(pid: int) -> int:
     """Resident memory of `pid` and its descendants (Milvus Lite runs as the API's child), MB."""
-    total = 0
-    for each in [pid, *descendants(pid)]:
-        try:
-            status = Path(f"/proc/{each}/status").read_text()
-        except OSError:
-            continue
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-    return round(total / 1024)
+    return round(sum(resident_kb(each) for each in [pid, *descendants(pid)]) / 1024)
+
+
+def lite_rss_mb(pid: int) -> int:
+    """Resident memory of the API's descendants alone (Milvus Lite's server), MB."""
+    return round(sum(resident_kb(each) for each in descendants(pid)) / 1024)
+
+
+def resident_kb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
 
 
 def descendants(pid: int) -> list[int]:
@@ -245,6 +251,7 @@ def report(result: dict) -> None:
             f"one service, max open {one['max_open']}",
             one["at_ready"]["ready_s"],
             one["at_ready"]["rss_mb"],
+            max(point[1] for point in one["rss_by_open"]),
             one["rss_end_mb"],
             1,
             one["at_ready"]["load"],
@@ -258,11 +265,13 @@ def report(result: dict) -> None:
             round(ready, 1),
             mean,
             mean * n,
+            mean * n,
             n,
             many["runs"][-1]["load"],
         ]
     )
-    header = ["serving", "start-up to ready s", "RSS at ready MB", f"RSS, {n} served MB", "model copies", "load"]
+    header = ["serving", "start-up to ready s", "RSS at ready MB", f"RSS peak, {n} opened MB", "RSS after MB"]
+    header += ["model copies", "load"]
     print_table(header, rows)
     rows = []
     for one in services:
@@ -279,7 +288,7 @@ def report(result: dict) -> None:
         rows.append([bound, f"GET /collections ({one['listed']} listed)", one["list_ms"], "", "", ""])
     print_table(["one service", "query", "p50 ms", "p95 ms", "max ms", "load"], rows)
     for one in services:
-        print(f"max open {one['max_open']}: RSS by collections open {one['rss_by_open']}")
+        print(f"max open {one['max_open']}: [collections opened, RSS MB, Milvus Lite's RSS MB] {one['rss_by_open']}")
         print(f"RSS per open collection: {one['rss_per_open_mb']} MB; one process per collection: {mean} MB each")
 
 

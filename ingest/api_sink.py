@@ -10,6 +10,7 @@ switching between the two embeds nothing again (content hashes).
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -31,6 +32,9 @@ UPLOAD_FILES = 64
 UPLOAD_BYTES = 64 * 2**20
 #: Seconds between two reads of a job's state while it runs.
 POLL_SECONDS = 0.2
+#: How a URL for one collection ends (`--api URL --collection NAME`): its routes are under it, but `/jobs/{id}` is
+#: mounted once, at the top, for every collection.
+COLLECTION_PATH = re.compile(r"/collections/[^/]+$")
 
 
 class ApiSink:
@@ -41,6 +45,7 @@ class ApiSink:
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers)
+        self.jobs_url = COLLECTION_PATH.sub("", base_url.rstrip("/")) + "/jobs"
         self.tenant = tenant  # a multi-tenant collection's tenant: every upload, listing and delete names it
 
     def send_files(
@@ -89,7 +94,7 @@ class ApiSink:
     def _follow(self, job: dict[str, Any]) -> dict[str, Any]:
         while job["state"] in ("queued", "running"):
             time.sleep(POLL_SECONDS)
-            job = self._call("GET", f"/jobs/{job['id']}")
+            job = self._call("GET", f"{self.jobs_url}/{job['id']}")
         if job["state"] != "done":
             raise BackendUnavailable(f"the API's upload job {job['id']} {job['state']}: {job['error']}")
         return job

@@ -8,7 +8,7 @@ collection (`/search`). The routers are mounted twice (`search_api.app`), so eac
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
@@ -33,18 +33,24 @@ def get_service(request: Request) -> Service:
     return request.app.state.service
 
 
-def get_engine(request: Request) -> Engine:
+def get_engine(request: Request) -> Iterator[Engine]:
+    """The request's engine. A read of another collection than the default holds a lease on it until the response
+    is sent, so that the service may release it from Milvus's memory as soon as it is done with it; a write may
+    start a job that outlives the response (an upload), so it takes the engine without one (`Service`)."""
     name = request.path_params.get("collection")
     default = request.app.state.settings.collection
     reading = is_read(request.method, request.url.path) or request.method in ("GET", "HEAD")
     allow(request, name or default, Action.READ if reading else Action.WRITE)
-    if name is None or name == default:
-        engine = default_engine(request)
-    else:
-        engine = get_service(request).engine(name, wait=OPEN_WAIT)
     # Embed and Milvus time go to this app's /metrics. Attaching is an assignment, not a copy, and doing it here
     # covers every engine the app serves: the one opened at start-up, a borrowed one, and one the follower swapped in.
-    return get_metrics(request).instrument(engine)
+    instrument = get_metrics(request).instrument
+    if name is None or name == default:
+        yield instrument(default_engine(request))
+    elif reading:
+        with get_service(request).lease(name, wait=OPEN_WAIT) as engine:
+            yield instrument(engine)
+    else:
+        yield instrument(get_service(request).engine(name, wait=OPEN_WAIT))
 
 
 def default_engine(request: Request) -> Engine:

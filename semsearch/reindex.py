@@ -15,7 +15,12 @@ model would (the chunker trims only whitespace, which is rebuilt as spaces at th
 source files afterwards embeds nothing new, and citations keep pointing at the right span of the source.
 
 The collection's saved default fusion (`semsearch eval --tune --save`) lives with the name, not the physical
-collection, so it carries over; the report says so, since it was tuned on the old model's results.
+collection, so it carries over; the report says so, since it was tuned on the old model's results. What the
+collection records (chunk size, keyword window, index, tenancy: `semsearch.collection_settings`) carries over too:
+the documents are re-chunked with the collection's chunk size, whatever the environment of the process that runs the
+reindex says, and the new physical collection records the same settings. Only the prompts are the new model's (the
+environment's, or the model's defaults): the old ones were written for the old model. A multi-tenant collection is
+filled tenant by tenant, each tenant's documents rebuilt from its own chunks into its own scope.
 
 Resumable: the new collection's content hashes include the model, so an interrupted reindex run again skips what it
 already embedded. Writes that reach the old collection during a reindex are not carried over: pause ingest while it
@@ -34,6 +39,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from semsearch import collection_settings
 from semsearch.default_fusion import load_default_fusion
 from semsearch.embedder import Embedder
 from semsearch.errors import CollectionMissing, UnsupportedOperation
@@ -41,7 +47,7 @@ from semsearch.indexer import Document, Indexer, IndexStats
 from semsearch.settings import Settings
 from semsearch.store import MilvusStore
 from semsearch.store.capabilities import physical_name
-from semsearch.store.schema import ModelRecord
+from semsearch.store.schema import TENANT_FIELD, ModelRecord
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +119,7 @@ def reindex(
             )
         old = _current_target(store)
         store.target = old
-        new_settings = settings.model_copy(update={"model": model})
+        new_settings = _carried_over(settings, store, model)
         embedder = Embedder.load(new_settings)
         report = ReindexReport(store.collection, old, physical_name(store.collection, embedder.model_id), model)
         default = load_default_fusion(store)
@@ -153,6 +159,14 @@ def _current_target(store: MilvusStore) -> str:
     return physical
 
 
+def _carried_over(settings: Settings, store: MilvusStore, model: str) -> Settings:
+    """The settings the new physical collection is made and filled with: what the old one records (its
+    tenancy read from its schema), the new `model`, and the prompts `settings` give for it."""
+    described = store.collections.describe(store.target)
+    kept = collection_settings.recorded(settings, described.record, keep=("query_prompt", "document_prompt"))
+    return kept.model_copy(update={"model": model, "multi_tenant": TENANT_FIELD in described.fields})
+
+
 def _fill(
     source: MilvusStore,
     report: ReindexReport,
@@ -160,11 +174,33 @@ def _fill(
     settings: Settings,
     on_batch: Callable[[ReindexReport], None] | None,
 ) -> None:
-    target = source.pinned_to(report.new)
+    """Fill the new physical collection from the old one: the whole collection, or each tenant's scope apart."""
+    target = source.pinned_to(report.new, settings)
     prompts = (embedder.prompts.query, embedder.prompts.document)
     if not source.collections.has(report.new):
-        target.create(ModelRecord(embedder.model_id, embedder.dim, *prompts))
+        recorded = collection_settings.to_record(settings)
+        target.create(ModelRecord(embedder.model_id, embedder.dim, *prompts, settings=recorded))
     target.open(embedder.model_id, embedder.dim, create=False, resolve=False, prompts=prompts)
+    if not settings.multi_tenant:
+        _fill_scope(source, target, report, embedder, settings, on_batch)
+        return
+    old = source.collections.describe(source.target).record
+    if old is None:
+        raise CollectionMissing(f"collection {source.target!r} has no model record; it was not made by semsearch")
+    old_prompts = (old.query_prompt or "", old.document_prompt or "")
+    source.open(old.model, old.dim, create=False, resolve=False, prompts=old_prompts)  # scopes it to tenants
+    for tenant in sorted({*source.tenants(), *target.tenants()}):  # the target's: left by an interrupted run
+        _fill_scope(source.for_tenant(tenant), target.for_tenant(tenant), report, embedder, settings, on_batch)
+
+
+def _fill_scope(
+    source: MilvusStore,
+    target: MilvusStore,
+    report: ReindexReport,
+    embedder: Embedder,
+    settings: Settings,
+    on_batch: Callable[[ReindexReport], None] | None,
+) -> None:
     indexer = Indexer(target, embedder, settings)
     doc_ids = sorted({row["doc_id"] for row in source.scan("", ["doc_id"])})
     for start in range(0, len(doc_ids), DOC_BATCH):
@@ -180,7 +216,7 @@ def _fill(
         if on_batch:
             on_batch(report)
     gone = sorted({row["doc_id"] for row in target.scan("", ["doc_id"])} - set(doc_ids))
-    report.removed = target.delete_documents(gone) if gone else 0  # left by an earlier run, since deleted
+    report.removed += target.delete_documents(gone) if gone else 0  # left by an earlier run, since deleted
 
 
 def _drop_others(store: MilvusStore, keep: str) -> list[str]:

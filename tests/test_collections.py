@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import semsearch
 from search_api.app import create_app
 from semsearch.embedder import Embedder
 from semsearch.errors import CollectionExists, CollectionNotFound, InvalidCollectionName
+from semsearch.knowledge_base import KnowledgeBase
 from semsearch.service import service as service_module
 from semsearch.settings import Settings
 
@@ -152,6 +154,51 @@ def test_the_service_opens_collections_by_name_with_their_own_settings(
         assert kb.settings.chunk_tokens == 200
     with semsearch.open(tmp_path / "m.db", collection="zoo", _env_file=None) as kb:
         assert kb.count() == 0 and kb.settings.chunk_tokens == 300  # dropped: this is a new one, made now
+
+
+def _released(is_loaded) -> bool:
+    """Poll (generous deadline): a release runs in the service's own thread."""
+    deadline = time.monotonic() + 60
+    while is_loaded():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_a_collection_closed_to_make_room_is_released_when_its_last_lease_ends(tmp_path: Path) -> None:
+    with semsearch.Service(tmp_path / "m.db", _env_file=None) as service:
+        for name in ("a", "b", "c"):
+            service.create(name).add([OTTERS])
+    with semsearch.Service(tmp_path / "m.db", _env_file=None, max_open_collections=1) as service:
+        service.retire_after = 600  # an engine lent without a lease: released only after this
+        loaded = {name: lambda name=name: service.catalog.is_loaded(service.catalog.get(name)) for name in "abc"}
+        with service.lease("a") as a:
+            with service.lease("b"):  # "a" is closed to make room, but held: it still answers
+                assert loaded["a"]() and KnowledgeBase(a, owned=False).search("otters").results
+            assert loaded["a"]()
+        assert _released(loaded["a"])  # its last lease ended
+        service.open("c")  # "b" is closed to make room, nobody holds it: released at once
+        assert _released(loaded["b"])
+        with service.lease("a"):  # "c" was lent without a lease: it may still be in use, so it stays loaded
+            assert loaded["c"]() and loaded["a"]()
+
+
+def test_reads_over_more_collections_than_the_bound_keep_few_loaded(
+    api: TestClient, settings: Settings, embedder: Embedder
+) -> None:
+    with semsearch.Service(settings) as elsewhere:  # made by another service: this API has lent none of them
+        elsewhere.models.adopt(embedder, settings)
+        for name in ("a", "b", "c"):
+            elsewhere.create(name).add([OTTERS])
+    service = api.app.state.service  # type: ignore[attr-defined]
+    service.settings = service.settings.model_copy(update={"max_open_collections": 1})
+    service.retire_after = 600  # what an engine lent without a lease would wait for
+    for name in ("a", "b", "c", "a"):  # each read opens one, and closes the one before, which only a read held
+        assert api.post(f"/collections/{name}/search", json={"query": "otters"}).status_code == 200
+    for name in ("b", "c"):
+        assert _released(lambda name=name: api.get(f"/collections/{name}").json()["loaded"]), name
+    assert api.get("/collections/a").json()["loaded"] is True
 
 
 @pytest.fixture(scope="module")

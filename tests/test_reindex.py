@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Dense
 
+import semsearch
 from search_api.app import create_app
 from semsearch.chunking import split_document
 from semsearch.default_fusion import save_default_fusion
@@ -160,4 +161,45 @@ def test_reindex_moves_a_legacy_plain_collection_behind_an_alias(
     client.drop_alias(name)
     for collection in (report["new"], f"{name}__keys"):
         client.drop_collection(collection)
+    client.close()
+
+
+@pytest.mark.server
+def test_reindex_keeps_what_the_collection_records_and_its_tenants_apart(
+    milvus_server: MilvusServer, embedder: Embedder, small_model: str, tmp_path: Path
+) -> None:
+    """A collection made with its own settings (`collections create`) and tenants, reindexed by a process whose
+    environment says otherwise: the new collection records the same settings, is chunked with them, and keeps
+    every tenant's documents in that tenant's scope."""
+    name = f"kept_{uuid.uuid4().hex[:8]}"
+    docs = _corpus()[:4]
+    with semsearch.Service(milvus_server.uri, _env_file=None) as service:
+        service.models.adopt(embedder, service.settings)
+        made = service.create(name, chunk_tokens=64, chunk_overlap=8, index="FLAT", multi_tenant=True)
+        made.for_tenant("north").add(docs[:2])
+        made.for_tenant("south").add(docs[2:])
+        recorded = service.describe(name)["settings"]
+        before = {t: sorted((d.doc_id, d.chunks) for d in made.for_tenant(t).documents()) for t in ("north", "south")}
+    assert recorded["chunk_tokens"] == 64 and recorded["multi_tenant"] is True
+
+    env = {"SEMSEARCH_MILVUS_URI": milvus_server.uri, "SEMSEARCH_COLLECTION": name, "SEMSEARCH_CHUNK_TOKENS": "200"}
+    result = run_cli("reindex", "--model", small_model, "--drop-old", "--grace", "0", "--json", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["switched"] is True and report["documents"] == 4
+
+    client = milvus_server.client()
+    assert client.describe_index(report["new"], "embedding")["index_type"] == "FLAT"
+    with semsearch.Service(milvus_server.uri, _env_file=None) as service:
+        shown = service.describe(name)
+        assert shown["model"] == small_model and shown["dim"] == 64
+        assert shown["settings"] == recorded  # recorded with the new collection, the environment's 200 ignored
+        reindexed = service.open(name)
+        assert reindexed.tenants() == ["north", "south"]
+        for tenant, mine in [("north", docs[:2]), ("south", docs[2:])]:
+            scoped = reindexed.for_tenant(tenant)
+            assert sorted((d.doc_id, d.chunks) for d in scoped.documents()) == before[tenant]  # 64-token chunks
+            hits = scoped.search(docs[0].text[:200], top_k=10, mode="dense").results
+            assert hits and {hit.doc_id for hit in hits} <= {doc.id for doc in mine}
+        service.drop(name)
     client.close()

@@ -28,6 +28,11 @@ class Opening:
         self.error: SemsearchError | None = None
         self.progress = LoadProgress(f"opening collection {name!r}")
         self.last_used = time.monotonic()
+        #: Leases running now (`Service.lease`); `lent`: the engine was handed out without one at least once.
+        self.leases = 0
+        self.lent = False
+        #: Closed by the service to make room: released once nobody holds it (`Service._evict`).
+        self.closed = False
         self._done = threading.Event()
         self._open_engine = open_engine
         self._thread = threading.Thread(target=self._run, name=f"open-{name}"[:64], daemon=True)
@@ -39,6 +44,13 @@ class Opening:
         opening.engine = engine
         opening._done.set()
         return opening
+
+    def hold(self, leased: bool) -> None:
+        """Count a lease, or note a loan without one (called under the service's lock)."""
+        if leased:
+            self.leases += 1
+        else:
+            self.lent = True
 
     def start(self) -> Opening:
         self._thread.start()

@@ -3,7 +3,10 @@
 This is the layer between the doors and one `KnowledgeBase`. It opens a collection when it is first used, with the
 model and settings the collection records (`semsearch.collection_settings`), loads each model once for every
 collection that uses it (`ModelRegistry`), and keeps at most `SEMSEARCH_MAX_OPEN_COLLECTIONS` open: opening one
-more closes the one used least recently and releases it from Milvus's memory (its next use loads it again).
+more closes the one used least recently and releases it from Milvus's memory (its next use loads it again):
+as soon as its last `lease` ends (the API's reads take one), so that a burst over many collections stays within the
+bound (a loaded collection holds ~60 MB in Milvus Lite); `RETIRE_AFTER` s later if it was lent without one (`open`,
+`engine`: MCP tools, upload jobs, Python callers), since nobody says when they are done with it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ from semsearch.errors import CollectionExists, CollectionInUse, CollectionNotFou
 from semsearch.knowledge_base import KnowledgeBase, open_settings
 from semsearch.service.models import ModelRegistry, check_installed
 from semsearch.service.opening import Opening
+from semsearch.service.retiring import Retirements
 from semsearch.settings import Settings
 from semsearch.store import LoadProgress
 from semsearch.store.catalog import Catalog, StoredCollection, check_name
@@ -62,7 +67,7 @@ class Service:
         self._open: OrderedDict[str, Opening] = OrderedDict()
         self._protected: dict[str, Callable[[], Engine | None]] = {}
         self._dropping: set[str] = set()
-        self._timers: list[threading.Timer] = []
+        self._retirements = Retirements(lambda name: name not in self._open and not self._closed)
         self._catalog: Catalog | None = None
         self._lock = threading.RLock()
         self._changes = threading.Lock()  # one create or drop at a time
@@ -125,23 +130,35 @@ class Service:
     def engine(self, name: str, wait: float | None = 2.0) -> Engine:
         """The engine of `name`, opening it if needed and waiting up to `wait` seconds (None: as long as it takes);
         CollectionLoading (with a retry-after) if it is still opening then, CollectionNotFound if there is none.
-        A failed open is reported to this caller and tried again by the next."""
+        A failed open is reported to this caller and tried again by the next. The caller may hold the engine as long
+        as it likes: once closed to make room, the collection is released only `retire_after` s later."""
+        opening = self._opening(name, leased=False)
+        return self._wait(opening, wait)
+
+    @contextmanager
+    def lease(self, name: str, wait: float | None = 2.0) -> Iterator[Engine]:
+        """`engine`, held for the block only: a collection closed to make room meanwhile is released from Milvus
+        when the last lease on it ends, not `retire_after` s later. What a request that ends with its response
+        takes."""
+        opening = self._opening(name, leased=True)
+        try:
+            yield self._wait(opening, wait)
+        finally:
+            with self._lock:
+                opening.leases -= 1
+                retire = opening.leases == 0 and opening.closed and not opening.lent
+            if retire:
+                self._schedule_retire(opening, 0.0)
+
+    def _opening(self, name: str, leased: bool) -> Opening:
+        """The opening of `name` (started if need be), counted as leased or marked as lent without a lease in the
+        same step that finds it, so that no eviction comes between."""
         with self._lock:
             opening = self._open.get(name)
             if opening is not None:
                 self._open.move_to_end(name)
-        if opening is None:
-            opening = self._start_opening(name)
-        try:
-            return opening.wait(wait)
-        except SemsearchError as exc:
-            if opening.finished and opening.error is exc:
-                with self._lock:
-                    if self._open.get(name) is opening:
-                        del self._open[name]
-            raise
-
-    def _start_opening(self, name: str) -> Opening:
+                opening.hold(leased)
+                return opening
         check_name(name)
         stored = None if name in self._dropping else self.catalog.find(name)
         if stored is None:
@@ -151,7 +168,18 @@ class Service:
             if opening is None:
                 opening = self._open[name] = Opening(name, self._opener(stored)).start()
                 self._evict()
+            opening.hold(leased)
             return opening
+
+    def _wait(self, opening: Opening, wait: float | None) -> Engine:
+        try:
+            return opening.wait(wait)
+        except SemsearchError as exc:
+            if opening.finished and opening.error is exc:
+                with self._lock:
+                    if self._open.get(opening.name) is opening:
+                        del self._open[opening.name]
+            raise
 
     def _opener(self, stored: StoredCollection) -> Callable[[Callable[[LoadProgress], None]], Engine]:
         def open_engine(on_progress: Callable[[LoadProgress], None]) -> Engine:
@@ -194,6 +222,7 @@ class Service:
             engine = Engine.open(wanted, create=True, embedder=self.models.embedder(wanted))
             with self._lock:
                 self._open[name] = Opening.of(name, engine)
+                self._open[name].hold(leased=False)  # lent to the caller, who may keep it
                 self._evict()
         log.info("collection %r created with model %s", name, wanted.model)
         return KnowledgeBase(engine, owned=False), True
@@ -225,11 +254,8 @@ class Service:
         with self._lock:
             self._closed = True
             openings, self._open = list(self._open.values()), OrderedDict()
-            timers, self._timers = self._timers, []
             catalog, self._catalog = self._catalog, None
-        for timer in timers:
-            timer.cancel()
-            timer.function(*timer.args)  # close the retired engine now
+        self._retirements.flush()  # close the engines waiting to be released now
         for opening in openings:
             if opening.engine is not None:
                 opening.engine.close()
@@ -272,23 +298,18 @@ class Service:
 
     def _evict(self) -> None:
         """Close the least recently used open collections beyond the bound (never one still opening, nor a
-        protected one); each is released from Milvus once the requests holding it have had `retire_after` s."""
+        protected one). Each is released from Milvus when its last lease ends (now, if it has none), or
+        `retire_after` s from now if it was ever lent without a lease."""
         evictable: Iterable[Opening] = [o for o in self._open.values() if o.finished and o.name not in self._protected]
-        self._timers = [timer for timer in self._timers if timer.is_alive()]
         excess = len(self._open) - self.settings.max_open_collections
         for opening in list(evictable)[: max(excess, 0)]:
             del self._open[opening.name]
-            if opening.engine is not None:
-                timer = threading.Timer(self.retire_after, self._retire, (opening.name, opening.engine))
-                timer.daemon = True
-                self._timers.append(timer)
-                timer.start()
+            opening.closed = True
+            if opening.lent:
+                self._schedule_retire(opening, self.retire_after)
+            elif opening.leases == 0:
+                self._schedule_retire(opening, 0.0)
 
-    def _retire(self, name: str, engine: Engine) -> None:
-        try:
-            if name not in self._open and not self._closed:
-                engine.store.collections.release(engine.store.target)
-        except SemsearchError as exc:
-            log.warning("releasing collection %r failed: %s", name, exc)
-        finally:
-            engine.close()
+    def _schedule_retire(self, opening: Opening, after: float) -> None:
+        if opening.engine is not None:
+            self._retirements.schedule(opening.name, opening.engine, after)

@@ -104,11 +104,20 @@ class MilvusStore(ChunkCollection):
         """Lifecycle verbs by collection name, on this store's connection and policy."""
         return Collections(self.milvus)
 
-    def pinned_to(self, target: str) -> MilvusStore:
+    def pinned_to(self, target: str, settings: Settings | None = None) -> MilvusStore:
         """Another store on this connection, on the physical collection `target` whatever the alias names (reindex
-        fills one the alias does not name yet). Close this store, not that one: they share the connection."""
+        fills one the alias does not name yet). Close this store, not that one: they share the connection. With
+        `settings`, a collection it creates gets their index and tenancy instead of this store's."""
+        index_settings, multi_tenant = self.index_settings, self.multi_tenant
+        if settings is not None:
+            index_settings = (settings.index, settings.index_params, settings.search_params)
+            multi_tenant = settings.multi_tenant
         return MilvusStore(
-            milvus=self.milvus, collection=self.collection, target=target, index_settings=self.index_settings
+            milvus=self.milvus,
+            collection=self.collection,
+            target=target,
+            index_settings=index_settings,
+            multi_tenant=multi_tenant,
         )
 
     def exists(self) -> bool:
