@@ -42,7 +42,7 @@ FP32_FILE = "model.onnx"
 INT8_FILE = "model_qint8.onnx"
 CONFIG_FILE = "semsearch_onnx.json"
 #: Held (fcntl) by the process exporting or quantising a model, beside its `ONNX_DIR`.
-LOCK_FILE = ".prepare.lock"
+LOCK_FILE = "prepare.lock"  # kept: deleting a lock file others may hold open is a race
 #: ONNX Runtime's own threads per inference; None lets it use every core.
 INTRA_OP_THREADS: int | None = None
 #: ONNX Runtime's idle intra-op threads spin by default, burning a core while they wait for the next run. A server

