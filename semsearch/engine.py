@@ -37,7 +37,7 @@ class Engine:
         self._batcher: QueryBatcher | None = None
         self._batcher_lock = threading.Lock()
         self._closed = False
-        #: Hybrid fusion for requests that name none: the collection's saved one, else the built-in rrf k=60.
+        #: Hybrid fusion for requests that name none: the collection's saved one, else the built-in (BUILT_IN_FUSION).
         self.default_fusion = load_default_fusion(store)
 
     @classmethod

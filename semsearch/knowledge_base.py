@@ -203,7 +203,7 @@ class KnowledgeBase:
         `mode`: dense, keyword (BM25) or hybrid (default where the backend has BM25); `filter`: e.g.
         `{"format": "md", "year": {"$gte": 2020}}`; `offset` pages; `group_by_document` keeps each document's best
         chunk; `rerank` reorders with SEMSEARCH_RERANK_MODEL; `fusion` (hybrid) None: the collection's default
-        (`engine.default_fusion`: saved by `semsearch eval --tune --save`, else rrf k=60)."""
+        (`engine.default_fusion`: saved by `semsearch eval --tune --save`, else the built-in calibrated 0.8/0.2)."""
         started = time.perf_counter()
         options = SearchOptions(
             top_k=top_k,
