@@ -4,7 +4,8 @@ Each query's dense and keyword candidate lists are fetched once (as deep as `sem
 setting of the grid is fused offline from them with the product's own `Fusion.ranking`, so a setting scores exactly
 what hybrid search with it returns. The queries are split into folds by a fixed seed; for each fold the setting
 with the best mean nDCG@10 on the other folds is chosen and scored on the held-out fold, beside the built-in default
-(rrf k=60). Only held-out scores are estimates: the setting chosen on all queries (what `--save` stores) is reported
+(`semsearch.ranking.BUILT_IN_FUSION`). Only held-out scores are estimates: the setting chosen on all queries (what
+`--save` stores) is reported
 with its all-query score labelled in-sample.
 """
 
@@ -21,7 +22,7 @@ from evaluation.beir import BeirSet
 from evaluation.metrics import NdcgAt10
 from evaluation.runner import RUN_DEPTH
 from semsearch.engine import Engine
-from semsearch.ranking import Fusion
+from semsearch.ranking import BUILT_IN_FUSION, Fusion
 from semsearch.searcher import SearchOptions
 from semsearch.store import Hit
 
@@ -34,7 +35,7 @@ DEFAULT_REPEATS = 10
 RRF_KS = (1, 2, 3, 5, 7, 10, 15, 20, 30, 45, 60, 80, 100, 140, 200)
 #: Dense weights tried for weighted fusion (keyword weight = 1 - dense).
 DENSE_WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-BUILT_IN = Fusion()
+BUILT_IN = BUILT_IN_FUSION
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Candidates:
 def grid() -> list[Fusion]:
     """Every setting tried, the built-in default first (so that a tie keeps it)."""
     weighted = [Fusion(type="weighted", weights=(w, round(1 - w, 2))) for w in DENSE_WEIGHTS]
-    return [BUILT_IN, *(Fusion(k=k) for k in RRF_KS if k != BUILT_IN.k), *weighted]
+    return [BUILT_IN, *(Fusion(k=k) for k in RRF_KS), *weighted]
 
 
 def fold_split(query_ids: Sequence[str], folds: int, seed: int = FOLD_SEED) -> list[list[str]]:
@@ -161,7 +162,7 @@ def tune(
     scorer = NdcgAt10({qid: qrels[qid] for qid in candidates})
     scores = [scorer(fused_run(candidates, fusion)) for fusion in settings]
     families = {
-        "rrf k": [i for i, f in enumerate(settings) if f.type == "rrf"],
+        "rrf k": [0, *(i for i, f in enumerate(settings) if f.type == "rrf")],
         "weighted": [0, *(i for i, f in enumerate(settings) if f.type == "weighted")],
         "all": list(range(len(settings))),
     }

@@ -47,11 +47,14 @@ FILTER_DESCRIPTION = (
 
 
 class FusionIn(StrictBody):
-    """Hybrid fusion: `{"type": "rrf", "k": 60}` or `{"type": "weighted", "weights": [dense, keyword]}`."""
+    """Hybrid fusion: `{"type": "calibrated", "weights": [dense, keyword]}`, `{"type": "rrf", "k": 60}` or
+    `{"type": "weighted", "weights": [dense, keyword]}`."""
 
-    type: Literal["rrf", "weighted"] = "rrf"
+    type: Literal["rrf", "weighted", "calibrated"] = "rrf"
     k: JsonInt = Field(60, ge=1, le=16_384, description="RRF constant: score = sum of 1 / (k + rank).")
-    weights: tuple[Weight, Weight] = Field((0.5, 0.5), description="Weighted fusion: (dense, keyword) weights.")
+    weights: tuple[Weight, Weight] = Field(
+        (0.5, 0.5), description="Weighted and calibrated fusion: (dense, keyword) weights."
+    )
 
     def to_fusion(self) -> Fusion:
         return Fusion(type=self.type, k=self.k, weights=self.weights)
@@ -69,7 +72,7 @@ class QueryIn(StrictBody):
     fusion: FusionIn | None = Field(
         None,
         description="How hybrid mode merges its two lists. Not given: the collection's default fusion (saved by "
-        "`semsearch eval --tune --save`, else rrf k=60; `/ready` says which); a given fusion always wins.",
+        "`semsearch eval --tune --save`, else calibrated 0.8/0.2; `/ready` says which); a given fusion always wins.",
     )
 
     def fusion_arg(self) -> Fusion | None:
@@ -270,8 +273,9 @@ class ReadyResponse(BaseModel):
     capabilities: dict[str, Any]
     fusion: dict[str, Any] = Field(
         ...,
-        description="The hybrid fusion used when a request names none: `name` (e.g. 'rrf k=60'), `type`, `k`, "
-        "`weights`, and `source`: 'saved' (by `semsearch eval --tune --save`, with how it was tuned) or 'built-in'.",
+        description="The hybrid fusion used when a request names none: `name` (e.g. 'calibrated 0.8/0.2'), `type`, "
+        "`k`, `weights`, and `source`: 'saved' (by `semsearch eval --tune --save`, with how it was tuned) or "
+        "'built-in'.",
     )
 
 

@@ -1,6 +1,7 @@
 """A collection's default fusion: what hybrid search fuses with when a request names none.
 
-Built in it is RRF k=60 (`Fusion()`); `semsearch eval DIR --tune --save` replaces it with the setting that
+Built in it is the calibrated mean of the dense and keyword scores (`semsearch.ranking.BUILT_IN_FUSION`);
+`semsearch eval DIR --tune --save` replaces it with the setting that
 cross-validation on the user's own labelled queries chose, saved with the collection (`MilvusStore.save_default`),
 so every door (HTTP, CLI, MCP, the Python API) and every process that opens the collection uses it. A request's
 explicit fusion still wins. An engine reads it when it opens; a running API on a server reads it again with every
@@ -14,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from semsearch.ranking import Fusion
+from semsearch.ranking import BUILT_IN_FUSION, Fusion
 from semsearch.store import MilvusStore
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ class DefaultFusion:
     """The fusion in use when a request names none, and where it came from: `saved` with the collection (then
     `tuning` says how it was chosen: model, queries, held-out gain) or `built-in`."""
 
-    fusion: Fusion = field(default_factory=Fusion)
+    fusion: Fusion = BUILT_IN_FUSION
     source: Literal["saved", "built-in"] = "built-in"
     tuning: dict[str, Any] = field(default_factory=dict)
 
@@ -46,7 +47,12 @@ def load_default_fusion(store: MilvusStore) -> DefaultFusion:
     try:
         fusion = Fusion.from_dict(saved.get("fusion") or {})
     except ValueError as exc:
-        log.warning("collection %r: ignoring its saved default fusion (%s); using rrf k=60", store.collection, exc)
+        log.warning(
+            "collection %r: ignoring its saved default fusion (%s); using %s",
+            store.collection,
+            exc,
+            BUILT_IN_FUSION.describe(),
+        )
         return DefaultFusion()
     return DefaultFusion(fusion, "saved", {k: v for k, v in saved.items() if k != "fusion"})
 

@@ -42,7 +42,7 @@ class Engine:
         self._closed = False
         #: The engine a tenant's view (`for_tenant`) was made from: it owns the batcher, the reranker and the store.
         self._parent: Engine | None = None
-        #: Hybrid fusion for requests that name none: the collection's saved one, else the built-in rrf k=60.
+        #: Hybrid fusion for requests that name none: the collection's saved one, else the built-in (BUILT_IN_FUSION).
         self.default_fusion = load_default_fusion(store)
 
     @classmethod

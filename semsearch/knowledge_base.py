@@ -247,9 +247,9 @@ class KnowledgeBase:
         `mode`: dense, keyword (BM25) or hybrid (default where the backend has BM25); `filter`: e.g.
         `{"format": "md", "year": {"$gte": 2020}}`; `offset` pages; `group_by_document` keeps each document's best
         chunk; `rerank` reorders with SEMSEARCH_RERANK_MODEL; `fusion` (hybrid) None: the collection's default
-        (`engine.default_fusion`: saved by `semsearch eval --tune --save`, else rrf k=60). Arguments out of range
-        (an empty query, `top_k` outside 1..100) raise `InvalidRequest` as `POST /search` answers 422
-        (`semsearch.queries`)."""
+        (`engine.default_fusion`: saved by `semsearch eval --tune --save`, else the built-in calibrated 0.8/0.2).
+        Arguments out of range (an empty query, `top_k` outside 1..100) raise `InvalidRequest` as `POST /search`
+        answers 422 (`semsearch.queries`)."""
         started = time.perf_counter()
         asked = queries.search_request(query=query, top_k=top_k, offset=offset, mode=mode, min_score=min_score)
         options = SearchOptions(

@@ -3,8 +3,13 @@
 * dense: cosine similarity clipped to 0..1 — comparable across queries, so a threshold means the same everywhere.
 * keyword: BM25 squashed as `bm25 / (bm25 + 10)` (0.5 at BM25 = 10) — order-preserving, but BM25 depends on the
   query's terms, so keyword scores are only comparable within one query.
-* hybrid RRF: the fused score divided by its maximum (rank 1 in both lists = 1.0).
-* hybrid weighted: the weighted sum of normalised scores divided by the sum of the weights.
+* hybrid calibrated (the built-in default, `BUILT_IN_FUSION`): the weighted mean of the hit's dense and keyword
+  scores, each as its own mode reports it (0 where the keyword list lacks the hit; where the dense list lacks it,
+  the lowest dense score of the list, a bound its own similarity is under). Mostly the dense score, which is
+  comparable across queries, so a query with no good answer scores low: docs/scores.md.
+* hybrid RRF: the fused score divided by its maximum (rank 1 in both lists = 1.0): relative to the query.
+* hybrid weighted: Milvus's WeightedRanker, the weighted sum of `(cos + 1) / 2` and `atan(bm25) * 2 / pi` divided by
+  the sum of the weights.
 `raw_score` keeps what Milvus returned (the fused value in hybrid mode).
 
 Hybrid fusion is computed here, with the formulas of Milvus's RRFRanker and WeightedRanker, from the dense and BM25
@@ -25,6 +30,9 @@ if TYPE_CHECKING:
     from semsearch.store import Hit
 
 BM25_HALF_SCORE = 10.0
+#: Calibrated fusion's default weights (dense, keyword): chosen on the flask set of benchmarks/realdocs and confirmed
+#: on git and SciFact (docs/benchmarks/realdocs.md): the dense score leads, keyword evidence reorders near-ties.
+CALIBRATED_WEIGHTS = (0.8, 0.2)
 
 
 class Mode(StrEnum):
@@ -35,9 +43,10 @@ class Mode(StrEnum):
 
 @dataclass(frozen=True)
 class Fusion:
-    """How hybrid search merges the dense and keyword lists: reciprocal rank fusion or a weighted sum."""
+    """How hybrid search merges the dense and keyword lists: a calibrated mean of the two scores, reciprocal rank
+    fusion, or Milvus's weighted sum."""
 
-    type: Literal["rrf", "weighted"] = "rrf"
+    type: Literal["rrf", "weighted", "calibrated"] = "rrf"
     k: int = 60
     weights: tuple[float, float] = (0.5, 0.5)  # (dense, keyword)
 
@@ -65,6 +74,8 @@ class Fusion:
         return [item.key for item in self._fused(dense, keyword, key)[:limit]]
 
     def _fused(self, dense: list[Hit], keyword: list[Hit], key: Callable[[Hit], str]) -> list[_Fused]:
+        if self.type == "calibrated":
+            return self._calibrated(dense, keyword, key)
         ranks: dict[str, dict[str, int | None]] = {}
         entity: dict[str, Hit] = {}
         fused: dict[str, float] = {}
@@ -85,11 +96,35 @@ class Fusion:
         order = sorted(fused, key=lambda i: (-fused[i], *tie_order(ranks[i])))
         return [_Fused(i, fused[i], ranks[i], entity[i]) for i in order]
 
+    def _calibrated(self, dense: list[Hit], keyword: list[Hit], key: Callable[[Hit], str]) -> list[_Fused]:
+        """Each item's weighted mean of its dense and keyword scores (`normalise` of each mode); an item missing
+        from the dense list gets that list's lowest score (its own is below it), from the keyword list 0."""
+        ranks: dict[str, dict[str, int | None]] = {}
+        entity: dict[str, Hit] = {}
+        scores: dict[str, list[float]] = {}
+        floor = normalise(Mode.DENSE, dense[-1].raw_score, self) if dense else 0.0
+        for index, (name, hits) in enumerate((("dense", dense), ("keyword", keyword))):
+            mode = Mode.DENSE if name == "dense" else Mode.KEYWORD
+            for rank, hit in enumerate(hits, 1):
+                item = key(hit)
+                item_ranks = ranks.setdefault(item, {"dense": None, "keyword": None})
+                if item_ranks[name] is not None:  # a later chunk of a document already ranked in this list
+                    continue
+                if item not in entity or (name == "keyword" and rank < (item_ranks["dense"] or rank)):
+                    entity[item] = hit
+                item_ranks[name] = rank
+                scores.setdefault(item, [floor, 0.0])[index] = normalise(mode, hit.raw_score, self)
+        total = sum(self.weights) or 1.0
+        fused = {i: (self.weights[0] * d + self.weights[1] * k) / total for i, (d, k) in scores.items()}
+        order = sorted(fused, key=lambda i: (-fused[i], *tie_order(ranks[i])))
+        return [_Fused(i, fused[i], ranks[i], entity[i]) for i in order]
+
     def describe(self) -> str:
-        """`rrf k=60` or `weighted 0.3/0.7` (dense/keyword): how the CLI and the API's `/ready` name a fusion."""
+        """`calibrated 0.8/0.2`, `rrf k=60` or `weighted 0.3/0.7` (dense/keyword): how the CLI and the API's
+        `/ready` name a fusion."""
         if self.type == "rrf":
             return f"rrf k={self.k}"
-        return f"weighted {self.weights[0]:g}/{self.weights[1]:g}"
+        return f"{self.type} {self.weights[0]:g}/{self.weights[1]:g}"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, as a request's `fusion` takes it."""
@@ -102,13 +137,19 @@ class Fusion:
             kind, k, weights = data["type"], int(data["k"]), tuple(float(w) for w in data["weights"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a fusion: {data!r}") from exc
-        if kind not in ("rrf", "weighted") or k < 1 or len(weights) != 2 or min(weights) < 0:
+        if kind not in ("rrf", "weighted", "calibrated") or k < 1 or len(weights) != 2 or min(weights) < 0:
             raise ValueError(f"not a fusion: {data!r}")
         return cls(type=kind, k=k, weights=(weights[0], weights[1]))
 
     def normalise(self, raw: float) -> float:
+        if self.type == "calibrated":  # already a mean of 0..1 scores
+            return _unit(raw)
         best = 2 / (self.k + 1) if self.type == "rrf" else sum(self.weights)
         return _unit(raw / best) if best > 0 else 0.0
+
+
+#: What hybrid search fuses with when neither the request nor the collection names a fusion.
+BUILT_IN_FUSION = Fusion(type="calibrated", weights=CALIBRATED_WEIGHTS)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from semsearch.embedder import Embedder
 from semsearch.errors import InvalidFilter, UnsupportedMode
 from semsearch.filters import compile_filter
 from semsearch.keywords import cite_matching_chunks
-from semsearch.ranking import Fusion, Mode, normalise
+from semsearch.ranking import BUILT_IN_FUSION, Fusion, Mode, normalise
 from semsearch.reranker import Reranker
 from semsearch.settings import Settings
 from semsearch.store import Hit, MilvusStore
@@ -46,7 +46,7 @@ class SearchOptions:
     top_k: int = 10
     offset: int = 0
     mode: Mode | None = None  # None: hybrid where the collection supports it, else dense
-    fusion: Fusion | None = None  # None: the searcher's default (the collection's saved fusion, else rrf k=60)
+    fusion: Fusion | None = None  # None: the searcher's default (the collection's saved fusion, else BUILT_IN_FUSION)
     filters: Mapping[str, Any] | None = None
     min_score: float | None = None
     group_by_document: bool = False
@@ -72,7 +72,7 @@ class Searcher:
     ) -> None:
         self.store = store
         #: What hybrid search fuses with when a request names no fusion.
-        self.default_fusion = default_fusion or Fusion()
+        self.default_fusion = default_fusion or BUILT_IN_FUSION
         self.embedder = embedder
         self.embed_query = embed_query or (lambda query: embedder.embed_queries([query])[0])
         self.reranker = reranker

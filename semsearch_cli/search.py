@@ -49,7 +49,9 @@ def search(
     rerank: Annotated[bool, typer.Option("--rerank", help="Rerank with SEMSEARCH_RERANK_MODEL.")] = False,
     fusion: Annotated[
         str | None,
-        typer.Option(help="Hybrid fusion: rrf or weighted (default: the collection's, see `semsearch status`)."),
+        typer.Option(
+            help="Hybrid fusion: calibrated, rrf or weighted (default: the collection's, see `semsearch status`)."
+        ),
     ] = None,
     rrf_k: Annotated[int | None, typer.Option(min=1, help="RRF constant k (default 60).")] = None,
     weights: Annotated[str | None, typer.Option(help="Weighted fusion: dense,keyword weights (0.5,0.5).")] = None,

@@ -113,7 +113,7 @@ def test_the_python_reference_documents_the_verbs_from_their_docstrings(site: Pa
 
 #: What names a figure's source: a benchmark script, the eval or test command, the CI run, a test that checks it
 #: on every run, or a mark that it was measured once.
-FIGURE_SOURCE = re.compile(r"benchmarks/\w+\.py|semsearch eval|pytest|\.ci/run|checked by `tests/|[Oo]ne-off")
+FIGURE_SOURCE = re.compile(r"benchmarks/[\w/]+\.py|semsearch eval|pytest|\.ci/run|checked by `tests/|[Oo]ne-off")
 
 
 def tables(path: Path) -> list[tuple[str, str]]:

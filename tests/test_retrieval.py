@@ -81,16 +81,19 @@ def test_hybrid_is_the_default_and_reports_each_hits_rank_in_both_lists(small: E
     query = "billing export disk quota"
     result = small.searcher.search(query, SearchOptions(top_k=4))
     assert result.mode is Mode.HYBRID
-    dense = [h.id for h in small.searcher.search(query, SearchOptions(mode=Mode.DENSE, top_k=4)).hits]
-    keyword = [h.id for h in small.searcher.search(query, SearchOptions(mode=Mode.KEYWORD, top_k=4)).hits]
+    dense_hits = small.searcher.search(query, SearchOptions(mode=Mode.DENSE, top_k=4)).hits
+    keyword_hits = small.searcher.search(query, SearchOptions(mode=Mode.KEYWORD, top_k=4)).hits
+    dense, keyword = [h.id for h in dense_hits], [h.id for h in keyword_hits]
+    scores = {"dense": {h.id: h.score for h in dense_hits}, "keyword": {h.id: h.score for h in keyword_hits}}
     for hit in result.hits:
         assert hit.ranks == {
             "dense": dense.index(hit.id) + 1 if hit.id in dense else None,
             "keyword": keyword.index(hit.id) + 1 if hit.id in keyword else None,
         }
-        expected_rrf = sum(1 / (60 + r) for r in hit.ranks.values() if r is not None)
-        assert hit.raw_score == pytest.approx(expected_rrf)
-        assert hit.score == pytest.approx(expected_rrf / (2 / 61))
+        # the built-in fusion: the weighted mean of the hit's scores in the two modes (issue 27), not relative
+        expected = 0.8 * scores["dense"][hit.id] + 0.2 * scores["keyword"].get(hit.id, 0.0)
+        assert hit.raw_score == pytest.approx(expected)
+        assert hit.score == pytest.approx(expected)
     assert result.hits[0].doc_id == "ticket-7"
 
 
@@ -181,7 +184,7 @@ def test_group_by_document_returns_each_documents_best_chunk_once(sample_client:
 def test_grouped_hybrid_fuses_document_rankings(sample_client: TestClient) -> None:
     """With grouping, each list is first reduced to documents, so ranks are document ranks in each list."""
     query = {"query": "asynchronous tasks and event loops", "group_by_document": True, "top_k": 10}
-    grouped = post(sample_client, "/search", **query, mode="hybrid")["results"]
+    grouped = post(sample_client, "/search", **query, mode="hybrid", fusion={"type": "rrf", "k": 60})["results"]
     assert len({h["doc_id"] for h in grouped}) == 10
     dense_docs = [h["doc_id"] for h in post(sample_client, "/search", **query, mode="dense")["results"]]
     for hit in grouped:

@@ -296,7 +296,7 @@ def test_the_cli_searches_with_the_saved_fusion_unless_told_otherwise(
 def test_a_saved_fusion_survives_reopen_and_hides_from_metadata_fields(kb: KnowledgeBase, embedder: Embedder) -> None:
     """On Milvus Lite and the Milvus 2.3.5 server alike (the kb fixture runs on both)."""
     kb.add([{"id": "a", "text": "alpha beta", "metadata": {"colour": "red"}}])
-    assert kb.engine.default_fusion.source == "built-in" and kb.status()["fusion"]["name"] == "rrf k=60"
+    assert kb.engine.default_fusion.source == "built-in" and kb.status()["fusion"]["name"] == BUILT_IN.describe()
     save_default_fusion(kb.engine.store, Fusion(k=7))
     save_default_fusion(kb.engine.store, Fusion(type="weighted", weights=(0.25, 0.75)))  # the newer one wins
     reopened = Engine.open(kb.settings, create=False, embedder=embedder)  # a new connection reads it back

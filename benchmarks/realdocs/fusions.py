@@ -59,8 +59,11 @@ def ranked(label: str, fusion, dense: list, keyword: list) -> list[str]:
 def candidates_of(fusion_type) -> dict:
     """The fusions tried, by label."""
     return {
-        "rrf k=60, keyword weight 0.5": fusion_type(weights=(1.0, 0.5)),
-        "weighted 0.5/0.5": fusion_type(type="weighted"),
+        "weighted 0.5/0.5 (Milvus's WeightedRanker)": fusion_type(type="weighted"),
+        **{
+            f"calibrated {1 - w:g}/{w:g}": fusion_type(type="calibrated", weights=(round(1 - w, 2), w))
+            for w in (0.1, 0.2, 0.3, 0.4, 0.5)
+        },
     }
 
 

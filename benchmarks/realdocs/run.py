@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--db", default="current", help="name of the database folder under CACHE/db")
     parser.add_argument("--calibration", action="store_true", help="score bucket against share relevant")
+    parser.add_argument("--saved", action="store_true", help="tables from the runs a past run saved; no search")
     args = parser.parse_args()
     in_the_repo()
     from semsearch import KnowledgeBase
@@ -48,6 +49,10 @@ def main() -> None:
     started = time.perf_counter()
     results: dict[str, dict] = {}
     for name in [s.strip() for s in args.sets.split(",") if s.strip() and s.strip() != "none"]:
+        saved = args.cache / "runs" / args.db / f"{name}.json"
+        if args.saved:
+            results[name] = json.loads(saved.read_text())
+            continue
         docset = SETS[name]
         corpus = docset.corpus(args.cache)
         questions = docset.questions()
@@ -57,8 +62,10 @@ def main() -> None:
             report = kb.add_files([corpus], base=corpus)
             print(f"{name}: {len(report.failures)} failures, {kb.count()} chunks", file=sys.stderr)
             results[name] = {"questions": questions, "runs": runs(kb, questions)}
-        save(args.cache / "runs" / args.db / f"{name}.json", results[name])
-    if args.scifact:
+        save(saved, results[name])
+    if args.scifact and args.saved:
+        results["scifact"] = json.loads((args.cache / "runs" / args.db / "scifact.json").read_text())
+    elif args.scifact:
         results["scifact"] = scifact(args.cache / "db" / args.db / "scifact.db")
         save(args.cache / "runs" / args.db / "scifact.json", results["scifact"])
     load = os.getloadavg()
