@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 
 from search_api.access import principal_of
 from search_api.deps import KnowledgeBaseDep
-from semsearch.errors import Forbidden
+from semsearch.errors import Forbidden, TenantRequired
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.scoped_keys import Action, Principal
 
@@ -39,6 +39,8 @@ class Scoped:
         """The knowledge base the request may use: confined to `tenant` where it names one. TenantRequired (400) if
         the key is a tenant's and the request names none, Forbidden (403) if it names another."""
         self.principal.confine(tenant)
+        if tenant is None and self.base.multi_tenant:  # the store would refuse it too: say so before any work
+            raise TenantRequired(f"collection {self.base.engine.store.collection!r} is multi-tenant: send `tenant`")
         return self.base.for_tenant(tenant) if tenant is not None else self.base
 
     def whole(self) -> KnowledgeBase:

@@ -308,6 +308,11 @@ class KnowledgeBase:
         return KnowledgeBase(self.engine.for_tenant(tenant))
 
     @property
+    def multi_tenant(self) -> bool:
+        """Whether the collection keeps tenants apart (then every read and write names one: `for_tenant`)."""
+        return self.engine.store.multi_tenant
+
+    @property
     def tenant(self) -> str | None:
         """The tenant this knowledge base is confined to (`for_tenant`); None for the whole collection."""
         return self.engine.tenant

@@ -181,3 +181,24 @@ def test_a_key_works_on_its_collections_routes_and_finds_no_other_collection(api
     assert api.call(key, "POST", "/collections/hr/search", body).status_code == 404
     assert api.call(key, "GET", "/collections/tenants/tenants/acme").json()["tenant"] == "acme"
     assert api.call(key, "GET", "/collections").status_code == 403  # listing collections is not a scoped key's
+
+
+def test_uploads_land_in_the_tenant_they_name(api: Api) -> None:
+    def upload(tenant: str | None) -> Any:
+        files = [("files", ("dinner.md", b"# Dinner\n\nAcme's dinner is on Friday at the harbour."))]
+        data = {"tenant": tenant} if tenant else {}
+        headers = {"Authorization": f"Bearer {ADMIN}"}
+        return api.client.post("/files", params={"wait": "true"}, files=files, data=data, headers=headers)
+
+    missing = upload(None)
+    assert missing.status_code == 400 and "multi-tenant" in missing.json()["detail"]
+    landed = upload("acme")
+    assert landed.status_code == 200 and landed.json()["tenant"] == "acme"
+    assert search(api, ADMIN, "acme").json()["results"]
+    assert "dinner" in search(api, ADMIN, "acme").text.lower()
+    assert "dinner" not in search(api, ADMIN, "globex").text.lower()
+    listed = {f["file_id"] for f in api.call(ADMIN, "GET", "/files", tenant="acme").json()["files"]}
+    assert "dinner.md" in listed
+    assert "dinner.md" not in {f["file_id"] for f in api.call(ADMIN, "GET", "/files", tenant="globex").json()["files"]}
+    assert api.call(ADMIN, "DELETE", "/files/dinner.md", tenant="globex").status_code == 404
+    assert api.call(ADMIN, "DELETE", "/files/dinner.md", tenant="acme").status_code == 200

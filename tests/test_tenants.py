@@ -16,7 +16,7 @@ from semsearch.errors import Forbidden, InvalidFilter, InvalidTenant, TenantRequ
 from semsearch.knowledge_base import KnowledgeBase
 from semsearch.settings import Settings
 from semsearch.store.tenants import key_ids
-from tests.helpers import run_cli
+from tests.helpers import run_cli, semsearch_server
 from tests.milvus_server import MilvusServer
 
 DOCS = {
@@ -123,6 +123,7 @@ def test_export_holds_the_tenants_chunks_only(multi: KnowledgeBase, tmp_path: Pa
 def test_tenants_are_listed_counted_and_deleted_whole(multi: KnowledgeBase) -> None:
     assert multi.tenants() == ["acme", "globex"]
     assert multi.count() == 4  # the whole collection: a number, not content
+    assert multi.engine.store.serving_count() == 4 and multi.for_tenant("acme").engine.store.serving_count() == 2
     whole, acme = multi.status(), multi.for_tenant("acme").status()
     assert (whole["multi_tenant"], whole["tenant"], whole["documents"], whole["chunks"]) == (True, None, 4, 4)
     assert (acme["tenant"], acme["documents"], acme["chunks"]) == ("acme", 2, 2)
@@ -225,3 +226,18 @@ def test_the_mcp_tools_search_the_tenant_they_name(multi: KnowledgeBase) -> None
         assert other.is_error and "confined to tenant 'acme'" in other.content[0].text
     finally:
         engine.settings = saved
+
+
+def test_ingest_and_search_through_a_running_api_work_in_one_tenant(tmp_path: Path) -> None:
+    env = {"SEMSEARCH_MILVUS_URI": str(tmp_path / "api.db"), "SEMSEARCH_COLLECTION": "api"}
+    env["SEMSEARCH_MULTI_TENANT"] = "true"
+    folder = tmp_path / "initech"
+    folder.mkdir()
+    (folder / "stapler.md").write_text("Initech: the red stapler belongs to Milton.")
+    with semsearch_server("serve", cwd=tmp_path, env=env) as base:
+        sent = run_cli("ingest", "--api", base, "--tenant", "initech", str(folder), "--base", str(folder), cwd=tmp_path)
+        assert sent.returncode == 0, sent.stderr
+        found = run_cli("search", "--api", base, "--tenant", "initech", "stapler", "--json", cwd=tmp_path)
+        assert json.loads(found.stdout)["results"][0]["doc_id"] == "stapler.md"
+        other = run_cli("search", "--api", base, "--tenant", "acme", "stapler", "--json", cwd=tmp_path)
+        assert json.loads(other.stdout)["results"] == []

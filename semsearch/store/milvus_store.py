@@ -257,10 +257,11 @@ class MilvusStore(ChunkCollection):
         heads = self.whole_collection().scan("chunk_index == 0", [TENANT_FIELD], page=ID_PAGE)
         return sorted({row[TENANT_FIELD] for row in heads})
 
-    def count(self) -> int:
-        """Chunks in the collection; in a multi-tenant one, the tenant's (`for_tenant`), or every tenant's from the
-        whole collection's store: a number, not a tenant's content, which is what /ready and `status` report."""
-        return ChunkCollection.count(self.whole_collection() if self.tenant is None else self)
+    def _count(self, consistency: str) -> int:
+        """Chunks (`count`, `serving_count`); in a multi-tenant collection the tenant's (`for_tenant`), or every
+        tenant's from the whole collection's store: a number, not a tenant's content, which /ready and `status`
+        report."""
+        return ChunkCollection._count(self.whole_collection() if self.tenant is None else self, consistency)
 
     def count_where(self, expr: str) -> int:
         """Rows matching `expr`, as `count` (every tenant's, for the whole multi-tenant collection)."""
