@@ -53,15 +53,9 @@ class IngestReport:
     table_rows_done: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        s = self.stats
         return {
             "files": self.files,
-            "documents": s.documents,
-            "chunks": s.chunks,
-            "embedded": s.embedded,
-            "unchanged": s.unchanged,
-            "reused": s.reused,
-            "deleted": s.deleted,
+            **self.stats.counts(),
             "removed_documents": self.removed_documents,
             "failed": len(self.failures),
             "failures": [{"path": path, "reason": reason} for path, reason in self.failures],

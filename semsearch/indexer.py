@@ -64,6 +64,10 @@ class IndexStats:
         for name in COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
+    def counts(self) -> dict[str, int]:
+        """The counters by name (COUNTS' order): the one shape every summary (ingest, jobs, --json) reports."""
+        return {name: getattr(self, name) for name in COUNTS}
+
 
 #: IndexStats' counters, in the order summaries show them.
 COUNTS = ("documents", "chunks", "embedded", "unchanged", "reused", "deleted")

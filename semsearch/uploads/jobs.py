@@ -99,7 +99,6 @@ class Job:
 
     def to_dict(self) -> dict[str, Any]:
         """The answer of `GET /jobs/{id}`: state, counts, each file, and the errors by file name."""
-        s = self.stats
         return {
             "id": self.id,
             "state": self.state,
@@ -108,12 +107,7 @@ class Job:
             "files_total": len(self.files),
             "files_done": sum(f.state == "done" for f in self.files),
             "files_failed": sum(f.state == "failed" for f in self.files),
-            "documents": s.documents,
-            "chunks": s.chunks,
-            "embedded": s.embedded,
-            "unchanged": s.unchanged,
-            "reused": s.reused,
-            "deleted": s.deleted,
+            **self.stats.counts(),
             "errors": {f.name: f.error for f in self.files if f.error},
             "error": self.error,
             "files": [f.to_dict() for f in self.files],
