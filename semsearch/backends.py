@@ -13,9 +13,11 @@ and an ONNX vector of one text is 1.0000, and about 0.99 for int8. A collection 
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
+import queue
 import re
 import tempfile
 import warnings
@@ -129,18 +131,25 @@ def _exclusive(lock: Path) -> Iterator[None]:
 class OnnxEncoder:
     """A sentence-transformers model (transformer → mean/CLS pooling → optional normalize) on ONNX Runtime."""
 
-    def __init__(self, directory: Path, file_name: str, device: str | None = None) -> None:
+    def __init__(
+        self, directory: Path, file_name: str, device: str | None = None, threads: int | None = INTRA_OP_THREADS
+    ) -> None:
         import onnxruntime as ort
 
+        self.directory, self.file_name, self.device, self.threads = directory, file_name, device, threads
         config = json.loads((directory / CONFIG_FILE).read_text())
         self.pooling: str = config["pooling"]
         self.normalize: bool = config["normalize"]
         self.max_seq_length: int = config["max_seq_length"]
         self.dim: int = config["dim"]
         self.tokenizer = _load_tokenizer(directory)
+        # Calls may come from several threads at once (concurrent queries): a fast tokenizer keeps its padding and
+        # truncation mode as shared state, so each call borrows a copy of its own from this pool. A pool, not one
+        # copy per thread: a server's request threads come and go, and a copy costs ~45 ms of CPU.
+        self._tokenizers: queue.SimpleQueue = queue.SimpleQueue()
         options = ort.SessionOptions()
-        if INTRA_OP_THREADS:
-            options.intra_op_num_threads = INTRA_OP_THREADS
+        if threads:
+            options.intra_op_num_threads = threads
         if not SPIN_WAITING_THREADS:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = onnx_providers(device, ort.get_available_providers())
@@ -151,6 +160,27 @@ class OnnxEncoder:
         # in a batch a text's vector would depend on its companions (cosine 0.991 to its lone vector). One text per
         # run keeps vectors batch-independent and pads nothing; measured here it is as fast as batches of 64.
         self.one_text_per_run = file_name != FP32_FILE
+
+    def single_threaded(self) -> OnnxEncoder:
+        """The same graph in a session of one intra-op thread, for queries. A query is ~20 tokens: splitting one
+        run across cores saves nothing (5.1 ms on one thread, 5.3 ms on two) and costs a third more CPU, while two
+        single-threaded runs side by side serve twice the queries (benchmarks/serving.py, docs/benchmarks/
+        throughput.md). Ingest keeps the all-core session: a 256-token chunk does gain from it."""
+        if self.threads == 1:
+            return self
+        return OnnxEncoder(self.directory, self.file_name, self.device, threads=1)
+
+    @contextmanager
+    def _tokenizer(self) -> Iterator[Any]:
+        """A copy of the tokenizer no other call is using (made when every copy is busy), returned afterwards."""
+        try:
+            tokenizer = self._tokenizers.get_nowait()
+        except queue.Empty:
+            tokenizer = copy.deepcopy(self.tokenizer)
+        try:
+            yield tokenizer
+        finally:
+            self._tokenizers.put(tokenizer)
 
     def get_embedding_dimension(self) -> int:
         return self.dim
@@ -178,9 +208,10 @@ class OnnxEncoder:
         return out
 
     def _forward(self, texts: list[str], normalize: bool) -> np.ndarray:
-        enc = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.max_seq_length, return_tensors="np", verbose=False
-        )
+        with self._tokenizer() as tokenizer:
+            enc = tokenizer(
+                texts, padding=True, truncation=True, max_length=self.max_seq_length, return_tensors="np", verbose=False
+            )
         feeds = {name: enc[name].astype(np.int64) for name in self.input_names if name in enc}
         if "token_type_ids" in self.input_names and "token_type_ids" not in feeds:
             feeds["token_type_ids"] = np.zeros_like(enc["input_ids"], dtype=np.int64)

@@ -1,8 +1,12 @@
-"""Query embeddings under load: an LRU cache in front of one worker thread that encodes concurrent queries together.
+"""Query embeddings under load: an LRU cache in front of the model, which either batches concurrent queries on one
+worker thread or runs each on its caller's thread.
 
-One model call for 16 queries costs far less than 16 calls, and the callers (request threads) only wait on a
-future, so the event loop never runs the model. The worker takes every query already waiting; only when the last
-batch had company (concurrent load) does it linger up to `max_wait_s` for more, so a lone query pays no wait.
+Batching (`batching=True`): where one model call for 16 queries costs far less than 16 calls (torch, ONNX fp32),
+the callers (request threads) only wait on a future while one worker encodes together every query already waiting;
+only when the last batch had company (concurrent load) does it linger up to `max_wait_s` for more, so a lone query
+pays no wait. Direct (`batching=False`): a model that runs one text per call anyway (ONNX int8) gains nothing from
+a batch, and a single worker would hold the model to one core and add two thread hops per query; the caller's
+thread encodes, and the model bounds how many run at once (`Embedder.embed_queries`: one per core).
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ class QueryBatcher:
         max_batch: int = 32,
         max_wait_s: float = 0.002,
         cache_size: int = 1024,
+        batching: bool = True,
     ) -> None:
         self.encode = encode
         self.max_batch = max_batch
@@ -73,14 +78,18 @@ class QueryBatcher:
         self._queue: queue.Queue = queue.Queue()
         self._closed = False
         self._lock = threading.Lock()
-        self._worker = threading.Thread(target=self._run, name="query-batcher", daemon=True)
-        self._worker.start()
+        self._worker: threading.Thread | None = None
+        if batching:
+            self._worker = threading.Thread(target=self._run, name="query-batcher", daemon=True)
+            self._worker.start()
 
     def embed(self, query: str) -> np.ndarray:
         """The query's unit vector (read-only; copy it to modify)."""
         cached = self.cache.get(query)
         if cached is not None:
             return cached
+        if self._worker is None:
+            return self._embed_here(query)
         future: Future[np.ndarray] = Future()
         with self._lock:
             if self._closed:
@@ -93,8 +102,21 @@ class QueryBatcher:
             if self._closed:
                 return
             self._closed = True
-            self._queue.put(_STOP)
-        self._worker.join(timeout)
+            if self._worker is not None:
+                self._queue.put(_STOP)
+        if self._worker is not None:
+            self._worker.join(timeout)
+
+    def _embed_here(self, query: str) -> np.ndarray:
+        """Direct mode: encode on the caller's thread."""
+        with self._lock:
+            if self._closed:
+                raise BackendUnavailable("the query encoder is shut down")
+            self.batches += 1
+        vector = np.array(self.encode([query])[0], dtype=np.float32)
+        vector.flags.writeable = False
+        self.cache.put(query, vector)
+        return vector
 
     def _run(self) -> None:
         lingering = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -48,6 +49,10 @@ class Embedder:
     backend: Backend = Backend.TORCH
     prompts: Prompts = field(default_factory=Prompts)
     _per_thread: threading.local = field(default_factory=threading.local, repr=False, compare=False)
+    #: Query encodes running at once, across every collection using this model: one per core (see embed_queries).
+    _query_slots: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(_cores()), repr=False, compare=False
+    )
 
     @classmethod
     def load(cls, settings: Settings) -> Embedder:
@@ -111,15 +116,33 @@ class Embedder:
         return self._encode(texts, self.prompts.document)
 
     def embed_queries(self, queries: list[str]) -> np.ndarray:
-        """Embed search queries (behind the query prompt), into the space of `embed_documents`."""
-        return self._encode(queries, self.prompts.query)
+        """Embed search queries (behind the query prompt), into the space of `embed_documents`. Thread-safe: at
+        most one call per core runs at once, so concurrent requests share the cores instead of thrashing them."""
+        with self._query_slots:
+            return self._encode(queries, self.prompts.query, self.query_model)
 
-    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+    @property
+    def queries_run_alone(self) -> bool:
+        """Whether the model embeds one text per run (ONNX int8, see OnnxEncoder): batching concurrent queries
+        then gains nothing, and each query is best embedded on its caller's thread (`semsearch.batcher`)."""
+        return bool(getattr(self.model, "one_text_per_run", False))
+
+    @functools.cached_property
+    def query_model(self) -> SentenceTransformer | OnnxEncoder:
+        """The model queries run on: for a one-text-per-run ONNX model, a single-threaded session of the same graph
+        (`OnnxEncoder.single_threaded`), so queries run side by side, one per core; otherwise the model itself."""
+        if isinstance(self.model, OnnxEncoder) and self.queries_run_alone:
+            return self.model.single_threaded()
+        return self.model
+
+    def _encode(
+        self, texts: list[str], prompt: str, model: SentenceTransformer | OnnxEncoder | None = None
+    ) -> np.ndarray:
         """`prompt` is passed even when "": sentence-transformers would otherwise apply the model's default
         prompt on torch only, and the backends would disagree."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
+        vectors = (model or self.model).encode(
             texts,
             prompt=prompt,
             batch_size=self.batch_size,
@@ -128,3 +151,9 @@ class Embedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, where the OS says), at least one."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(1, len(affinity(0)) if affinity else os.cpu_count() or 1)

@@ -159,15 +159,17 @@ class Engine:
 
     @property
     def query_batcher(self) -> QueryBatcher:
-        """Query embeddings for every search of this engine: cached, and batched across concurrent requests. One per
-        engine, started on first use; after `close()` there is none (BackendUnavailable)."""
+        """Query embeddings for every search of this engine: cached, and batched across concurrent requests where the
+        model gains from batches (`semsearch.batcher`). One per engine, made on first use; after `close()` there is
+        none (BackendUnavailable)."""
         if self._parent is not None:
             return self._parent.query_batcher
         with self._batcher_lock:
             if self._closed:
                 raise BackendUnavailable("the search engine is closed")
             if self._batcher is None:
-                self._batcher = QueryBatcher(self.embedder.embed_queries)
+                embed, batching = self.embedder.embed_queries, not self.embedder.queries_run_alone
+                self._batcher = QueryBatcher(embed, batching=batching)
             return self._batcher
 
     def embed_query(self, query: str) -> np.ndarray:

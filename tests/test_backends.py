@@ -185,3 +185,24 @@ def test_a_collection_built_on_torch_is_searched_and_kept_on_int8_without_re_emb
         assert hit.doc_id == "d0"
     finally:
         int8.close()
+
+
+def test_int8_queries_run_on_a_single_threaded_session_of_the_same_graph_and_match_it_from_many_threads(
+    embedder: Embedder,
+) -> None:
+    """Queries are ~20 tokens: one intra-op thread per query and one query per core (docs/benchmarks/throughput.md).
+    The query session must give the vectors the ingest session gives, from any number of threads at once (each
+    thread tokenises with its own copy of the tokenizer)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    assert embedder.queries_run_alone
+    query_model = embedder.query_model
+    assert query_model is not embedder.model and query_model.threads == 1
+    assert query_model.session.get_session_options().intra_op_num_threads == 1
+    texts = [
+        f"how to {verb} {noun} quickly" for verb in ("sort", "parse", "copy") for noun in ("dates", "lists", "files")
+    ]
+    alone = np.vstack([embedder.model.encode([t], normalize_embeddings=True) for t in texts])
+    with ThreadPoolExecutor(6) as pool:
+        together = np.vstack(list(pool.map(lambda t: query_model.encode([t], normalize_embeddings=True), texts * 4)))
+    np.testing.assert_allclose(together, np.vstack([alone] * 4), atol=1e-5)

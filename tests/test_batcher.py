@@ -100,3 +100,30 @@ def test_close_answers_queued_queries_stops_the_worker_and_refuses_later_ones() 
     with pytest.raises(BackendUnavailable):
         batcher.embed("after close")
     batcher.close()  # closing twice is harmless
+
+
+def test_direct_mode_embeds_concurrent_queries_on_their_callers_threads_with_the_vectors_of_single_calls(
+    embedder: Embedder,
+) -> None:
+    """ONNX int8 runs one text per call, so the engine skips the worker (`batching=False`): each caller encodes."""
+    singles = {q: embedder.embed_queries([q])[0] for q in QUERIES}
+    callers: set[str] = set()
+
+    def encode(texts: list[str]) -> np.ndarray:
+        callers.add(threading.current_thread().name)
+        return embedder.embed_queries(texts)
+
+    before = set(threading.enumerate())
+    batcher = QueryBatcher(encode, batching=False)
+    with ThreadPoolExecutor(4, thread_name_prefix="request") as pool:
+        got = dict(zip(QUERIES, pool.map(batcher.embed, QUERIES * 3), strict=False))
+    assert set(threading.enumerate()) - before == set()  # no worker thread
+    assert callers and all(name.startswith("request") for name in callers)
+    for q in QUERIES:
+        np.testing.assert_allclose(got[q], singles[q], atol=1e-5)
+        assert not got[q].flags.writeable
+    assert batcher.batches + batcher.cache.hits == len(QUERIES) * 3
+
+    batcher.close()
+    with pytest.raises(BackendUnavailable):
+        batcher.embed("a new query after close")

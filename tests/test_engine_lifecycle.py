@@ -1,7 +1,10 @@
-"""One engine, one query batcher: measuring an engine never copies it, and closing it stops its thread."""
+"""One engine, one query batcher: measuring an engine never copies it, and closing it stops its thread (a batching
+model's) and refuses later searches. The default model (ONNX int8) embeds queries on the caller's thread and starts
+no thread at all (`semsearch.batcher`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 
@@ -63,16 +66,43 @@ def test_an_engine_built_from_another_engines_embedder_times_each_call_once(engi
     assert metrics.summary()["embedded_texts"] == 2
 
 
-def test_close_stops_the_query_batcher_thread_and_later_searches_are_refused(engine: Engine) -> None:
-    [thread] = threads_started_by(lambda: engine.searcher.search("a first query"))
-    assert thread.is_alive()
+def test_the_default_model_embeds_queries_on_the_callers_thread_and_close_refuses_later_searches(
+    engine: Engine,
+) -> None:
+    assert engine.embedder.queries_run_alone
+    assert not threads_started_by(lambda: engine.searcher.search("a first query"))
+    assert engine.query_batcher.batches == 1
 
     engine.close()
 
-    assert not thread.is_alive()
     with pytest.raises(BackendUnavailable):
         engine.searcher.search("a query after close")
     engine.close()  # closing again is harmless
+
+
+def test_a_batching_models_engine_stops_its_batcher_thread_on_close(settings: Settings, embedder: Embedder) -> None:
+    batched = dataclasses.replace(embedder, model=_Batched(embedder.model))  # one that gains from batches (torch)
+    batching = Engine.open(settings, create=True, embedder=batched)
+    [thread] = threads_started_by(lambda: batching.searcher.search("a first query"))
+    assert thread.is_alive()
+
+    batching.close()
+
+    assert not thread.is_alive()
+    with pytest.raises(BackendUnavailable):
+        batching.searcher.search("a query after close")
+
+
+class _Batched:
+    """The test model as one that batches: the same encode, without `one_text_per_run`."""
+
+    def __init__(self, model: object) -> None:
+        self._model = model
+
+    def __getattr__(self, name: str) -> object:
+        if name == "one_text_per_run":
+            raise AttributeError(name)
+        return getattr(self._model, name)
 
 
 def test_after_a_swap_the_old_engine_is_closed_with_its_batcher_and_the_new_one_counts_in_the_apps_metrics(
@@ -81,7 +111,7 @@ def test_after_a_swap_the_old_engine_is_closed_with_its_batcher_and_the_new_one_
     """The alias follower's swap, with Milvus Lite standing in for a server whose alias moved."""
     with TestClient(create_app(settings, embedder=embedder)) as client:
         app = client.app
-        [old_thread] = threads_started_by(lambda: client.post("/search", json={"query": "before the swap"}))
+        assert client.post("/search", json={"query": "before the swap"}).status_code == 200
         old: Engine = app.state.engine
         new = Engine.open(settings, create=False, embedder=embedder)
         monkeypatch.setattr(old.store, "resolve", lambda: "moved")
@@ -95,7 +125,6 @@ def test_after_a_swap_the_old_engine_is_closed_with_its_batcher_and_the_new_one_
         assert client.post("/search", json={"query": "after the swap"}).status_code == 200
         follower.stop()  # closes the engines it retired
 
-        assert not old_thread.is_alive()
         with pytest.raises(BackendUnavailable):
             old.query_batcher  # noqa: B018  (the property is the thing under test)
         metrics = client.get("/metrics").text
