@@ -105,6 +105,8 @@ class Searcher:
             raise UnsupportedMode("reranking is not configured: set SEMSEARCH_RERANK_MODEL to a CrossEncoder model")
         expr = self.compile_filter(options.filters)
         window = options.offset + options.top_k
+        if mode is Mode.DENSE and reranker is None and not options.group_by_document:
+            return SearchResult(hits=self._dense_page(query, expr, options), mode=mode)
         hits = self._retrieve(query, mode, self.fetch_size(options, reranking=reranker is not None), expr, options)
         if reranker:
             hits = reranker.rerank(query, hits)
@@ -140,6 +142,20 @@ class Searcher:
         (`semsearch.keywords.cite_matching_chunks`)."""
         fetched = self.store.keyword_search(query, min(limit + CITE_SLACK, MAX_CANDIDATES), expr)
         return cite_matching_chunks(query, fetched)[:limit]
+
+    def _dense_page(self, query: str, expr: str, options: SearchOptions) -> list[Hit]:
+        """Dense search in two reads: the ranking (keys and scores, `fetch_size` deep), then the page's chunks whole.
+        The page is the one reading every candidate whole gives (one ranking, same depth), for a tenth of the
+        transfer and parsing at a page of 10 (docs/benchmarks/throughput.md)."""
+        ranked = self.store.dense_ranking(self.embed_query(query), self.fetch_size(options), expr)
+        if options.min_score is not None:
+            ranked = [
+                chunk
+                for chunk in ranked
+                if normalise(Mode.DENSE, chunk.raw_score, BUILT_IN_FUSION) >= options.min_score
+            ]
+        page = self.store.hits(ranked[options.offset : options.offset + options.top_k])
+        return [dataclasses.replace(hit, score=normalise(Mode.DENSE, hit.raw_score, BUILT_IN_FUSION)) for hit in page]
 
     def _retrieve(self, query: str, mode: Mode, limit: int, expr: str, options: SearchOptions) -> list[Hit]:
         """Candidates in mode order with normalised scores. With grouping, hybrid fuses document rankings (each

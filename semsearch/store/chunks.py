@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from semsearch.chunking import chunk_id
+from semsearch.chunking import chunk_id, storage_key
 from semsearch.errors import MilvusFailed
 from semsearch.filters import string_literal
 from semsearch.store.capabilities import Capabilities
@@ -65,6 +65,18 @@ class Hit:
     raw_score: float = 0.0
     #: In hybrid mode: the chunk's 1-based rank in the dense and keyword lists (None where it is absent).
     ranks: dict[str, int | None] | None = None
+
+
+class Ranked(NamedTuple):
+    """One place in a ranking: which chunk, and its raw score (`ChunkCollection.dense_ranking`)."""
+
+    doc_id: str
+    chunk_index: int
+    raw_score: float
+
+
+#: What a ranking reads of each candidate: enough to name it, and to read it whole afterwards.
+RANKING_FIELDS = ["doc_id", "chunk_index"]
 
 
 @dataclass
@@ -165,6 +177,43 @@ class ChunkCollection(DocumentReads, ChunkWrites):
             data=[vector.tolist()], anns_field=VECTOR_FIELD, metric=self._dense_metric, limit=limit, expr=expr
         )
 
+    def dense_ranking(self, vector: np.ndarray, limit: int, expr: str = "") -> list[Ranked]:
+        """Dense search's ranking alone, best first, `limit` deep: each chunk's key and raw cosine, none of its text.
+        The searcher then reads only the page's chunks whole (`hits`). At a depth of 100 for a page of 10, reading
+        every candidate whole cost more than the search itself (docs/benchmarks/throughput.md)."""
+        result = self.milvus.read(
+            "search",
+            self.target,
+            data=[vector.tolist()],
+            anns_field=VECTOR_FIELD,
+            limit=limit,
+            filter=expr,
+            output_fields=RANKING_FIELDS,
+            search_params=_search_params(self._dense_metric, limit, self.dense_index),
+            consistency_level=SEARCH_CONSISTENCY,
+        )
+        return [
+            Ranked(raw["entity"]["doc_id"], int(raw["entity"]["chunk_index"]), float(raw["distance"]))
+            for raw in result[0]
+        ]
+
+    def hits(self, ranked: Sequence[Ranked]) -> list[Hit]:
+        """The chunks of `ranked`, whole and in its order, each scored with its raw score. A chunk deleted since it
+        was ranked is left out (a page read across a delete comes back one short, never with a stale chunk)."""
+        if not ranked:
+            return []
+        keys = [storage_key(chunk.doc_id, chunk.chunk_index) for chunk in ranked]
+        rows = self.milvus.read(
+            "query",
+            self.target,
+            filter=in_expr("id", keys),
+            output_fields=OUTPUT_FIELDS,
+            consistency_level=SEARCH_CONSISTENCY,
+        )
+        by_chunk = {(row["doc_id"], int(row["chunk_index"])): row for row in rows}
+        found = ((by_chunk.get((chunk.doc_id, chunk.chunk_index)), chunk.raw_score) for chunk in ranked)
+        return [_to_hit(row, score) for row, score in found if row is not None]
+
     def keyword_search(self, query: str, limit: int, expr: str = "") -> list[Hit]:
         """Best chunks by BM25 over the analysed keyword text; `Hit.score` is the raw BM25 score. Neighbouring
         chunks of a short document share one keyword window, so their scores tie: the earlier chunk comes first
@@ -190,7 +239,7 @@ class ChunkCollection(DocumentReads, ChunkWrites):
             search_params=_search_params(metric, limit, self.dense_index),
             consistency_level=SEARCH_CONSISTENCY,
         )
-        return [_to_hit(raw) for raw in result[0]]
+        return [_to_hit(raw["entity"], float(raw["distance"])) for raw in result[0]]
 
     def refresh_metadata_keys(self, patient: bool = False) -> set[str]:
         """The metadata keys filters may name, read again. `patient` (opening) reads on the write path's deadline
@@ -249,14 +298,13 @@ def _search_params(metric: str, limit: int, dense: DenseIndex) -> dict[str, Any]
     return {"metric_type": metric, "params": params} if params else {"metric_type": metric}
 
 
-def _to_hit(raw: dict[str, Any]) -> Hit:
-    entity = raw["entity"]
+def _to_hit(entity: dict[str, Any], raw_score: float) -> Hit:
     return Hit(
         id=chunk_id(entity["doc_id"], int(entity["chunk_index"])),
         doc_id=entity["doc_id"],
         chunk_index=int(entity["chunk_index"]),
-        score=float(raw["distance"]),
-        raw_score=float(raw["distance"]),
+        score=raw_score,
+        raw_score=raw_score,
         text=entity["text"],
         source=entity["source"],
         char_start=int(entity["char_start"]),
