@@ -8,10 +8,11 @@ collection (`/search`). The routers are mounted twice (`search_api.app`), so eac
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
+from fastapi.concurrency import run_in_threadpool
 
 from search_api.access import AccessDenied, Action, authorize, principal_of
 from search_api.guards import is_read
@@ -29,28 +30,36 @@ from semsearch.vector_stores import VectorStores
 OPEN_WAIT = 2.0
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     return request.app.state.service
 
 
-def get_engine(request: Request) -> Iterator[Engine]:
+async def get_engine(request: Request) -> AsyncIterator[Engine]:
     """The request's engine. A read of another collection than the default holds a lease on it until the response
     is sent, so that the service may release it from Milvus's memory as soon as it is done with it; a write may
-    start a job that outlives the response (an upload), so it takes the engine without one (`Service`)."""
+    start a job that outlives the response (an upload), so it takes the engine without one (`Service`).
+
+    The dependencies of this module are `async`: FastAPI runs a plain `def` dependency on a worker thread, and on two
+    cores each such hop cost more than the route's own Python (benchmarks/serving.py --profile). What may wait (a
+    collection being opened) still runs on a worker thread; the default collection's engine is at hand."""
     name = request.path_params.get("collection")
     default = request.app.state.settings.collection
     reading = is_read(request.method, request.url.path) or request.method in ("GET", "HEAD")
     allow(request, name or default, Action.READ if reading else Action.WRITE)
     # Embed and Milvus time go to this app's /metrics. Attaching is an assignment, not a copy, and doing it here
     # covers every engine the app serves: the one opened at start-up, a borrowed one, and one the follower swapped in.
-    instrument = get_metrics(request).instrument
+    instrument = request.app.state.metrics.instrument
     if name is None or name == default:
         yield instrument(default_engine(request))
     elif reading:
-        with get_service(request).lease(name, wait=OPEN_WAIT) as engine:
+        lease = request.app.state.service.lease(name, wait=OPEN_WAIT)
+        engine = await run_in_threadpool(lease.__enter__)
+        try:
             yield instrument(engine)
+        finally:
+            lease.__exit__(None, None, None)  # counts the lease down; a retirement it starts runs on its own thread
     else:
-        yield instrument(get_service(request).engine(name, wait=OPEN_WAIT))
+        yield instrument(await run_in_threadpool(request.app.state.service.engine, name, wait=OPEN_WAIT))
 
 
 def default_engine(request: Request) -> Engine:
@@ -73,7 +82,7 @@ def allow(request: Request, collection: str, action: Action) -> None:
         raise HTTPException(exc.status, exc.detail) from exc
 
 
-def collection_path(
+async def collection_path(
     collection: Annotated[
         str,
         Path(
@@ -88,7 +97,7 @@ def collection_path(
     return collection
 
 
-def get_knowledge_base(engine: Annotated[Engine, Depends(get_engine)]) -> KnowledgeBase:
+async def get_knowledge_base(engine: Annotated[Engine, Depends(get_engine)]) -> KnowledgeBase:
     """The request's view of the engine as the library's verbs: routes answer exactly what Python callers get."""
     return KnowledgeBase(engine, owned=False)
 
@@ -111,16 +120,16 @@ def knowledge_base_later(request: Request) -> Callable[[], KnowledgeBase]:
     return knowledge_base
 
 
-def get_metrics(request: Request) -> EngineMetrics:
+async def get_metrics(request: Request) -> EngineMetrics:
     return request.app.state.metrics
 
 
-def get_write_lock(request: Request) -> threading.Lock:
+async def get_write_lock(request: Request) -> threading.Lock:
     """One writer at a time: concurrent updates of one document must not interleave their chunk writes."""
     return request.app.state.write_lock
 
 
-def get_vector_stores(request: Request) -> VectorStores:
+async def get_vector_stores(request: Request) -> VectorStores:
     """The OpenAI vector stores (`/v1/vector_stores`), each a collection of the app's `Service`. A request naming one
     asks the access seam for it, as a collection route does."""
     vs_id = request.path_params.get("vector_store_id")
@@ -129,7 +138,7 @@ def get_vector_stores(request: Request) -> VectorStores:
     return request.app.state.vector_stores
 
 
-def get_file_store(request: Request) -> FileStore:
+async def get_file_store(request: Request) -> FileStore:
     return request.app.state.file_store
 
 

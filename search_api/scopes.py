@@ -20,7 +20,7 @@ from semsearch.knowledge_base import KnowledgeBase
 from semsearch.scoped_keys import Action, Principal
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     """Who the request speaks for (set by `ApiKeyGuard`); an app without the guard is open, as before keys."""
     return principal_of(request)
 
@@ -51,7 +51,7 @@ class Scoped:
 
 
 def _scoped(action: Action):
-    def dependency(kb: KnowledgeBaseDep, principal: PrincipalDep) -> Scoped:
+    async def dependency(kb: KnowledgeBaseDep, principal: PrincipalDep) -> Scoped:
         principal.check(kb.engine.store.collection, action)
         return Scoped(kb, principal)
 
