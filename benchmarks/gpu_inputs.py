@@ -106,11 +106,16 @@ class Corpus:
         return self._sample_copies(n, embedder, settings, target)
 
     def _scifact_lines(self, n: int, embedder: Any, settings: Any, target: Path) -> Path:
-        with (self.scifact / "corpus.jsonl").open() as source:
-            lines = [line for _, line in zip(range(math.ceil(n / 3) + 1), source, strict=False)]  # ~3.6 chunks each
         out = target / "scifact.jsonl"
-        out.write_text("".join(lines))
-        counts = list(ingest_counting([out], _Unembedded(embedder), settings).by_doc.values())
+        wanted = math.ceil(n / 3) + 1  # abstracts give ~3.6 chunks each; read more where these give fewer
+        while True:
+            with (self.scifact / "corpus.jsonl").open() as source:
+                lines = [line for _, line in zip(range(wanted), source, strict=False)]
+            out.write_text("".join(lines))
+            counts = list(ingest_counting([out], _Unembedded(embedder), settings).by_doc.values())
+            if sum(counts) >= n or len(lines) < wanted:
+                break
+            wanted *= 2
         total = keep = 0
         while keep < len(counts) and total < n:
             total += counts[keep]
