@@ -75,6 +75,7 @@ def main() -> None:
             corpus = _Corpus(name, args.scifact, Path(folder) / name)
             if corpus.available:
                 result["rows"] += _corpus_rows(corpus, models, args)
+                result.setdefault("left_out", {})[name] = corpus.left_out
     if not args.skip_quality and (args.scifact / "corpus.jsonl").is_file():
         result["quality"] = _quality(args.scifact, args.quality_docs, args.device, models)
     result["query_p50_ms"] = _query_p50(args.device, models, args.query_repeats)
@@ -278,6 +279,10 @@ def _print(result: dict) -> None:
         )
         for reason in r.get("instead_of", []):
             print(f"  (instead of {reason})")
+    for corpus, reasons in result.get("left_out", {}).items():
+        for reason, files in reasons.items():
+            named = ", ".join(files[:3]) + (", ..." if len(files) > 3 else "")
+            print(f"left out of {corpus}: {len(files)} file(s) ({named}): {reason}")
     if "quality" in result:
         q = result["quality"]
         figures = ", ".join(

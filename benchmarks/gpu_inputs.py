@@ -33,6 +33,8 @@ class CountingStore:
     by_source: Counter = field(default_factory=Counter)
     by_doc: Counter = field(default_factory=Counter)  # in the order documents were written
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: (path, reason) of files the pipeline could not read, from its report.
+    failures: list[tuple[str, str]] = field(default_factory=list)
 
     def existing_chunks(self, doc_ids: list[str]) -> dict:
         return {}
@@ -68,7 +70,8 @@ def ingest_counting(paths: list[Path], embedder: Any, settings: Any) -> Counting
 
     store = CountingStore()
     indexer = Indexer(store, embedder, settings)  # type: ignore[arg-type]
-    ingest_files(paths, EngineSink(SimpleNamespace(indexer=indexer, store=store)), TableOptions())  # type: ignore[arg-type]
+    report = ingest_files(paths, EngineSink(SimpleNamespace(indexer=indexer, store=store)), TableOptions())  # type: ignore[arg-type]
+    store.failures = report.failures
     return store
 
 
@@ -88,13 +91,15 @@ class _Unembedded:
 class Corpus:
     """Files holding about n chunks of one corpus (never fewer, unless the corpus is smaller; a row reports its
     count): SciFact's first abstracts (one JSONL file), or sample_data/ copied under new names as often as needed
-    (copies of one text: the same chunks under new ids). Files that fail to load (e.g. HTML without lxml) are
-    left out by the dry pass, so the rows report no failures."""
+    (copies of one text: the same chunks under new ids). Files that cannot be read here (CSV without pandas, HTML
+    without lxml) are left out by the dry pass, and named in `left_out`."""
 
     def __init__(self, name: str, scifact: Path, folder: Path) -> None:
         self.name, self.scifact, self.folder = name, scifact, folder
         self.available = name != "scifact" or (scifact / "corpus.jsonl").is_file()
         self._sample_counts: list[tuple[Path, int]] | None = None
+        #: Files the dry pass could not read here (a reader's library missing), by reason.
+        self.left_out: dict[str, list[str]] = {}
 
     def for_chunks(self, n: int, embedder: Any, settings: Any) -> list[Path]:
         target = self.folder / str(n)
@@ -128,10 +133,18 @@ class Corpus:
         from ingest.sources import discover
 
         if self._sample_counts is None:
-            files = discover([str(ROOT / "sample_data")]).files
-            counts = ingest_counting(files, _Unembedded(embedder), settings).by_source
-            sources = {path: file_id_of(path, TableOptions()) for path in files}  # a chunk's source
-            self._sample_counts = [(path, counts[sources[path]]) for path in files if counts[sources[path]]]
+            self._sample_counts = []
+            for path in discover([str(ROOT / "sample_data")]).files:
+                try:  # one file at a time: a reader whose library is absent (pandas for CSV) fails the whole run
+                    store = ingest_counting([path], _Unembedded(embedder), settings)
+                except Exception as exc:
+                    self.left_out.setdefault(f"{type(exc).__name__}: {exc}"[:160], []).append(path.name)
+                    continue
+                for _, reason in store.failures:  # a reader that reports its missing library
+                    self.left_out.setdefault(reason[:160], []).append(path.name)
+                count = store.by_source[file_id_of(path, TableOptions())]
+                if count:
+                    self._sample_counts.append((path, count))
         if not self._sample_counts:
             return []
         paths: list[Path] = []
