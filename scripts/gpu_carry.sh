@@ -21,14 +21,15 @@ SCIFACT=../shared/beir/scifact
 gzip -c "$SCIFACT/corpus.jsonl" > .gpu/scifact/corpus.jsonl.gz
 cp "$SCIFACT/queries.jsonl" .gpu/scifact/ && mkdir -p .gpu/scifact/qrels && cp "$SCIFACT/qrels/test.tsv" .gpu/scifact/qrels/
 # What the product's read → chunk → embed path imports that the GPU machine lacks (pinned by constraints.txt), and
-# onnx, without which the CPU row cannot prepare the product's CPU default (onnx-int8) and falls back to torch.
-# Not carried: pymilvus (it needs pandas and grpcio: the benchmark stands in for it, benchmarks/absent_client.py),
-# milvus-lite, onnxruntime-gpu, pandas (sample_data's CSV is then left out) and lxml (5 MB; HTML, docx, pptx and
-# epub are then left out: the table names what was).
+# onnx (+ ml-dtypes, protobuf), without which the CPU row cannot prepare the product's CPU default (onnx-int8) there
+# and falls back to torch fp32, saying so. Not carried: pymilvus (it needs pandas and grpcio; the benchmark stands in
+# for it, benchmarks/absent_client.py), milvus-lite, onnxruntime-gpu, pandas (sample_data's CSV is then left out),
+# lxml (5 MB: sample_data's HTML is then left out), python-docx and python-pptx (they need lxml). The table names
+# what was left out and why.
 "$PY" -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
   --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 -d .gpu/whl \
-  -c constraints.txt onnx ml-dtypes pydantic pydantic-core annotated-types typing-inspection pydantic-settings python-dotenv \
-  platformdirs pathspec pypdf beautifulsoup4 soupsieve openpyxl et-xmlfile typer click rich markdown-it-py mdurl \
-  shellingham
+  -c constraints.txt onnx ml-dtypes protobuf pydantic pydantic-core annotated-types typing-inspection \
+  pydantic-settings python-dotenv platformdirs pathspec pypdf beautifulsoup4 soupsieve openpyxl et-xmlfile typer \
+  click rich markdown-it-py mdurl shellingham
 du -sh .gpu/*
 du -sb .gpu | awk '{printf "%.1f MiB in .gpu (the limit: 64 MiB with the working tree)\n", $1 / 1048576}'
