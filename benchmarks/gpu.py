@@ -1,7 +1,7 @@
 """Ingest on a GPU: the product's read → chunk → embed pipeline on each backend and batch size, against the CPU.
 
 Prepared for one short run on a GPU machine that has torch (CUDA), sentence-transformers and a CPU onnxruntime, but
-no milvus-lite (docs/gpu.md says how the files travel there). The store is replaced by a counting sink (`_Counting`),
+no milvus-lite (docs/gpu.md says how the files travel there). The store is replaced by a counter (`CountingStore`),
 so the table measures what the GPU changes: reading, chunking and the model, overlapped by the product's own
 pipeline threads (`ingest.pipeline`); Milvus's write rate is measured on the CPU machine (benchmarks/writes.py).
 
