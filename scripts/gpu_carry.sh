@@ -4,7 +4,7 @@
 #   .gpu/model/     the default model with fp16 weights (45 MB; the fp32 rows upcast them, so fp16 vs fp32 compares
 #                   the arithmetic, not the rounding of the stored weights)
 #   .gpu/scifact/   SciFact (corpus gzipped), for the 20k-chunk rows and the nDCG@10 check
-#   .gpu/whl/       wheels (cp312, manylinux) of the product's pure and small dependencies the GPU machine lacks
+#   .gpu/whl/       wheels (cp312, manylinux) of the product's small dependencies the GPU machine lacks, and onnx
 # Usage: scripts/gpu_carry.sh [PYTHON]   (PYTHON: the venv's interpreter, default .venv/bin/python)
 # Then, from the repo root, the device run (docs/gpu.md) carries .gpu.
 set -euo pipefail
@@ -20,12 +20,16 @@ PY
 SCIFACT=../shared/beir/scifact
 gzip -c "$SCIFACT/corpus.jsonl" > .gpu/scifact/corpus.jsonl.gz
 cp "$SCIFACT/queries.jsonl" .gpu/scifact/ && mkdir -p .gpu/scifact/qrels && cp "$SCIFACT/qrels/test.tsv" .gpu/scifact/qrels/
-# No milvus-lite (170 MB) and no onnxruntime-gpu: the benchmark's store is a counting sink. No lxml (5 MB): the
-# sample_data rows then skip HTML and Office files, which need it, and say so; SciFact's rows are whole.
+# What the product's read → chunk → embed path imports that the GPU machine lacks (pinned by constraints.txt), and
+# onnx (+ ml-dtypes, protobuf), without which the CPU row cannot prepare the product's CPU default (onnx-int8) there
+# and falls back to torch fp32, saying so. Not carried: pymilvus (it needs pandas and grpcio; the benchmark stands in
+# for it, benchmarks/absent_client.py), milvus-lite, onnxruntime-gpu, pandas (sample_data's CSV is then left out),
+# lxml (5 MB: sample_data's HTML is then left out), python-docx and python-pptx (they need lxml). The table names
+# what was left out and why.
 "$PY" -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
   --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 -d .gpu/whl \
-  pymilvus==3.0.2 grpcio protobuf ujson orjson python-dotenv pydantic-settings platformdirs pypdf beautifulsoup4 \
-  soupsieve python-docx python-pptx openpyxl et-xmlfile docutils pathspec prometheus-client typer rich \
-  markdown-it-py mdurl shellingham
+  -c constraints.txt onnx ml-dtypes protobuf pydantic pydantic-core annotated-types typing-inspection \
+  pydantic-settings python-dotenv platformdirs pathspec pypdf beautifulsoup4 soupsieve openpyxl et-xmlfile typer \
+  click rich markdown-it-py mdurl shellingham
 du -sh .gpu/*
 du -sb .gpu | awk '{printf "%.1f MiB in .gpu (the limit: 64 MiB with the working tree)\n", $1 / 1048576}'

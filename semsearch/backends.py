@@ -80,9 +80,9 @@ def load_model(path: str, backend: Backend, device: str | None, cache_dir: Path,
 
         used = torch_device(device, torch.cuda.is_available())
         model = SentenceTransformer(path, device=used)
-        if torch_precision(precision, used, backend.value) == "fp16":
-            model.half()
-        return model
+        # Both ways: transformers loads weights in the dtype they were saved in, so a model saved in fp16 would
+        # otherwise run fp16 when fp32 is asked for (and on a CPU, where torch's fp16 is slow).
+        return model.half() if torch_precision(precision, used, backend.value) == "fp16" else model.float()
     torch_precision(precision, device, backend.value)  # an explicit fp16 here is said to be ignored
     onnx_dir = cache_dir / ONNX_DIR
     file_name = INT8_FILE if backend is Backend.ONNX_INT8 else FP32_FILE
@@ -247,7 +247,7 @@ def _export(path: str, target: Path) -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(path, device="cpu")
+    model = SentenceTransformer(path, device="cpu").float()  # fp32 graphs, whatever dtype the weights were saved in
     pooling, normalize = _pipeline(model)
     log.info("exporting %s to ONNX in %s (once)", path, target)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -93,3 +93,13 @@ def test_a_torch_model_asked_for_fp16_on_the_cpu_loads_in_fp32_and_embeds(tmp_pa
     assert next(embedder.model.parameters()).dtype.is_floating_point
     assert str(next(embedder.model.parameters()).dtype) == "torch.float32"
     assert embedder.embed_queries(["otters"]).shape == (1, embedder.dim)
+
+
+def test_a_model_saved_in_fp16_runs_in_fp32_unless_fp16_is_asked_for(tmp_path: Path) -> None:
+    """transformers loads weights in their saved dtype: fp16 files (as carried to a GPU machine, or as many models
+    ship) must not make `precision=fp32` (or auto on a CPU) run in fp16."""
+    Embedder.load(Settings(backend="torch", _env_file=None)).model.half().save(str(tmp_path / "fp16"))
+    settings = Settings(model=str(tmp_path / "fp16"), backend="torch", precision="fp32", _env_file=None)
+    embedder = Embedder.load(settings)
+    assert str(next(embedder.model.parameters()).dtype) == "torch.float32"
+    assert embedder.embed_queries(["otters"]).shape == (1, embedder.dim)
