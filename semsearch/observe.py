@@ -22,8 +22,6 @@ MILVUS_OPERATIONS = frozenset(
         "vectors",
         "doc_ids_for_source",
         "dense_search",
-        "dense_ranking",
-        "hits",
         "keyword_search",
         "refresh_metadata_keys",
         "upsert_chunks",

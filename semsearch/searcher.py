@@ -144,18 +144,21 @@ class Searcher:
         return cite_matching_chunks(query, fetched)[:limit]
 
     def _dense_page(self, query: str, expr: str, options: SearchOptions) -> list[Hit]:
-        """Dense search in two reads: the ranking (keys and scores, `fetch_size` deep), then the page's chunks whole.
-        The page is the one reading every candidate whole gives (one ranking, same depth), for a tenth of the
-        transfer and parsing at a page of 10 (docs/benchmarks/throughput.md)."""
-        ranked = self.store.dense_ranking(self.embed_query(query), self.fetch_size(options), expr)
+        """Dense search reads the page and one hit past it, not every candidate of the ranking's depth: at a depth
+        of 100 for a page of 10, reading and parsing the other 90 chunks whole cost more than the search itself
+        (docs/benchmarks/throughput.md). It is still the one ranking: a search made with the depth's parameters
+        returns the first hits of the deeper search (exact on FLAT and on Milvus Lite; on HNSW the same `ef`, so
+        the same candidates), except where scores tie exactly. So hits are ordered by (score, id), and a tie across
+        the page's end, where the two searches could keep different chunks, is settled by reading the whole depth."""
+        vector = self.embed_query(query)
+        depth = self.fetch_size(options)
+        window = options.offset + options.top_k
+        hits = sorted(self.store.dense_search(vector, min(window + 1, depth), expr, depth=depth), key=_by_score)
+        if len(hits) > window and hits[window - 1].raw_score == hits[window].raw_score:
+            hits = sorted(self.store.dense_search(vector, depth, expr), key=_by_score)
         if options.min_score is not None:
-            ranked = [
-                chunk
-                for chunk in ranked
-                if normalise(Mode.DENSE, chunk.raw_score, BUILT_IN_FUSION) >= options.min_score
-            ]
-        page = self.store.hits(ranked[options.offset : options.offset + options.top_k])
-        return [dataclasses.replace(hit, score=normalise(Mode.DENSE, hit.raw_score, BUILT_IN_FUSION)) for hit in page]
+            hits = [hit for hit in hits if _unit_dense(hit) >= options.min_score]
+        return [dataclasses.replace(hit, score=_unit_dense(hit)) for hit in hits[options.offset : window]]
 
     def _retrieve(self, query: str, mode: Mode, limit: int, expr: str, options: SearchOptions) -> list[Hit]:
         """Candidates in mode order with normalised scores. With grouping, hybrid fuses document rankings (each
@@ -181,3 +184,12 @@ def best_chunk_per_document(hits: list[Hit]) -> list[Hit]:
             seen.add(hit.doc_id)
             best.append(hit)
     return best
+
+
+def _by_score(hit: Hit) -> tuple[float, str]:
+    """Best first; exact ties by id, so that two searches of different limits order tied chunks alike."""
+    return (-hit.raw_score, hit.id)
+
+
+def _unit_dense(hit: Hit) -> float:
+    return normalise(Mode.DENSE, hit.raw_score, BUILT_IN_FUSION)

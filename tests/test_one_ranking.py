@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from semsearch.engine import Engine
+from semsearch.indexer import Document
 from semsearch.ranking import Mode
 from semsearch.searcher import SearchOptions
 
@@ -51,3 +52,23 @@ def test_the_readme_query_ranks_alike_for_the_demo_and_the_search_page(sample_en
     query = "roll dice and flip coins in a simulation"
     docs = {k: sample_engine.searcher.search(query, SearchOptions(top_k=k)).hits[0].doc_id for k in (4, 10)}
     assert docs[4] == docs[10]
+
+
+def test_dense_pages_across_exact_ties_keep_one_order(engine: Engine) -> None:
+    """Dense search reads only a page (and one hit past it); chunks with identical text tie exactly, and a tie
+    across a page's end is settled by the whole ranking, so pages still concatenate into one ranking, each chunk
+    once, tied chunks ordered by id."""
+    same = "Copies of one paragraph about rolling dice and flipping coins."
+    docs = [Document(id=f"copy-{n:02d}", text=same, source=f"copy-{n:02d}.md") for n in range(7)]
+    docs += [
+        Document(id=f"other-{n}", text=f"Notes number {n} on gardening and soil.", source="o.md") for n in range(5)
+    ]
+    engine.indexer.index(docs)
+
+    whole = ids(engine, "dice and coins", top_k=12, mode=Mode.DENSE)
+    pages = [ids(engine, "dice and coins", top_k=3, offset=o, mode=Mode.DENSE) for o in range(0, 12, 3)]
+    firsts = {k: ids(engine, "dice and coins", top_k=k, mode=Mode.DENSE) for k in (1, 2, 5)}
+
+    assert [i for page in pages for i in page] == whole and len(set(whole)) == 12
+    assert whole[:7] == sorted(whole[:7])  # the seven tied copies, by id
+    assert all(firsts[k] == whole[:k] for k in firsts)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from semsearch.chunking import chunk_id, storage_key
+from semsearch.chunking import chunk_id
 from semsearch.errors import MilvusFailed
 from semsearch.filters import string_literal
 from semsearch.store.capabilities import Capabilities
@@ -65,18 +65,6 @@ class Hit:
     raw_score: float = 0.0
     #: In hybrid mode: the chunk's 1-based rank in the dense and keyword lists (None where it is absent).
     ranks: dict[str, int | None] | None = None
-
-
-class Ranked(NamedTuple):
-    """One place in a ranking: which chunk, and its raw score (`ChunkCollection.dense_ranking`)."""
-
-    doc_id: str
-    chunk_index: int
-    raw_score: float
-
-
-#: What a ranking reads of each candidate: enough to name it, and to read it whole afterwards.
-RANKING_FIELDS = ["doc_id", "chunk_index"]
 
 
 @dataclass
@@ -171,48 +159,18 @@ class ChunkCollection(DocumentReads, ChunkWrites):
         """True when the collection has the BM25 sparse field (built on a Milvus that supports it)."""
         return self._has_sparse
 
-    def dense_search(self, vector: np.ndarray, limit: int, expr: str = "") -> list[Hit]:
-        """Nearest chunks by cosine similarity; `Hit.score` is the raw cosine (the dot product of unit vectors)."""
+    def dense_search(self, vector: np.ndarray, limit: int, expr: str = "", depth: int | None = None) -> list[Hit]:
+        """Nearest chunks by cosine similarity; `Hit.score` is the raw cosine (the dot product of unit vectors).
+        `depth`: search with the parameters of a `depth`-deep search (HNSW's `ef`), so that the `limit` hits are
+        the first of that deeper search's (`Searcher` reads a page this way)."""
         return self._search(
-            data=[vector.tolist()], anns_field=VECTOR_FIELD, metric=self._dense_metric, limit=limit, expr=expr
-        )
-
-    def dense_ranking(self, vector: np.ndarray, limit: int, expr: str = "") -> list[Ranked]:
-        """Dense search's ranking alone, best first, `limit` deep: each chunk's key and raw cosine, none of its text.
-        The searcher then reads only the page's chunks whole (`hits`). At a depth of 100 for a page of 10, reading
-        every candidate whole cost more than the search itself (docs/benchmarks/throughput.md)."""
-        result = self.milvus.read(
-            "search",
-            self.target,
             data=[vector.tolist()],
             anns_field=VECTOR_FIELD,
+            metric=self._dense_metric,
             limit=limit,
-            filter=expr,
-            output_fields=RANKING_FIELDS,
-            search_params=_search_params(self._dense_metric, limit, self.dense_index),
-            consistency_level=SEARCH_CONSISTENCY,
+            expr=expr,
+            params_for=max(depth or limit, limit),
         )
-        return [
-            Ranked(raw["entity"]["doc_id"], int(raw["entity"]["chunk_index"]), float(raw["distance"]))
-            for raw in result[0]
-        ]
-
-    def hits(self, ranked: Sequence[Ranked]) -> list[Hit]:
-        """The chunks of `ranked`, whole and in its order, each scored with its raw score. A chunk deleted since it
-        was ranked is left out (a page read across a delete comes back one short, never with a stale chunk)."""
-        if not ranked:
-            return []
-        keys = [storage_key(chunk.doc_id, chunk.chunk_index) for chunk in ranked]
-        rows = self.milvus.read(
-            "query",
-            self.target,
-            filter=in_expr("id", keys),
-            output_fields=OUTPUT_FIELDS,
-            consistency_level=SEARCH_CONSISTENCY,
-        )
-        by_chunk = {(row["doc_id"], int(row["chunk_index"])): row for row in rows}
-        found = ((by_chunk.get((chunk.doc_id, chunk.chunk_index)), chunk.raw_score) for chunk in ranked)
-        return [_to_hit(row, score) for row, score in found if row is not None]
 
     def keyword_search(self, query: str, limit: int, expr: str = "") -> list[Hit]:
         """Best chunks by BM25 over the analysed keyword text; `Hit.score` is the raw BM25 score. Neighbouring
@@ -227,7 +185,9 @@ class ChunkCollection(DocumentReads, ChunkWrites):
                 return []
             raise
 
-    def _search(self, *, data: list, anns_field: str, metric: str, limit: int, expr: str) -> list[Hit]:
+    def _search(
+        self, *, data: list, anns_field: str, metric: str, limit: int, expr: str, params_for: int | None = None
+    ) -> list[Hit]:
         result = self.milvus.read(
             "search",
             self.target,
@@ -236,7 +196,7 @@ class ChunkCollection(DocumentReads, ChunkWrites):
             limit=limit,
             filter=expr,
             output_fields=OUTPUT_FIELDS,
-            search_params=_search_params(metric, limit, self.dense_index),
+            search_params=_search_params(metric, params_for or limit, self.dense_index),
             consistency_level=SEARCH_CONSISTENCY,
         )
         return [_to_hit(raw["entity"], float(raw["distance"])) for raw in result[0]]
