@@ -6,6 +6,7 @@ import copy
 import functools
 import logging
 import os
+import queue
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -50,9 +51,7 @@ class Embedder:
     prompts: Prompts = field(default_factory=Prompts)
     _per_thread: threading.local = field(default_factory=threading.local, repr=False, compare=False)
     #: Query encodes running at once, across every collection using this model: one per core (see embed_queries).
-    _query_slots: threading.BoundedSemaphore = field(
-        default_factory=lambda: threading.BoundedSemaphore(_cores()), repr=False, compare=False
-    )
+    _query_slots: QuerySlots = field(default_factory=lambda: QuerySlots(_cores()), repr=False, compare=False)
 
     @classmethod
     def load(cls, settings: Settings) -> Embedder:
@@ -157,3 +156,20 @@ def _cores() -> int:
     """The cores this process may run on (its affinity, where the OS says), at least one."""
     affinity = getattr(os, "sched_getaffinity", None)
     return max(1, len(affinity(0)) if affinity else os.cpu_count() or 1)
+
+
+class QuerySlots:
+    """A counting semaphore over a C-level `queue.SimpleQueue` of tokens. `threading.Semaphore` is a Python
+    Condition: with 16 request threads waiting, its `release` held the GIL for a tenth of the server's Python time
+    (`benchmarks/serving.py --profile F --gil`); a SimpleQueue hands a token over without it."""
+
+    def __init__(self, slots: int) -> None:
+        self._tokens: queue.SimpleQueue[None] = queue.SimpleQueue()
+        for _ in range(slots):
+            self._tokens.put(None)
+
+    def __enter__(self) -> None:
+        self._tokens.get()
+
+    def __exit__(self, *_: object) -> None:
+        self._tokens.put(None)
