@@ -165,7 +165,8 @@ class OnnxEncoder:
         """The same graph in a session of one intra-op thread, for queries. A query is ~20 tokens: splitting one
         run across cores saves nothing (5.1 ms on one thread, 5.3 ms on two) and costs a third more CPU, while two
         single-threaded runs side by side serve twice the queries (benchmarks/serving.py, docs/benchmarks/
-        throughput.md). Ingest keeps the all-core session: a 256-token chunk does gain from it."""
+        throughput.md). Ingest keeps the all-core session: a 256-token chunk does gain from it. The second session costs
+        ~70 MB of memory per model (ONNX Runtime's prepared int8 graph), once per process."""
         if self.threads == 1:
             return self
         return OnnxEncoder(self.directory, self.file_name, self.device, threads=1)
