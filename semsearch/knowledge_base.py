@@ -284,7 +284,8 @@ class KnowledgeBase:
         asked = queries.context_request(query=query, token_budget=token_budget, candidates=candidates, mode=mode)
         options = SearchOptions(top_k=asked.candidates, mode=asked.mode, fusion=fusion, filters=filter, rerank=rerank)
         result = self.engine.searcher.search(query, options)
-        packed = pack(result.hits, self.engine.embedder.tokenizer, asked.token_budget)
+        with self.engine.embedder.borrowed_tokenizer() as tokenizer:
+            packed = pack(result.hits, tokenizer, asked.token_budget)
         return ContextAnswer.of(query, result.mode, packed, asked.token_budget, _ms_since(started))
 
     def export(self, path: str | Path, *, vectors: bool = True) -> TransferReport:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -127,3 +129,21 @@ def test_direct_mode_embeds_concurrent_queries_on_their_callers_threads_with_the
     batcher.close()
     with pytest.raises(BackendUnavailable):
         batcher.embed("a new query after close")
+
+
+def test_threads_borrow_pooled_tokenizer_copies_one_per_concurrent_call_not_one_per_thread(embedder: Embedder) -> None:
+    """A server's /context runs on up to 40 request threads; each used to keep its own ~6 MB copy."""
+    embedder = dataclasses.replace(embedder, _tokenizers=queue.SimpleQueue())  # an empty pool of its own
+    seen: list[int] = []
+
+    def borrow(_: int) -> None:
+        with embedder.borrowed_tokenizer() as tokenizer:
+            seen.append(id(tokenizer))
+            assert tokenizer("two words")["input_ids"]
+
+    for n in range(8):  # eight threads one after another: one copy serves them all
+        thread = threading.Thread(target=borrow, args=(n,))
+        thread.start()
+        thread.join()
+    assert len(set(seen)) == 1
+    assert seen[0] != id(embedder.model.tokenizer)  # never the model's own, whose padding state encodes share
