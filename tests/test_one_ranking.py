@@ -10,6 +10,7 @@ import pytest
 
 from semsearch.engine import Engine
 from semsearch.indexer import Document
+from semsearch.knowledge_base import KnowledgeBase
 from semsearch.ranking import Mode
 from semsearch.searcher import SearchOptions
 
@@ -72,3 +73,20 @@ def test_dense_pages_across_exact_ties_keep_one_order(engine: Engine) -> None:
     assert [i for page in pages for i in page] == whole and len(set(whole)) == 12
     assert whole[:7] == sorted(whole[:7])  # the seven tied copies, by id
     assert all(firsts[k] == whole[:k] for k in firsts)
+
+
+def test_dense_pages_read_one_at_a_time_are_one_ranking_on_lite_and_on_the_server(kb: KnowledgeBase) -> None:
+    """Dense search reads a page and one hit past it, with the search parameters of the whole depth (HNSW's `ef` on
+    the server): page after page, and top_k 1 against 30, it is the ranking a single deep read gives."""
+    topics = ["dice", "coins", "gardens", "rivers", "engines", "violins", "glaciers", "bread", "comets", "ledgers"]
+    kb.add(
+        {"id": f"{topic}-{n}", "text": f"Note {n} about {topic}: how {topic} work and what to know of {topic}."}
+        for topic in topics
+        for n in range(6)
+    )
+    for query in ("games of chance", "music and instruments", "weather and ice", "accounting books"):
+        whole = [hit.id for hit in kb.search(query, mode="dense", top_k=30).results]
+        pages = [[hit.id for hit in kb.search(query, mode="dense", top_k=10, offset=o).results] for o in (0, 10, 20)]
+        first = kb.search(query, mode="dense", top_k=1).results[0].id
+        assert [i for page in pages for i in page] == whole and len(set(whole)) == 30, query
+        assert first == whole[0], query
