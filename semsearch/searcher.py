@@ -108,13 +108,20 @@ class Searcher:
         if mode is Mode.DENSE and reranker is None and not options.group_by_document:
             return SearchResult(hits=self._dense_page(query, expr, options), mode=mode)
         hits = self._retrieve(query, mode, self.fetch_size(options, reranking=reranker is not None), expr, options)
+        fusion = options.fusion or self.default_fusion
         if reranker:
-            hits = reranker.rerank(query, hits)
+            hits = reranker.rerank(query, hits)  # scores of its own, already 0..1
+
+        def unit(hit: Hit) -> float:
+            return hit.score if reranker else normalise(mode, hit.raw_score, fusion)
+
         if options.group_by_document:
             hits = best_chunk_per_document(hits)
         if options.min_score is not None:
-            hits = [hit for hit in hits if hit.score >= options.min_score]
-        return SearchResult(hits=hits[options.offset : window], mode=mode)
+            hits = [hit for hit in hits if unit(hit) >= options.min_score]
+        # Only the page's hits are rescored: the other candidates (a hundred) are never shown.
+        page = [dataclasses.replace(hit, score=unit(hit)) for hit in hits[options.offset : window]]
+        return SearchResult(hits=page, mode=mode)
 
     def fetch_size(self, options: SearchOptions, *, reranking: bool = False) -> int:
         """Candidates fetched from each list for these options: CANDIDATE_DEPTH, or the page's end if deeper (times
@@ -161,8 +168,9 @@ class Searcher:
         return [dataclasses.replace(hit, score=_unit_dense(hit)) for hit in hits[options.offset : window]]
 
     def _retrieve(self, query: str, mode: Mode, limit: int, expr: str, options: SearchOptions) -> list[Hit]:
-        """Candidates in mode order with normalised scores. With grouping, hybrid fuses document rankings (each
-        list reduced to its best chunk per document first), which ranks documents better than fusing chunks."""
+        """Candidates in mode order, with their raw (or fused) scores: `search` scales the page's to 0..1. With
+        grouping, hybrid fuses document rankings (each list reduced to its best chunk per document first), which
+        ranks documents better than fusing chunks."""
         fusion = options.fusion or self.default_fusion
         if mode is Mode.KEYWORD:
             hits = self.keyword_search(query, limit, expr)
@@ -172,7 +180,7 @@ class Searcher:
             grouped = options.group_by_document
             dense, keyword = self.hybrid_candidates(query, limit, expr, by_document=grouped)
             hits = fusion.fuse(dense, keyword, limit, key=(lambda hit: hit.doc_id) if grouped else (lambda hit: hit.id))
-        return [dataclasses.replace(hit, score=normalise(mode, hit.raw_score, fusion)) for hit in hits]
+        return hits
 
 
 def best_chunk_per_document(hits: list[Hit]) -> list[Hit]:
