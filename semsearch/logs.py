@@ -65,7 +65,19 @@ class LibraryNoise(logging.Filter):
 
 
 class _OurHandler(logging.StreamHandler):
-    """Marks the handler this module installed, so a second setup replaces it instead of doubling every line."""
+    """Marks the handler this module installed, so a second setup replaces it instead of doubling every line.
+
+    It writes to whatever `sys.stderr` is when a record is emitted, not the stream of the moment it was set up: a
+    harness that swaps stderr (pytest's `capsys`, an embedding app) closes the old one, and every later line, a
+    request log from another thread included, was lost with a "Logging error" traceback."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        """StreamHandler sets its stream; this handler has none of its own."""
 
 
 def configure_logging(level: str = "info", fmt: LogFormat = "text") -> None:

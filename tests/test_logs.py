@@ -3,6 +3,7 @@ line per request with its id, errors under their id, and none of the libraries' 
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -108,3 +109,20 @@ def test_grpc_core_is_quiet_unless_the_user_chose_its_verbosity(given: str | Non
     probe = "import os, sys; import semsearch; assert 'grpc' in sys.modules; print(os.environ['GRPC_VERBOSITY'])"
     result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == seen, result.stderr
+
+
+def test_log_lines_go_to_the_stderr_of_the_moment_even_after_the_first_one_was_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A harness that swaps stderr (pytest's capsys, an app embedding the engine) closes the old stream; a handler
+    bound to it lost every later line, request logs from other threads included, with a 'Logging error'."""
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging("info")
+    first.close()
+    second = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", second)
+
+    logging.getLogger("semsearch.test").info("after the swap")
+
+    assert "after the swap" in second.getvalue()
