@@ -125,4 +125,5 @@ def test_log_lines_go_to_the_stderr_of_the_moment_even_after_the_first_one_was_c
 
     logging.getLogger("semsearch.test").info("after the swap")
 
-    assert "after the swap" in second.getvalue()
+    assert "semsearch.test: after the swap" in second.getvalue()
+    assert "Logging error" not in second.getvalue()
