@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -46,10 +47,29 @@ def stored_row(chunk_id: str, doc_id: str, embedding: list[float]) -> dict:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_port(taken: frozenset[int] = frozenset()) -> int:
+    """A port free to listen on now, picked below the kernel's ephemeral range: a port `bind(0)` hands out is
+    one the kernel may also give an outgoing connection (a gRPC channel, the other test worker's HTTP client)
+    before our server binds it, which once failed a whole worker's Milvus server tests."""
+    low = _ephemeral_low()
+    while True:
+        port = random.randrange(10000 if low < 21000 else 20000, low)
+        if port in taken:
+            continue
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def semsearch_bin() -> str:

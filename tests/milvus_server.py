@@ -7,6 +7,10 @@ free one from 9091, racing any other Milvus on the machine) and treats every por
 one", so a restarted server could come back on other ports. Here every port is fixed, and the script exits when
 Milvus does.
 
+Its ports come from `free_port`, outside the kernel's ephemeral range. A first start that finds one taken
+anyway (another process bound it in between) retries on new ports; a restart keeps its ports, as a real server
+would.
+
 Each server gets its own temp directory, is started in a new process group, and is stopped by signalling that
 group only: SIGTERM, then SIGKILL after a grace period (Milvus can take long to stop on SIGTERM). The unpacked
 binaries (~250 MB) are hard-linked from the first server's directory into later ones.
@@ -71,7 +75,7 @@ def try_bind_port(self, port):
         return None
 
 MilvusServerConfig.try_bind_port = try_bind_port
-options = json.loads(sys.argv[1])
+options, LAUNCHED = json.loads(sys.argv[1]), sys.argv[2]
 metrics_port = options.pop("metrics_port")
 client, peer = f"http://127.0.0.1:{options['etcd_port']}", f"http://127.0.0.1:{options.pop('etcd_peer_port')}"
 etcd_config = os.path.join(options["data_dir"], "embed-etcd.yaml")
@@ -83,10 +87,15 @@ os.environ["ETCD_CONFIG_PATH"] = etcd_config  # Milvus reads etcd.config.path fr
 server = MilvusServer(MilvusServerConfig(**options), wait_for_started=False)
 server.webservice_port = metrics_port
 server.start()
+print(LAUNCHED, flush=True)
 sys.exit(server.server_proc.wait())
 """
+#: What the launcher prints once its port checks passed and Milvus runs.
+LAUNCHED = "launcher: ports bound, milvus started"
 START_TIMEOUT = 120.0
 STOP_GRACE = 5.0
+#: Fresh ports a first start tries before giving up, when the launcher finds one taken.
+START_ATTEMPTS = 3
 
 
 def check_installed() -> None:
@@ -102,6 +111,8 @@ class MilvusServer:
     binaries: Path  # where unpacked binaries are shared between servers
     ports: dict[str, int] = field(default_factory=dict)
     process: subprocess.Popen | None = None
+    started: bool = False
+    _log_offset: int = 0
 
     @property
     def uri(self) -> str:
@@ -112,12 +123,40 @@ class MilvusServer:
         assert self.process is None, "already running"
         check_installed()
         self._link_binaries()
-        args = [sys.executable, "-c", LAUNCHER, json.dumps({"data_dir": str(self.data_dir), **self.ports})]
-        log = open(self.data_dir.parent / f"{self.data_dir.name}.launcher.log", "ab")  # noqa: SIM115
+        for attempt in range(1, START_ATTEMPTS + 1):
+            self._launch()
+            if self.started or attempt == START_ATTEMPTS or not self._exited_on_a_taken_port():
+                break
+            self.process = None
+            self.ports = listening_ports()
+        self._wait_until_serving()
+        self.started = True
+        self._share_binaries()
+
+    def _launch(self) -> None:
+        args = [sys.executable, "-c", LAUNCHER, json.dumps({"data_dir": str(self.data_dir), **self.ports}), LAUNCHED]
+        self._log_offset = self._launcher_log.stat().st_size if self._launcher_log.exists() else 0
+        log = open(self._launcher_log, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
-        self._wait_until_serving()
-        self._share_binaries()
+
+    @property
+    def _launcher_log(self) -> Path:
+        return self.data_dir.parent / f"{self.data_dir.name}.launcher.log"
+
+    def _exited_on_a_taken_port(self) -> bool:
+        """Wait for the launcher's port check (it runs before Milvus starts) and say whether it failed."""
+        assert self.process is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            exited = self.process.poll() is not None
+            output = self._launcher_log.read_bytes()[self._log_offset :].decode(errors="replace")
+            if LAUNCHED in output:
+                return False
+            if exited:
+                return "but bind failed" in output
+            time.sleep(0.2)
+        return False
 
     def stop(self) -> None:
         """SIGTERM the process group we started, SIGKILL it after STOP_GRACE seconds."""
@@ -201,9 +240,17 @@ class MilvusServer:
             os.link(path, self.binaries / path.name)
 
 
+def listening_ports() -> dict[str, int]:
+    """A distinct free port for each key (see `free_port` for why not the kernel's pick)."""
+    ports: dict[str, int] = {}
+    for key in PORT_KEYS:
+        ports[key] = free_port(taken=frozenset(ports.values()))
+    return ports
+
+
 def new_server(root: Path, binaries: Path) -> MilvusServer:
     root.mkdir(parents=True, exist_ok=True)
-    return MilvusServer(data_dir=root / "milvus", binaries=binaries, ports={key: free_port() for key in PORT_KEYS})
+    return MilvusServer(data_dir=root / "milvus", binaries=binaries, ports=listening_ports())
 
 
 @pytest.fixture(scope="session")

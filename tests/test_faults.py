@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -24,7 +25,7 @@ from semsearch.errors import BackendUnavailable
 from semsearch.indexer import Document
 from semsearch.settings import Settings
 from tests.helpers import SAMPLE_DATA, semsearch_bin, stored_row
-from tests.milvus_server import MilvusServer
+from tests.milvus_server import MilvusServer, new_server
 
 pytestmark = pytest.mark.server
 
@@ -185,3 +186,23 @@ def _landed(process: subprocess.Popen, engine: Engine) -> int:
 
 def _chunks(engine: Engine, path: Path) -> list:
     return [chunk for doc in load_file(path, TableOptions()) for chunk in engine.indexer.chunk(doc)]
+
+
+def test_a_port_taken_before_the_first_start_moves_the_server_to_free_ports(
+    tmp_path: Path, milvus_binaries: Path
+) -> None:
+    """Once, another process took one of the session server's ports between their pick and Milvus binding them,
+    and every server test of that worker errored: a first start retries on fresh ports."""
+    server = new_server(tmp_path / "moved", milvus_binaries)
+    taken = server.ports["query_coord_port"]
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", taken))
+        squatter.listen()
+        try:
+            server.start()
+            assert server.ports["query_coord_port"] != taken
+            client = server.client()
+            assert client.list_collections() == []
+            client.close()
+        finally:
+            server.stop()
