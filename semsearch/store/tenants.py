@@ -47,6 +47,7 @@ _WHOLE = frozenset(
         "release_collection",
         "flush",
         "create_collection",
+        "create_index",
         "drop_collection",
         "rename_collection",
         "create_alias",
