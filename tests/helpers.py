@@ -48,12 +48,15 @@ def stored_row(chunk_id: str, doc_id: str, embedding: list[float]) -> dict:
 
 
 def free_port(taken: frozenset[int] = frozenset()) -> int:
-    """A port free to listen on now, picked below the kernel's ephemeral range: a port `bind(0)` hands out is
+    """A port free to listen on now, picked outside the kernel's ephemeral range: a port `bind(0)` hands out is
     one the kernel may also give an outgoing connection (a gRPC channel, the other test worker's HTTP client)
-    before our server binds it, which once failed a whole worker's Milvus server tests."""
-    low = _ephemeral_low()
+    before our server binds it, which once failed a whole worker's Milvus server tests. Where that range leaves
+    too few ports outside it, anywhere from 10000 up."""
+    low, high = _ephemeral_range()
+    outside = [*range(10000, low), *range(high + 1, 65536)]
+    candidates = outside if len(outside) >= 1000 else range(10000, 65536)
     while True:
-        port = random.randrange(10000 if low < 21000 else 20000, low)
+        port = random.choice(candidates)
         if port in taken:
             continue
         with socket.socket() as sock:
@@ -65,11 +68,12 @@ def free_port(taken: frozenset[int] = frozenset()) -> int:
             return port
 
 
-def _ephemeral_low() -> int:
+def _ephemeral_range() -> tuple[int, int]:
     try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768  # Linux's default
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[:2]
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
 
 
 def semsearch_bin() -> str:
