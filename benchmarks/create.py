@@ -24,6 +24,7 @@ from _common import RESULTS, in_the_repo, milvus_server, print_table, write_json
 def _create_seconds(uri: str, rounds: int, embedder: object) -> list[float]:
     from semsearch.engine import Engine
     from semsearch.settings import Settings
+    from semsearch.store.catalog import Catalog
 
     seconds = []
     for _ in range(rounds):
@@ -31,11 +32,8 @@ def _create_seconds(uri: str, rounds: int, embedder: object) -> list[float]:
         started = time.perf_counter()
         engine = Engine.open(settings, create=True, embedder=embedder)
         seconds.append(time.perf_counter() - started)
-        if not settings.is_lite:
-            store = engine.store
-            store.client.drop_alias(store.collection)
-            store.client.drop_collection(store.target)
-            store.client.drop_collection(f"{store.collection}__keys")
+        if not settings.is_lite:  # a server keeps what a round made; the product's own drop removes all of it
+            Catalog(engine.store).drop(settings.collection)
         engine.close()
     return seconds
 
